@@ -1,0 +1,1 @@
+//! CODEOWNERS (placeholder; being written).

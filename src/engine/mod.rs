@@ -1,0 +1,3 @@
+//! The scoring engine.
+pub mod scorecard;
+pub use scorecard::*;

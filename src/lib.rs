@@ -1,0 +1,17 @@
+//! shipshape: production readiness scorecards for GitHub repositories.
+//!
+//! The scoring engine ([`engine`]) is pure: facts about a repository ([`facts`]), a policy ([`policy`]), the
+//! service's catalog entry ([`catalog`]) and today's date in, a [`engine::Scorecard`] out. The command line, pull
+//! request checks and sweeps all call it the same way.
+
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod codeowners;
+pub mod diag;
+pub mod engine;
+pub mod facts;
+pub mod jq;
+pub mod policy;
+pub mod report;
+pub mod yaml;

@@ -1,0 +1,301 @@
+//! The scorecard policy file as written by a platform team (`apiVersion: shipshape.dev/v1`, `kind: Scorecard`).
+//!
+//! These types are the file format: they are deserialized from YAML (with positions), and the JSON Schema in
+//! `policies/schema/` is generated from them. Their meaning (compiled globs, regexes, jq) lives in
+//! [`super::compiled`].
+
+use crate::yaml::Located;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "shipshape.dev/v1";
+
+/// A readiness scorecard: ordered levels, tiers that require a level, and rules.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(title = "shipshape scorecard policy")]
+pub struct PolicyFile {
+    /// Always `shipshape.dev/v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: Located<String>,
+    /// Always `Scorecard`.
+    pub kind: Located<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Levels from lowest to highest. A service reaches a level when every rule of that level and of every lower
+    /// level passes or is excepted.
+    #[serde(default = "default_levels")]
+    pub levels: Vec<Located<String>>,
+    /// Tier number (1 is the most critical) to what the tier requires.
+    pub tiers: BTreeMap<String, TierSpec>,
+    /// The tier of a repository that has no catalog entry or whose entry has no `spec.tier`.
+    pub default_tier: Located<u32>,
+    pub rules: Vec<RuleSpec>,
+    /// Time-boxed campaigns: rules every service must pass by a date, whatever its tier's deadline.
+    #[serde(default)]
+    pub initiatives: Vec<InitiativeSpec>,
+}
+
+fn default_levels() -> Vec<Located<String>> {
+    ["bronze", "silver", "gold"]
+        .into_iter()
+        .map(|l| Located::new(l.to_string()))
+        .collect()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct TierSpec {
+    /// The level services of this tier must reach.
+    pub requires: Located<String>,
+    /// Days a newly failing required rule may stay failing before it is overdue.
+    #[serde(default = "default_deadline_days")]
+    pub deadline_days: u32,
+    /// How the pull-request check concludes. Default: `level` for tier 1, `regression` for the others.
+    #[serde(default)]
+    pub gate: Option<Gate>,
+    /// The longest exception an approver may grant for this tier, in days.
+    #[serde(default = "default_exception_max_days")]
+    pub exception_max_days: Located<u32>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_deadline_days() -> u32 {
+    30
+}
+
+fn default_exception_max_days() -> Located<u32> {
+    Located::new(90)
+}
+
+/// How a pull request's check run concludes for a tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// Fail only when the pull request breaks a rule the tier requires or lowers the level.
+    Regression,
+    /// Fail while the service is below its required level.
+    Level,
+    /// Never fail (neutral).
+    Off,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct RuleSpec {
+    /// Stable identifier (lowercase letters, digits and `-`); exceptions and scripts refer to it.
+    pub id: Located<String>,
+    pub title: String,
+    /// The level this rule belongs to.
+    pub level: Located<String>,
+    #[serde(default)]
+    pub description: String,
+    /// What a developer does to make the rule pass.
+    pub remediation: String,
+    pub check: Check,
+    /// Limits the rule to some services; others do not have to pass it.
+    #[serde(default)]
+    pub when: Option<When>,
+}
+
+/// Conditions for a rule to apply. All given conditions must hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct When {
+    /// The rule applies only to services of these tiers.
+    #[serde(default)]
+    pub tiers: Option<Vec<Located<u32>>>,
+    /// The rule applies only to services whose catalog `spec.type` is one of these (e.g. `service`, `website`).
+    #[serde(default)]
+    pub types: Option<Vec<String>>,
+    /// The rule applies only when this check passes on the repository (e.g. it has `*.proto` files).
+    #[serde(default)]
+    pub check: Option<Box<Check>>,
+}
+
+/// What a rule checks. Exactly one kind per check; combine kinds with `all`, `any` and `not`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// Files exist: at least one of `any`, or every pattern of `all`, matches a file.
+    File(FileCheck),
+    /// Files' text matches (or must not match) a regular expression.
+    Content(ContentCheck),
+    /// A jq expression over a YAML, JSON or TOML file is true.
+    Query(QueryCheck),
+    /// CODEOWNERS is present where GitHub reads it, parses, and assigns owners.
+    Codeowners(CodeownersCheck),
+    /// A jq expression over the service's catalog entry (a Backstage Component) is true.
+    Catalog(CatalogCheck),
+    /// The default branch is protected (branch protection or a repository ruleset). Needs GitHub facts.
+    BranchProtection(BranchProtectionCheck),
+    /// Open Dependabot alerts stay within limits. Needs GitHub facts.
+    VulnerabilityAlerts(VulnerabilityAlertsCheck),
+    /// The PagerDuty service named by the catalog's `pagerduty.com/service-id` annotation has someone on call.
+    /// Needs PagerDuty facts.
+    Oncall(OncallCheck),
+    /// Every check passes.
+    All(Vec<Check>),
+    /// At least one check passes.
+    Any(Vec<Check>),
+    /// The check fails.
+    Not(Box<Check>),
+}
+
+/// Glob patterns are matched against paths relative to the repository root, with `/` separators: `*` stays within
+/// a directory, `**` crosses directories (`README*`, `docs/**/*.md`, `**/openapi.{yaml,json}`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct FileCheck {
+    /// Passes when at least one pattern matches a file.
+    #[serde(default)]
+    pub any: Vec<Located<String>>,
+    /// Passes when every pattern matches a file.
+    #[serde(default)]
+    pub all: Vec<Located<String>>,
+    /// Match patterns regardless of case (`readme.md` matches `README*`).
+    #[serde(default)]
+    pub ignore_case: bool,
+    /// A matching file counts only when it has at least this many bytes (a real README, not a placeholder).
+    #[serde(default)]
+    pub min_bytes: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ContentCheck {
+    /// Which files to read (glob patterns).
+    pub files: Vec<Located<String>>,
+    /// Passes when some matching file contains a match of this regular expression.
+    #[serde(default)]
+    pub matches: Option<Located<String>>,
+    /// Passes when no matching file contains a match of this regular expression.
+    #[serde(default)]
+    pub not_matches: Option<Located<String>>,
+    #[serde(default)]
+    pub ignore_case: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct QueryCheck {
+    /// Which files to query (glob patterns).
+    pub files: Vec<Located<String>>,
+    /// A jq expression; the file passes when its first output is neither `false` nor `null`.
+    pub jq: Located<String>,
+    /// File format; default from the extension (`.yaml`/`.yml`, `.json`, `.toml`).
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Whether `any` matching file (default) or `all` of them must pass.
+    #[serde(default)]
+    pub require: Require,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Yaml,
+    Json,
+    Toml,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Require {
+    #[default]
+    Any,
+    All,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct CodeownersCheck {
+    /// Every file matching these patterns must have an owner.
+    #[serde(default)]
+    pub paths: Vec<Located<String>>,
+    /// Every file in the repository must have an owner.
+    #[serde(default)]
+    pub every_file: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct CatalogCheck {
+    /// A jq expression over the catalog entry; passes when the first output is neither `false` nor `null`.
+    pub jq: Located<String>,
+    /// What to say when it fails (default: the expression).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct BranchProtectionCheck {
+    /// Approving reviews a pull request needs.
+    #[serde(default = "one")]
+    pub min_approvals: u32,
+    /// Status checks must pass before merging.
+    #[serde(default = "yes")]
+    pub require_status_checks: bool,
+    /// Code owners must review.
+    #[serde(default)]
+    pub require_code_owner_reviews: bool,
+}
+
+impl Default for BranchProtectionCheck {
+    fn default() -> Self {
+        Self {
+            min_approvals: 1,
+            require_status_checks: true,
+            require_code_owner_reviews: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct VulnerabilityAlertsCheck {
+    /// Most open critical alerts allowed (default 0).
+    #[serde(default)]
+    pub max_critical: u32,
+    /// Most open high alerts allowed (default 0).
+    #[serde(default)]
+    pub max_high: u32,
+    /// Most open medium alerts allowed (default: no limit).
+    #[serde(default)]
+    pub max_medium: Option<u32>,
+    /// Most open low alerts allowed (default: no limit).
+    #[serde(default)]
+    pub max_low: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct OncallCheck {
+    /// Levels the service's escalation policy must have.
+    #[serde(default = "one")]
+    pub min_escalation_levels: u32,
+}
+
+impl Default for OncallCheck {
+    fn default() -> Self {
+        Self {
+            min_escalation_levels: 1,
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct InitiativeSpec {
+    pub id: Located<String>,
+    pub title: String,
+    /// `YYYY-MM-DD`: every listed rule must pass by then.
+    pub deadline: Located<String>,
+    pub rules: Vec<Located<String>>,
+}
