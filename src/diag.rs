@@ -35,21 +35,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(file: impl Into<String>, pos: Pos, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            pos,
-            severity: Severity::Error,
-            message: message.into(),
-        }
+        Self { file: file.into(), pos, severity: Severity::Error, message: message.into() }
     }
 
     pub fn warning(file: impl Into<String>, pos: Pos, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            pos,
-            severity: Severity::Warning,
-            message: message.into(),
-        }
+        Self { file: file.into(), pos, severity: Severity::Warning, message: message.into() }
     }
 
     pub fn is_error(&self) -> bool {
@@ -91,8 +81,7 @@ impl Diagnostics {
 
     /// Sorted by file, then position, so output is stable.
     pub fn sorted(mut self) -> Vec<Diagnostic> {
-        self.0
-            .sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
+        self.0.sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
         self.0.dedup();
         self.0
     }
@@ -112,10 +101,7 @@ impl fmt::Display for Diagnostics {
 }
 
 /// "did you mean `x`?" for a misspelt name, when a candidate is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(input, c), c))
@@ -126,7 +112,5 @@ pub fn did_you_mean<'a>(
 
 /// The message suffix for [`did_you_mean`], empty when there is no good candidate.
 pub fn suggestion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    did_you_mean(input, candidates)
-        .map(|c| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default()
+    did_you_mean(input, candidates).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
 }

@@ -39,9 +39,7 @@ impl Jq {
     pub fn compile(source: &str) -> Result<Self, JqError> {
         let offset_of = |s: &str| {
             let start = source.as_ptr() as usize;
-            (s.as_ptr() as usize)
-                .saturating_sub(start)
-                .min(source.len())
+            (s.as_ptr() as usize).saturating_sub(start).min(source.len())
         };
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
@@ -53,77 +51,34 @@ impl Jq {
             .filter(|(name, _, _)| !FORBIDDEN.contains(name));
         let loader = Loader::new(defs);
         let arena = Arena::default();
-        let modules = loader
-            .load(
-                &arena,
-                File {
-                    code: source,
-                    path: (),
-                },
-            )
-            .map_err(|errors| {
-                let (_, error) = errors
-                    .into_iter()
-                    .next()
-                    .expect("a failed load has an error");
-                match error {
-                    jaq_core::load::Error::Io(e) => {
-                        let (s, m) = e
-                            .into_iter()
-                            .next()
-                            .unwrap_or(("", "cannot load module".into()));
-                        JqError {
-                            offset: offset_of(s),
-                            message: format!("invalid jq: {m}"),
-                        }
-                    }
-                    jaq_core::load::Error::Lex(e) => {
-                        let (expect, s): &(lex::Expect<&str>, &str) =
-                            e.first().expect("lex errors are not empty");
-                        JqError {
-                            offset: offset_of(s),
-                            message: format!("invalid jq: expected {}", expect.as_str()),
-                        }
-                    }
-                    jaq_core::load::Error::Parse(e) => {
-                        let (expect, s): &(parse::Expect<&str>, &str) =
-                            e.first().expect("parse errors are not empty");
-                        let found = if s.is_empty() {
-                            "end of expression".to_string()
-                        } else {
-                            format!("`{}`", first_token(s))
-                        };
-                        JqError {
-                            offset: offset_of(s),
-                            message: format!(
-                                "invalid jq: expected {}, found {found}",
-                                expect.as_str()
-                            ),
-                        }
+        let modules = loader.load(&arena, File { code: source, path: () }).map_err(|errors| {
+            let (_, error) = errors.into_iter().next().expect("a failed load has an error");
+            match error {
+                jaq_core::load::Error::Io(e) => {
+                    let (s, m) = e.into_iter().next().unwrap_or(("", "cannot load module".into()));
+                    JqError { offset: offset_of(s), message: format!("invalid jq: {m}") }
+                }
+                jaq_core::load::Error::Lex(e) => {
+                    let (expect, s): &(lex::Expect<&str>, &str) = e.first().expect("lex errors are not empty");
+                    JqError { offset: offset_of(s), message: format!("invalid jq: expected {}", expect.as_str()) }
+                }
+                jaq_core::load::Error::Parse(e) => {
+                    let (expect, s): &(parse::Expect<&str>, &str) = e.first().expect("parse errors are not empty");
+                    let found =
+                        if s.is_empty() { "end of expression".to_string() } else { format!("`{}`", first_token(s)) };
+                    JqError {
+                        offset: offset_of(s),
+                        message: format!("invalid jq: expected {}, found {found}", expect.as_str()),
                     }
                 }
-            })?;
-        let filter = Compiler::default()
-            .with_funs(funs)
-            .compile(modules)
-            .map_err(|errors| {
-                let (_, errs) = errors
-                    .into_iter()
-                    .next()
-                    .expect("a failed compile has an error");
-                let (s, undefined) = errs
-                    .into_iter()
-                    .next()
-                    .expect("compile errors are not empty");
-                JqError {
-                    offset: offset_of(s),
-                    message: format!("invalid jq: undefined {} `{s}`", undefined.as_str()),
-                }
-            })?;
-        Ok(Self {
-            source: source.to_string(),
-            filter,
-        })
+            }
+        })?;
+        let filter = Compiler::default().with_funs(funs).compile(modules).map_err(|errors| {
+            let (_, errs) = errors.into_iter().next().expect("a failed compile has an error");
+            let (s, undefined) = errs.into_iter().next().expect("compile errors are not empty");
+            JqError { offset: offset_of(s), message: format!("invalid jq: undefined {} `{s}`", undefined.as_str()) }
+        })?;
+        Ok(Self { source: source.to_string(), filter })
     }
 
     pub fn source(&self) -> &str {
@@ -146,12 +101,7 @@ impl Jq {
 }
 
 fn first_token(s: &str) -> &str {
-    let end = s
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| c.is_whitespace())
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
+    let end = s.char_indices().skip(1).find(|(_, c)| c.is_whitespace()).map(|(i, _)| i).unwrap_or(s.len());
     &s[..end.min(20)]
 }
 
@@ -168,19 +118,11 @@ mod tests {
     #[test]
     fn evaluates_truthiness_of_first_output() {
         let jq = Jq::compile(".spec.owner != null").unwrap();
-        assert!(
-            jq.test(to_val(&json!({"spec": {"owner": "team-a"}})))
-                .unwrap()
-        );
+        assert!(jq.test(to_val(&json!({"spec": {"owner": "team-a"}}))).unwrap());
         assert!(!jq.test(to_val(&json!({"spec": {}}))).unwrap());
         let jq = Jq::compile(".jobs | length").unwrap();
         assert!(jq.test(to_val(&json!({"jobs": {"a": 1}}))).unwrap());
-        assert!(
-            !Jq::compile("empty")
-                .unwrap()
-                .test(to_val(&json!(1)))
-                .unwrap()
-        );
+        assert!(!Jq::compile("empty").unwrap().test(to_val(&json!(1))).unwrap());
     }
 
     #[test]

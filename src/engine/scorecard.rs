@@ -110,8 +110,6 @@ impl Scorecard {
 
     /// Required rules that fail: what stands between the service and its required level.
     pub fn failing_required(&self) -> impl Iterator<Item = &RuleResult> {
-        self.rules
-            .iter()
-            .filter(|r| r.required && r.status == Status::Fail)
+        self.rules.iter().filter(|r| r.required && r.status == Status::Fail)
     }
 }

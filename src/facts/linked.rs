@@ -58,9 +58,7 @@ impl LinkedFacts {
             vulnerability_alerts: Fact::NotConfigured(
                 "GitHub facts need SHIPSHAPE_GITHUB_TOKEN (or the GitHub App)".into(),
             ),
-            oncall: Fact::NotConfigured(
-                "PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)".into(),
-            ),
+            oncall: Fact::NotConfigured("PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)".into()),
         }
     }
 }

@@ -70,9 +70,7 @@ impl ReadPlan {
     }
 
     pub fn nothing() -> Self {
-        Self {
-            globs: GlobSet::empty(),
-        }
+        Self { globs: GlobSet::empty() }
     }
 
     pub fn wants(&self, path: &str) -> bool {
@@ -88,11 +86,7 @@ pub enum FactsError {
     #[error("{path}: not a git repository: {source}")]
     NotARepository { path: String, source: git2::Error },
     #[error("{path}: cannot resolve revision `{rev}`: {source}")]
-    BadRevision {
-        path: String,
-        rev: String,
-        source: git2::Error,
-    },
+    BadRevision { path: String, rev: String, source: git2::Error },
     #[error("{path}: {source}")]
     Git { path: String, source: git2::Error },
     #[error("{path}: {source}")]

@@ -37,10 +37,7 @@ pub struct PolicyFile {
 }
 
 fn default_levels() -> Vec<Located<String>> {
-    ["bronze", "silver", "gold"]
-        .into_iter()
-        .map(|l| Located::new(l.to_string()))
-        .collect()
+    ["bronze", "silver", "gold"].into_iter().map(|l| Located::new(l.to_string())).collect()
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -244,11 +241,7 @@ pub struct BranchProtectionCheck {
 
 impl Default for BranchProtectionCheck {
     fn default() -> Self {
-        Self {
-            min_approvals: 1,
-            require_status_checks: true,
-            require_code_owner_reviews: false,
-        }
+        Self { min_approvals: 1, require_status_checks: true, require_code_owner_reviews: false }
     }
 }
 
@@ -277,9 +270,7 @@ pub struct OncallCheck {
 
 impl Default for OncallCheck {
     fn default() -> Self {
-        Self {
-            min_escalation_levels: 1,
-        }
+        Self { min_escalation_levels: 1 }
     }
 }
 

@@ -8,8 +8,7 @@
 use super::{Node, Value, located::LOCATED_TOKEN};
 use crate::diag::{Pos, suggestion};
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
-    VariantAccess, Visitor,
+    self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -38,10 +37,7 @@ impl std::error::Error for FromNodeError {}
 
 impl de::Error for FromNodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self {
-            pos: None,
-            message: msg.to_string(),
-        }
+        Self { pos: None, message: msg.to_string() }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -82,10 +78,7 @@ struct NodeDe<'a> {
 
 impl<'a> NodeDe<'a> {
     fn child(&self, node: &'a Node) -> Self {
-        Self {
-            node,
-            sink: self.sink,
-        }
+        Self { node, sink: self.sink }
     }
 
     fn invalid(&self, expected: &str) -> FromNodeError {
@@ -124,10 +117,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::Int(i) => visitor.visit_i64(*i),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(Seq {
-                de: self,
-                items: items.iter(),
-            }),
+            Value::Seq(items) => visitor.visit_seq(Seq { de: self, items: items.iter() }),
             Value::Map(entries) => visitor.visit_map(Map {
                 de: self,
                 entries: entries.iter().collect::<Vec<_>>().into_iter(),
@@ -146,9 +136,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FromNodeError> {
         match &self.node.value {
-            Value::Str(s) => visitor
-                .visit_str::<FromNodeError>(s)
-                .map_err(|e| e.at(self.node.pos)),
+            Value::Str(s) => visitor.visit_str::<FromNodeError>(s).map_err(|e| e.at(self.node.pos)),
             _ => Err(self.invalid("a string")),
         }
     }
@@ -196,13 +184,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 });
             }
         }
-        visitor
-            .visit_map(Map {
-                de: self,
-                entries: known.into_iter(),
-                value: None,
-            })
-            .map_err(|e| e.at(self.node.pos))
+        visitor.visit_map(Map { de: self, entries: known.into_iter(), value: None }).map_err(|e| e.at(self.node.pos))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -212,22 +194,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         visitor: V,
     ) -> Result<V::Value, FromNodeError> {
         match &self.node.value {
-            Value::Str(_) => visitor.visit_enum(Enum {
-                de: self,
-                key: self.node,
-                value: None,
-            }),
+            Value::Str(_) => visitor.visit_enum(Enum { de: self, key: self.node, value: None }),
             Value::Map(entries) if entries.len() == 1 => {
                 let (key, value) = &entries[0];
-                visitor.visit_enum(Enum {
-                    de: self,
-                    key,
-                    value: Some(value),
-                })
+                visitor.visit_enum(Enum { de: self, key, value: Some(value) })
             }
-            Value::Map(entries) if entries.is_empty() => {
-                Err(self.invalid(&format!("one of: {}", variants.join(", "))))
-            }
+            Value::Map(entries) if entries.is_empty() => Err(self.invalid(&format!("one of: {}", variants.join(", ")))),
             Value::Map(entries) => Err(FromNodeError {
                 pos: Some(entries[1].0.pos),
                 message: format!(
@@ -248,11 +220,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     ) -> Result<V::Value, FromNodeError> {
         if name == LOCATED_TOKEN {
             let pos = self.node.pos;
-            let parts = LocatedParts {
-                de: self,
-                step: 0,
-                pos,
-            };
+            let parts = LocatedParts { de: self, step: 0, pos };
             return visitor.visit_seq(parts);
         }
         visitor.visit_newtype_struct(self)
@@ -272,19 +240,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         deserialize_ignored_any
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, FromNodeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, FromNodeError> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _: usize,
-        visitor: V,
-    ) -> Result<V::Value, FromNodeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, FromNodeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -306,15 +266,9 @@ struct Seq<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a Node>> SeqAccess<'de> for Seq<'a, I> {
     type Error = FromNodeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, FromNodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, FromNodeError> {
         match self.items.next() {
-            Some(node) => seed
-                .deserialize(self.de.child(node))
-                .map(Some)
-                .map_err(|e| e.at(node.pos)),
+            Some(node) => seed.deserialize(self.de.child(node)).map(Some).map_err(|e| e.at(node.pos)),
             None => Ok(None),
         }
     }
@@ -329,35 +283,20 @@ struct Map<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> MapAccess<'de> for Map<'a, I> {
     type Error = FromNodeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, FromNodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, FromNodeError> {
         match self.entries.next() {
             Some((key, value)) => {
                 self.value = Some(value);
-                let key_node = Node {
-                    pos: key.pos,
-                    value: Value::Str(key.key_string()),
-                };
-                seed.deserialize(self.de.child(&key_node))
-                    .map(Some)
-                    .map_err(|e| e.at(key.pos))
+                let key_node = Node { pos: key.pos, value: Value::Str(key.key_string()) };
+                seed.deserialize(self.de.child(&key_node)).map(Some).map_err(|e| e.at(key.pos))
             }
             None => Ok(None),
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, FromNodeError> {
-        let node = self
-            .value
-            .take()
-            .expect("serde asks for a value after its key");
-        seed.deserialize(self.de.child(node))
-            .map_err(|e| e.at(node.pos))
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, FromNodeError> {
+        let node = self.value.take().expect("serde asks for a value after its key");
+        seed.deserialize(self.de.child(node)).map_err(|e| e.at(node.pos))
     }
 }
 
@@ -371,10 +310,7 @@ impl<'de, 'a> EnumAccess<'de> for Enum<'a> {
     type Error = FromNodeError;
     type Variant = Self;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, Self), FromNodeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), FromNodeError> {
         let name = self.key.key_string();
         let de: de::value::StrDeserializer<'_, FromNodeError> = name.as_str().into_deserializer();
         let variant = seed.deserialize(de).map_err(|e| e.at(self.key.pos))?;
@@ -396,29 +332,18 @@ impl<'de> VariantAccess<'de> for Enum<'_> {
         }
     }
 
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
-        self,
-        seed: T,
-    ) -> Result<T::Value, FromNodeError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, FromNodeError> {
         let value = self.value.ok_or_else(|| FromNodeError {
             pos: Some(self.key.pos),
             message: format!("`{}` needs a value", self.key.key_string()),
         })?;
-        seed.deserialize(self.de.child(value))
-            .map_err(|e| e.at(value.pos))
+        seed.deserialize(self.de.child(value)).map_err(|e| e.at(value.pos))
     }
 
-    fn tuple_variant<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, FromNodeError> {
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, FromNodeError> {
         match self.value {
             Some(value) => de::Deserializer::deserialize_seq(self.de.child(value), visitor),
-            None => Err(FromNodeError {
-                pos: Some(self.key.pos),
-                message: "expected a list".into(),
-            }),
+            None => Err(FromNodeError { pos: Some(self.key.pos), message: "expected a list".into() }),
         }
     }
 
@@ -427,24 +352,13 @@ impl<'de> VariantAccess<'de> for Enum<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, FromNodeError> {
-        let empty = Node {
-            pos: self.key.pos,
-            value: Value::Map(Vec::new()),
-        };
+        let empty = Node { pos: self.key.pos, value: Value::Map(Vec::new()) };
         match self.value {
             Some(value) if value.value != Value::Null => {
                 de::Deserializer::deserialize_struct(self.de.child(value), "", fields, visitor)
             }
             // `kind:` with no settings is the same as `kind: {}`.
-            _ => de::Deserializer::deserialize_struct(
-                NodeDe {
-                    node: &empty,
-                    sink: self.de.sink,
-                },
-                "",
-                fields,
-                visitor,
-            ),
+            _ => de::Deserializer::deserialize_struct(NodeDe { node: &empty, sink: self.de.sink }, "", fields, visitor),
         }
     }
 }
@@ -459,18 +373,11 @@ struct LocatedParts<'a> {
 impl<'de> SeqAccess<'de> for LocatedParts<'_> {
     type Error = FromNodeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, FromNodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, FromNodeError> {
         self.step += 1;
         match self.step {
-            1 => seed
-                .deserialize((self.pos.line as u64).into_deserializer())
-                .map(Some),
-            2 => seed
-                .deserialize((self.pos.col as u64).into_deserializer())
-                .map(Some),
+            1 => seed.deserialize((self.pos.line as u64).into_deserializer()).map(Some),
+            2 => seed.deserialize((self.pos.col as u64).into_deserializer()).map(Some),
             3 => seed.deserialize(self.de).map(Some),
             _ => Ok(None),
         }

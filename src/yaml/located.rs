@@ -22,10 +22,7 @@ pub struct Located<T> {
 
 impl<T> Located<T> {
     pub fn new(value: T) -> Self {
-        Self {
-            pos: Pos::default(),
-            value,
-        }
+        Self { pos: Pos::default(), value }
     }
 }
 
@@ -60,10 +57,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
                 f.write_str("a value")
             }
 
-            fn visit_newtype_struct<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Located<T>, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Located<T>, D::Error> {
                 T::deserialize(d).map(Located::new)
             }
 
@@ -72,10 +66,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
                 let line: u64 = seq.next_element()?.ok_or_else(missing)?;
                 let col: u64 = seq.next_element()?.ok_or_else(missing)?;
                 let value: T = seq.next_element()?.ok_or_else(missing)?;
-                Ok(Located {
-                    pos: Pos::new(line as usize, col as usize),
-                    value,
-                })
+                Ok(Located { pos: Pos::new(line as usize, col as usize), value })
             }
         }
 

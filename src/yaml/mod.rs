@@ -58,10 +58,7 @@ impl Node {
     /// The value under `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v),
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -73,17 +70,10 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(J::Number)
-                .unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.key_string(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.key_string(), v.to_json())).collect()),
         }
     }
 
@@ -119,10 +109,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         let pos = Pos::new(span.start.line(), span.start.col() + 1);
         builder.event(event, pos)?;
     }
-    Ok(builder.root.unwrap_or(Node {
-        pos: Pos::new(1, 1),
-        value: Value::Null,
-    }))
+    Ok(builder.root.unwrap_or(Node { pos: Pos::new(1, 1), value: Value::Null }))
 }
 
 #[derive(Default)]
@@ -152,34 +139,21 @@ impl Builder {
                 self.push(Node { pos, value }, anchor)?;
             }
             Event::SequenceStart(_, anchor, _) => {
-                self.stack.push((
-                    Node {
-                        pos,
-                        value: Value::Seq(Vec::new()),
-                    },
-                    None,
-                    anchor,
-                ));
+                self.stack.push((Node { pos, value: Value::Seq(Vec::new()) }, None, anchor));
             }
             Event::MappingStart(_, anchor, _) => {
-                self.stack.push((
-                    Node {
-                        pos,
-                        value: Value::Map(Vec::new()),
-                    },
-                    None,
-                    anchor,
-                ));
+                self.stack.push((Node { pos, value: Value::Map(Vec::new()) }, None, anchor));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, _, anchor) = self.stack.pop().expect("parser emits balanced events");
                 self.push(node, anchor)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
-                    pos,
-                    message: "alias refers to an unknown anchor".into(),
-                })?;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| SyntaxError { pos, message: "alias refers to an unknown anchor".into() })?;
                 self.push(Node { pos, ..node }, 0)?;
             }
             _ => {}
@@ -257,9 +231,7 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         }
     }
     let looks_numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
     if looks_numeric {
         if let Ok(f) = text.parse::<f64>() {
             return Value::Float(f);
