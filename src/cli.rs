@@ -1,3 +1,280 @@
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line (SPEC 2): `evaluate`, `validate`, `schema`.
+
+use crate::catalog::{Catalog, Service};
+use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::diag::Diagnostics;
+use crate::engine::{self, Subject};
+use crate::facts::{self, LinkedFacts, ReadPlan};
+use crate::policy::{self, Policy};
+use crate::report::{self, Format, RenderOptions};
+use crate::validate;
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit status: every repository meets its tier's required level / all files valid.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: one or more repositories are below their required level.
+pub const EXIT_BELOW: u8 = 1;
+/// Exit status: usage, configuration or input error.
+pub const EXIT_INPUT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "shipshape", version, about = "Production readiness scorecards for GitHub repositories")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score one or more local git repositories (default `.`).
+    Evaluate(EvaluateArgs),
+    /// Check policy and catalog files; print every problem as `file:line:col: message`.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of a file format (policy, service or exception).
+    Schema {
+        #[arg(value_enum)]
+        kind: crate::schema::SchemaKind,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct EvaluateArgs {
+    /// Repositories to score.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Scorecard policy file, or a directory holding one (default: the embedded scorecard, or the catalog's
+    /// `policies/` when --catalog has one).
+    #[arg(long, value_name = "FILE|DIR")]
+    policy: Option<PathBuf>,
+    /// A local checkout of the catalog repository (tiers, owners, exceptions).
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// The catalog service to score the repository as (default: the service whose `github.com/project-slug`
+    /// matches the repository's `origin`).
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// Score as this tier, whatever the catalog says.
+    #[arg(long, value_name = "N")]
+    tier: Option<u32>,
+    /// Score this commit (read through git, no checkout) instead of the working tree.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Evaluate as of this date (YYYY-MM-DD): which exceptions are active. Default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// Scorecard policy file or directory (default: the catalog's `policies/`, else the embedded scorecard).
+    #[arg(long, value_name = "FILE|DIR")]
+    policy: Option<PathBuf>,
+    /// A local checkout of the catalog repository.
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// Check exception expiry against this date instead of today.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date written YYYY-MM-DD"))
+}
+
+/// Runs the command line; the exit code follows SPEC 2.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_OK });
+        }
+    };
+    let result = match cli.command {
+        Command::Evaluate(args) => evaluate(args),
+        Command::Validate(args) => validate_command(args),
+        Command::Schema { kind } => {
+            print!("{}", crate::schema::render(kind));
+            Ok(EXIT_OK)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("shipshape: {e:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+fn clock(as_of: Option<NaiveDate>) -> Box<dyn Clock> {
+    match as_of {
+        Some(date) => Box::new(FixedClock(date)),
+        None => Box::new(SystemClock),
+    }
+}
+
+/// Loads the catalog (when given) and the policy; prints every problem. `None` means: exit 2.
+fn load_inputs(
+    policy_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    diags: &mut Diagnostics,
+) -> (Option<Policy>, Option<Catalog>) {
+    let catalog = catalog_dir.map(|dir| Catalog::load(dir, diags));
+    let policy_path = policy_path.map(Path::to_path_buf).or_else(|| catalog.as_ref()?.policy_dir.clone());
+    let policy = match policy_path {
+        Some(path) => policy::load_path(&path, diags),
+        None => {
+            let mut embedded = Diagnostics::default();
+            let policy = Policy::parse(policy::EMBEDDED_NAME, policy::EMBEDDED, &mut embedded);
+            diags.extend(embedded.iter().cloned());
+            policy
+        }
+    };
+    (policy, catalog)
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
+    let today = clock(args.as_of).today();
+    let mut diags = Diagnostics::default();
+    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), &mut diags);
+    if let Some(catalog) = &catalog {
+        diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
+    }
+    let stderr = std::io::stderr();
+    for d in diags.clone().sorted() {
+        let _ = writeln!(stderr.lock(), "{d}");
+    }
+    let Some(policy) = policy.filter(|_| !diags.has_errors()) else {
+        return Ok(EXIT_INPUT);
+    };
+    if let Some(tier) = args.tier {
+        if !policy.tiers.contains_key(&tier) {
+            let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
+            anyhow::bail!("--tier {tier}: the policy defines tiers {}", known.join(", "));
+        }
+    }
+    if let (Some(name), Some(catalog)) = (&args.service, &catalog) {
+        if !catalog.services.contains_key(name) {
+            let hint = crate::diag::suggestion(name, catalog.services.keys().map(String::as_str));
+            anyhow::bail!("--service {name}: no such service in the catalog{hint}");
+        }
+    }
+
+    let plan = ReadPlan::new(policy.read_globs.clone());
+    let linked = LinkedFacts::none_configured();
+    let progress = (args.paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(args.paths.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+
+    let mut cards = Vec::with_capacity(args.paths.len());
+    for path in &args.paths {
+        if let Some(bar) = &progress {
+            bar.set_message(path.display().to_string());
+        }
+        let facts = match &args.rev {
+            Some(rev) => facts::collect_rev(path, rev, &plan),
+            None => facts::collect_worktree(path, &plan),
+        }
+        .with_context(|| format!("cannot read repository {}", path.display()))?;
+
+        let mut local_diags = Diagnostics::default();
+        let local_entity;
+        let service: Option<&Service> = match (&catalog, &args.service, &facts.origin_slug) {
+            (Some(catalog), Some(name), _) => catalog.services.get(name),
+            (Some(catalog), None, Some(slug)) => catalog.service_for_repository(slug),
+            (Some(_), None, None) => None,
+            (None, _, _) => {
+                local_entity = facts
+                    .text("catalog-info.yaml")
+                    .and_then(|text| Service::from_entity("catalog-info.yaml", text, &mut local_diags));
+                local_entity.as_ref()
+            }
+        };
+        for d in local_diags.sorted() {
+            let _ = writeln!(stderr.lock(), "{}: {d}", path.display());
+        }
+        let exceptions = match (&catalog, service) {
+            (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
+            _ => Vec::new(),
+        };
+        let subject = Subject {
+            repository: facts.origin_slug.clone().unwrap_or_else(|| display_name(path)),
+            facts: &facts,
+            linked: &linked,
+            service,
+            exceptions,
+            tier_override: args.tier,
+            today,
+        };
+        cards.push(engine::evaluate(&policy, &subject));
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let rendered = report::render(args.format, &cards, &RenderOptions { color })?;
+    match &args.output {
+        Some(file) => std::fs::write(file, rendered).with_context(|| format!("cannot write {}", file.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes()).context("cannot write to standard output")?;
+        }
+    }
+    Ok(if cards.iter().all(|c| c.meets_required) { EXIT_OK } else { EXIT_BELOW })
+}
+
+fn display_name(path: &Path) -> String {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
+    let today = clock(args.as_of).today();
+    let mut diags = Diagnostics::default();
+    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), &mut diags);
+    if let Some(catalog) = &catalog {
+        diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
+    }
+    let failed = diags.has_errors();
+    let mut out = std::io::stdout().lock();
+    for d in diags.sorted() {
+        writeln!(out, "{d}")?;
+    }
+    if failed {
+        return Ok(EXIT_INPUT);
+    }
+    let policy = policy.expect("no errors means the policy loaded");
+    let mut summary = format!("ok: {} ({} rules, {} levels, {} tiers)", policy.file, policy.rules.len(), policy.levels.len(), policy.tiers.len());
+    if let Some(catalog) = &catalog {
+        summary += &format!(
+            "; catalog {} ({} services, {} exceptions)",
+            catalog.root.display(),
+            catalog.services.len(),
+            catalog.exceptions.len()
+        );
+    }
+    writeln!(out, "{summary}")?;
+    Ok(EXIT_OK)
 }

@@ -15,3 +15,5 @@ pub mod jq;
 pub mod policy;
 pub mod report;
 pub mod yaml;
+pub mod schema;
+pub mod validate;

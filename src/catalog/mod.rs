@@ -1,1 +1,285 @@
-//! The catalog (placeholder).
+//! The catalog: the GitOps system of record for services (tier, owner, links) and approved exceptions.
+//!
+//! Layout of the catalog repository (SPEC 3):
+//! - `services/<name>.yaml`: a Backstage Component entity;
+//! - `exceptions/<service>/<rule-id>.yaml`: one approved exception each;
+//! - `policies/` (optional): the organisation's scorecard, replacing the embedded one.
+
+pub mod model;
+
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::yaml;
+use chrono::NaiveDate;
+use model::{ExceptionFile, PAGERDUTY_SERVICE, PROJECT_SLUG, ServiceFile};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A service of the catalog.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: String,
+    /// Where it was defined (for messages), relative to the catalog root.
+    pub file: String,
+    pub owner: Option<String>,
+    pub kind: Option<String>,
+    pub tier: Option<u32>,
+    pub tier_pos: Pos,
+    /// `owner/name` from the `github.com/project-slug` annotation.
+    pub repository: Option<String>,
+    pub pagerduty_service: Option<String>,
+    /// The whole entity as JSON, for `catalog` checks.
+    pub entity: serde_json::Value,
+}
+
+impl Service {
+    /// A service read from a repository's own `catalog-info.yaml` (no catalog given). Its tier is ignored: tiers are
+    /// approval-gated and come only from the catalog.
+    pub fn from_entity(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Service> {
+        let (parsed, node) = yaml::load::<ServiceFile>(file, text, diags)?;
+        let mut service = Service::from_file(file, parsed, &node);
+        service.tier = None;
+        Some(service)
+    }
+
+    fn from_file(file: &str, parsed: ServiceFile, node: &yaml::Node) -> Service {
+        let annotations = &parsed.metadata.annotations;
+        Service {
+            name: parsed.metadata.name.value.clone(),
+            file: file.to_string(),
+            owner: parsed.spec.owner.clone(),
+            kind: parsed.spec.kind.clone(),
+            tier: parsed.spec.tier.as_ref().map(|t| t.value),
+            tier_pos: parsed.spec.tier.as_ref().map(|t| t.pos).unwrap_or_default(),
+            repository: annotations.get(PROJECT_SLUG).cloned(),
+            pagerduty_service: annotations.get(PAGERDUTY_SERVICE).cloned(),
+            entity: node.to_json(),
+        }
+    }
+}
+
+/// An exception from the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exception {
+    pub service: String,
+    pub rule: String,
+    pub reason: String,
+    /// The last day it applies.
+    pub expires: NaiveDate,
+    pub requested_by: Option<String>,
+    pub requested_in: Option<String>,
+    /// The file that holds it, relative to the catalog root.
+    pub file: String,
+    pub rule_pos: Pos,
+    pub service_pos: Pos,
+    pub expires_pos: Pos,
+}
+
+impl Exception {
+    /// Active through its expiry date, inclusive.
+    pub fn is_active(&self, today: NaiveDate) -> bool {
+        today <= self.expires
+    }
+}
+
+/// A loaded catalog.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub root: PathBuf,
+    pub services: BTreeMap<String, Service>,
+    pub exceptions: Vec<Exception>,
+    /// The organisation's scorecard, when the catalog has a `policies/` directory.
+    pub policy_dir: Option<PathBuf>,
+}
+
+impl Catalog {
+    /// Reads every service and exception file; problems go to `diags` and the file is left out.
+    pub fn load(root: &Path, diags: &mut Diagnostics) -> Catalog {
+        let mut catalog = Catalog { root: root.to_path_buf(), ..Catalog::default() };
+        let label = |path: &Path| path.strip_prefix(root).unwrap_or(path).display().to_string();
+        let show = |path: &Path| path.display().to_string();
+
+        if !root.is_dir() {
+            diags.push(Diagnostic::error(show(root), Pos::new(1, 1), "catalog directory not found"));
+            return catalog;
+        }
+        let policies = root.join("policies");
+        if policies.is_dir() {
+            catalog.policy_dir = Some(policies);
+        }
+
+        let mut repos: BTreeMap<String, (String, Pos)> = BTreeMap::new();
+        for path in yaml_files(&root.join("services")) {
+            let Some(text) = read(&path, diags) else { continue };
+            let file = show(&path);
+            let Some((parsed, node)) = yaml::load::<ServiceFile>(&file, &text, diags) else { continue };
+            check_header(&file, &parsed.api_version, "backstage.io/v1alpha1", &parsed.kind, "Component", diags);
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            if *parsed.metadata.name != stem {
+                diags.push(Diagnostic::error(
+                    &file,
+                    parsed.metadata.name.pos,
+                    format!("metadata.name `{}` must match the file name `{stem}`", *parsed.metadata.name),
+                ));
+                continue;
+            }
+            let service = Service::from_file(&label(&path), parsed, &node);
+            if let Some(repo) = &service.repository {
+                let slug_pos =
+                    node.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(PROJECT_SLUG)).map(|a| a.pos);
+                let pos = slug_pos.unwrap_or(node.pos);
+                if !is_slug(repo) {
+                    diags.push(Diagnostic::error(
+                        &file,
+                        pos,
+                        format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
+                    ));
+                } else if let Some((other, _)) = repos.get(&repo.to_lowercase()) {
+                    diags.push(Diagnostic::error(
+                        &file,
+                        pos,
+                        format!("repository `{repo}` is already claimed by service `{other}`"),
+                    ));
+                } else {
+                    repos.insert(repo.to_lowercase(), (service.name.clone(), pos));
+                }
+            }
+            catalog.services.insert(service.name.clone(), service);
+        }
+
+        let exceptions_dir = root.join("exceptions");
+        let mut service_dirs: Vec<PathBuf> = std::fs::read_dir(&exceptions_dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+            .unwrap_or_default();
+        service_dirs.sort();
+        for dir in service_dirs {
+            for path in yaml_files(&dir) {
+                let Some(text) = read(&path, diags) else { continue };
+                let file = show(&path);
+                let Some((parsed, _)) = yaml::load::<ExceptionFile>(&file, &text, diags) else { continue };
+                if let Some(exception) = exception_from_file(&file, &label(&path), &path, parsed, diags) {
+                    catalog.exceptions.push(exception);
+                }
+            }
+        }
+        catalog
+    }
+
+    /// The service whose `github.com/project-slug` names `slug` (case-insensitive, as GitHub is).
+    pub fn service_for_repository(&self, slug: &str) -> Option<&Service> {
+        self.services.values().find(|s| s.repository.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(slug)))
+    }
+
+    pub fn exceptions_for<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a Exception> + 'a {
+        self.exceptions.iter().filter(move |e| e.service == service)
+    }
+}
+
+fn exception_from_file(
+    file: &str,
+    label: &str,
+    path: &Path,
+    parsed: ExceptionFile,
+    diags: &mut Diagnostics,
+) -> Option<Exception> {
+    check_header(file, &parsed.api_version, crate::policy::model::API_VERSION, &parsed.kind, "Exception", diags);
+    let dir_service = path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let mut ok = true;
+    if *parsed.service != dir_service {
+        diags.push(Diagnostic::error(
+            file,
+            parsed.service.pos,
+            format!("service `{}` must match the directory `exceptions/{dir_service}/`", *parsed.service),
+        ));
+        ok = false;
+    }
+    if *parsed.rule != stem {
+        diags.push(Diagnostic::error(
+            file,
+            parsed.rule.pos,
+            format!("rule `{}` must match the file name `{stem}`", *parsed.rule),
+        ));
+        ok = false;
+    }
+    if parsed.reason.trim().is_empty() {
+        diags.push(Diagnostic::error(file, parsed.rule.pos, "reason must not be empty"));
+        ok = false;
+    }
+    let expires = match NaiveDate::parse_from_str(&parsed.expires, "%Y-%m-%d") {
+        Ok(date) => Some(date),
+        Err(_) => {
+            diags.push(Diagnostic::error(
+                file,
+                parsed.expires.pos,
+                format!("expires must be a date written YYYY-MM-DD, found `{}`", *parsed.expires),
+            ));
+            None
+        }
+    };
+    let expires = expires.filter(|_| ok)?;
+    Some(Exception {
+        service: parsed.service.value.clone(),
+        rule: parsed.rule.value.clone(),
+        reason: parsed.reason,
+        expires,
+        requested_by: parsed.requested_by,
+        requested_in: parsed.requested_in,
+        file: label.to_string(),
+        rule_pos: parsed.rule.pos,
+        service_pos: parsed.service.pos,
+        expires_pos: parsed.expires.pos,
+    })
+}
+
+/// `apiVersion` and `kind` must be the expected ones.
+pub(crate) fn check_header(
+    file: &str,
+    api_version: &yaml::Located<String>,
+    want_version: &str,
+    kind: &yaml::Located<String>,
+    want_kind: &str,
+    diags: &mut Diagnostics,
+) {
+    if **api_version != want_version {
+        diags.push(Diagnostic::error(
+            file,
+            api_version.pos,
+            format!("apiVersion must be `{want_version}`, found `{}`", **api_version),
+        ));
+    }
+    if **kind != want_kind {
+        diags.push(Diagnostic::error(file, kind.pos, format!("kind must be `{want_kind}`, found `{}`", **kind)));
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    let mut parts = s.split('/');
+    let valid = |p: Option<&str>| {
+        p.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    };
+    valid(parts.next()) && valid(parts.next()) && parts.next().is_none()
+}
+
+/// `*.yaml` and `*.yml` files directly in `dir`, sorted.
+pub(crate) fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub(crate) fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            diags.push(Diagnostic::error(path.display().to_string(), Pos::new(1, 1), format!("cannot read: {e}")));
+            None
+        }
+    }
+}

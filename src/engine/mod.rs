@@ -1,3 +1,173 @@
-//! The scoring engine.
+//! The scoring engine: pure. Facts, a policy, the service's catalog entry and exceptions, and today's date in; a
+//! [`Scorecard`] out. No I/O, no clock: the CLI, pull-request checks and sweeps get the same answer for the same
+//! inputs.
+
+mod checks;
+pub mod diff;
 pub mod scorecard;
+
+pub use diff::{ScorecardDiff, diff};
 pub use scorecard::*;
+
+use crate::catalog::{Exception, Service};
+use crate::facts::{LinkedFacts, RepoFacts};
+use crate::policy::{Policy, Rule};
+use checks::{Ctx, Outcome};
+use chrono::NaiveDate;
+
+/// What is being scored.
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    /// `owner/name`, or the path scored when the repository is not on GitHub.
+    pub repository: String,
+    pub facts: &'a RepoFacts,
+    pub linked: &'a LinkedFacts,
+    /// The catalog entry (or the repository's own `catalog-info.yaml`).
+    pub service: Option<&'a Service>,
+    /// Exceptions filed for this service (active or not: the engine decides by `today`).
+    pub exceptions: Vec<&'a Exception>,
+    /// `--tier`: score as this tier whatever the catalog says.
+    pub tier_override: Option<u32>,
+    pub today: NaiveDate,
+}
+
+/// Scores one subject against a policy.
+pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
+    let mut notes = Vec::new();
+    let tier = resolve_tier(policy, subject, &mut notes);
+    let tier_spec = &policy.tiers[&tier];
+    let ctx = Ctx::new(policy, subject);
+
+    let rules: Vec<RuleResult> = policy
+        .rules
+        .iter()
+        .map(|rule| {
+            let outcome = applicability(&ctx, rule, tier).unwrap_or_else(|| ctx.check(&rule.check));
+            let mut result = RuleResult {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                level: rule.level.clone(),
+                status: outcome.status,
+                message: outcome.message,
+                evidence: outcome.evidence,
+                exception: None,
+                remediation: rule.remediation.clone(),
+                required: rule.level_index <= tier_spec.requires_index,
+            };
+            apply_exception(&mut result, subject, rule);
+            result
+        })
+        .collect();
+
+    let reached = level_reached(policy, &rules);
+    let mut summary = Summary::default();
+    for r in &rules {
+        match r.status {
+            Status::Pass => summary.pass += 1,
+            Status::Fail => summary.fail += 1,
+            Status::Excepted => summary.excepted += 1,
+            Status::Skipped => summary.skipped += 1,
+            Status::Error => summary.error += 1,
+        }
+    }
+    notes.extend(subject.facts.notes.iter().cloned());
+    Scorecard {
+        service: subject.service.map(|s| s.name.clone()),
+        repository: subject.repository.clone(),
+        tier,
+        required_level: tier_spec.requires.clone(),
+        level: reached.map(|i| policy.levels[i].clone()),
+        meets_required: reached.is_some_and(|i| i >= tier_spec.requires_index),
+        rules,
+        summary,
+        owner: subject.service.and_then(|s| s.owner.clone()),
+        commit: subject.facts.commit.clone(),
+        levels: policy.levels.clone(),
+        notes,
+    }
+}
+
+fn resolve_tier(policy: &Policy, subject: &Subject<'_>, notes: &mut Vec<String>) -> u32 {
+    let (tier, source) = match (subject.tier_override, subject.service.and_then(|s| s.tier)) {
+        (Some(tier), _) => (tier, "--tier".to_string()),
+        (None, Some(tier)) => (tier, format!("the catalog ({})", subject.service.map(|s| s.file.as_str()).unwrap_or(""))),
+        (None, None) => {
+            let why = if subject.service.is_some() { "the catalog entry has no spec.tier" } else { "no catalog entry" };
+            notes.push(format!("{why}: scored at the policy's default tier {}", policy.default_tier));
+            return policy.default_tier;
+        }
+    };
+    if policy.tiers.contains_key(&tier) {
+        tier
+    } else {
+        notes.push(format!(
+            "tier {tier} from {source} is not defined by the policy: scored at the default tier {}",
+            policy.default_tier
+        ));
+        policy.default_tier
+    }
+}
+
+/// `Some` (a skipped outcome) when the rule's `when` says it does not apply to this service.
+fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
+    let when = rule.when.as_ref()?;
+    if let Some(tiers) = &when.tiers {
+        if !tiers.contains(&tier) {
+            let list: Vec<_> = tiers.iter().map(u32::to_string).collect();
+            return Some(Outcome::skipped(format!("does not apply: only for tiers {}", list.join(", "))));
+        }
+    }
+    if let Some(types) = &when.types {
+        let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());
+        if !kind.is_some_and(|k| types.iter().any(|t| t == k)) {
+            let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "unknown".into());
+            return Some(Outcome::skipped(format!(
+                "does not apply: only for service types {} (this one is {found})",
+                types.join(", ")
+            )));
+        }
+    }
+    if let Some(check) = &when.check {
+        let outcome = ctx.check(check);
+        return match outcome.status {
+            Status::Pass => None,
+            Status::Fail => Some(Outcome::skipped(format!("does not apply: {}", outcome.message))),
+            _ => Some(outcome),
+        };
+    }
+    None
+}
+
+fn apply_exception(result: &mut RuleResult, subject: &Subject<'_>, rule: &Rule) {
+    let Some(exception) = subject.exceptions.iter().find(|e| e.rule == rule.id) else { return };
+    if result.status != Status::Fail {
+        return;
+    }
+    if exception.is_active(subject.today) {
+        result.status = Status::Excepted;
+        result.exception = Some(ExceptionInfo {
+            reason: exception.reason.clone(),
+            expires: exception.expires.to_string(),
+            approved_in: exception.requested_in.clone().unwrap_or_else(|| exception.file.clone()),
+        });
+    } else {
+        result.message = format!("{} (exception expired on {})", result.message, exception.expires);
+    }
+}
+
+/// The highest level whose rules, and every lower level's, all pass or are excepted; skipped and error rules count
+/// neither for nor against. `None` below the lowest level.
+pub fn level_reached(policy: &Policy, rules: &[RuleResult]) -> Option<usize> {
+    let mut reached = None;
+    for (index, level) in policy.levels.iter().enumerate() {
+        let blocked = rules.iter().any(|r| &r.level == level && r.status == Status::Fail);
+        if blocked {
+            break;
+        }
+        reached = Some(index);
+    }
+    reached
+}
+
+#[cfg(test)]
+mod tests;

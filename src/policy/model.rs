@@ -14,6 +14,7 @@ pub const API_VERSION: &str = "shipshape.dev/v1";
 /// A readiness scorecard: ordered levels, tiers that require a level, and rules.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(title = "shipshape scorecard policy")]
+#[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     /// Always `shipshape.dev/v1`.
     #[serde(rename = "apiVersion")]
@@ -41,6 +42,7 @@ fn default_levels() -> Vec<Located<String>> {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Metadata {
     #[serde(default)]
     pub name: Option<String>,
@@ -49,6 +51,7 @@ pub struct Metadata {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TierSpec {
     /// The level services of this tier must reach.
     pub requires: Located<String>,
@@ -86,6 +89,7 @@ pub enum Gate {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Stable identifier (lowercase letters, digits and `-`); exceptions and scripts refer to it.
     pub id: Located<String>,
@@ -96,7 +100,7 @@ pub struct RuleSpec {
     pub description: String,
     /// What a developer does to make the rule pass.
     pub remediation: String,
-    pub check: Check,
+    pub check: Located<Check>,
     /// Limits the rule to some services; others do not have to pass it.
     #[serde(default)]
     pub when: Option<When>,
@@ -104,6 +108,7 @@ pub struct RuleSpec {
 
 /// Conditions for a rule to apply. All given conditions must hold.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct When {
     /// The rule applies only to services of these tiers.
     #[serde(default)]
@@ -113,7 +118,7 @@ pub struct When {
     pub types: Option<Vec<String>>,
     /// The rule applies only when this check passes on the repository (e.g. it has `*.proto` files).
     #[serde(default)]
-    pub check: Option<Box<Check>>,
+    pub check: Option<Box<Located<Check>>>,
 }
 
 /// What a rule checks. Exactly one kind per check; combine kinds with `all`, `any` and `not`.
@@ -138,16 +143,17 @@ pub enum Check {
     /// Needs PagerDuty facts.
     Oncall(OncallCheck),
     /// Every check passes.
-    All(Vec<Check>),
+    All(Vec<Located<Check>>),
     /// At least one check passes.
-    Any(Vec<Check>),
+    Any(Vec<Located<Check>>),
     /// The check fails.
-    Not(Box<Check>),
+    Not(Box<Located<Check>>),
 }
 
 /// Glob patterns are matched against paths relative to the repository root, with `/` separators: `*` stays within
 /// a directory, `**` crosses directories (`README*`, `docs/**/*.md`, `**/openapi.{yaml,json}`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FileCheck {
     /// Passes when at least one pattern matches a file.
     #[serde(default)]
@@ -164,6 +170,7 @@ pub struct FileCheck {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ContentCheck {
     /// Which files to read (glob patterns).
     pub files: Vec<Located<String>>,
@@ -178,6 +185,7 @@ pub struct ContentCheck {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QueryCheck {
     /// Which files to query (glob patterns).
     pub files: Vec<Located<String>>,
@@ -208,6 +216,7 @@ pub enum Require {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CodeownersCheck {
     /// Every file matching these patterns must have an owner.
     #[serde(default)]
@@ -218,6 +227,7 @@ pub struct CodeownersCheck {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogCheck {
     /// A jq expression over the catalog entry; passes when the first output is neither `false` nor `null`.
     pub jq: Located<String>,
@@ -227,6 +237,7 @@ pub struct CatalogCheck {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BranchProtectionCheck {
     /// Approving reviews a pull request needs.
     #[serde(default = "one")]
@@ -246,6 +257,7 @@ impl Default for BranchProtectionCheck {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VulnerabilityAlertsCheck {
     /// Most open critical alerts allowed (default 0).
     #[serde(default)]
@@ -262,6 +274,7 @@ pub struct VulnerabilityAlertsCheck {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OncallCheck {
     /// Levels the service's escalation policy must have.
     #[serde(default = "one")]
@@ -283,6 +296,7 @@ fn yes() -> bool {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InitiativeSpec {
     pub id: Located<String>,
     pub title: String,

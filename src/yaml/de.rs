@@ -13,6 +13,10 @@ use serde::de::{
 use std::cell::RefCell;
 use std::fmt;
 
+/// Structs whose serde name starts with this allow keys they do not declare (Backstage entities have many); other
+/// structs report each unknown key.
+pub const OPEN_PREFIX: &str = "open:";
+
 /// A problem found while turning a node tree into a typed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FromNodeError {
@@ -161,7 +165,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, FromNodeError> {
@@ -173,7 +177,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             let key = entry.0.key_string();
             if fields.contains(&key.as_str()) {
                 known.push(entry);
-            } else {
+            } else if !name.starts_with(OPEN_PREFIX) {
                 self.sink.borrow_mut().push(FromNodeError {
                     pos: Some(entry.0.pos),
                     message: format!(

@@ -240,5 +240,32 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     Value::Str(text.to_string())
 }
 
+
+/// Parses `text` (the contents of `file`) and deserializes it, adding every problem to `diags` as
+/// `file:line:col: message`. Returns the value and its node tree, or `None` when it has errors.
+pub fn load<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    diags: &mut crate::diag::Diagnostics,
+) -> Option<(T, Node)> {
+    use crate::diag::Diagnostic;
+    let node = match parse(text) {
+        Ok(node) => node,
+        Err(e) => {
+            diags.push(Diagnostic::error(file, e.pos, e.message));
+            return None;
+        }
+    };
+    match from_node::<T>(&node) {
+        Ok(value) => Some((value, node)),
+        Err(errors) => {
+            for e in errors {
+                diags.push(Diagnostic::error(file, e.pos.unwrap_or(node.pos), e.message));
+            }
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

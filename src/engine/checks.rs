@@ -1,0 +1,426 @@
+//! Evaluating one compiled check against the facts.
+
+use super::{Evidence, Status, Subject};
+use crate::codeowners;
+use crate::facts::{Content, Fact};
+use crate::jq::{self, Jq};
+use crate::policy::model::{Format, Require};
+use crate::policy::{CompiledCheck, GlobId, Policy};
+use std::cell::OnceCell;
+use std::collections::BTreeSet;
+
+/// Most evidence entries kept for one rule.
+const MAX_EVIDENCE: usize = 20;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Outcome {
+    fn pass(message: impl Into<String>) -> Self {
+        Self { status: Status::Pass, message: message.into(), evidence: Vec::new() }
+    }
+
+    fn fail(message: impl Into<String>) -> Self {
+        Self { status: Status::Fail, message: message.into(), evidence: Vec::new() }
+    }
+
+    pub fn skipped(message: impl Into<String>) -> Self {
+        Self { status: Status::Skipped, message: message.into(), evidence: Vec::new() }
+    }
+
+    fn error(message: impl Into<String>) -> Self {
+        Self { status: Status::Error, message: message.into(), evidence: Vec::new() }
+    }
+
+    fn at(mut self, path: &str, line: Option<usize>) -> Self {
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(Evidence { path: path.to_string(), line });
+        }
+        self
+    }
+
+    /// A fact from a linked tool that is missing becomes `skipped` (not configured) or `error` (unavailable).
+    fn missing<T>(fact: &Fact<T>) -> Option<Self> {
+        match fact {
+            Fact::Known(_) => None,
+            Fact::NotConfigured(why) => Some(Self::skipped(why.clone())),
+            Fact::Unavailable(why) => Some(Self::error(why.clone())),
+        }
+    }
+}
+
+/// Per-evaluation state: glob matches computed once over all files.
+pub struct Ctx<'a> {
+    pub policy: &'a Policy,
+    pub subject: &'a Subject<'a>,
+    /// For each glob of the policy, the files it matches (sorted).
+    matches: Vec<Vec<&'a str>>,
+    codeowners: OnceCell<Option<(&'static str, codeowners::Codeowners, Vec<codeowners::CodeownersError>)>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(policy: &'a Policy, subject: &'a Subject<'a>) -> Self {
+        let mut matches = vec![Vec::new(); policy.globs.patterns.len()];
+        let mut hits = Vec::new();
+        if !matches.is_empty() {
+            for path in subject.facts.files.keys() {
+                policy.globs.set.matches_into(path.as_str(), &mut hits);
+                for &id in &hits {
+                    matches[id].push(path.as_str());
+                }
+            }
+        }
+        Self { policy, subject, matches, codeowners: OnceCell::new() }
+    }
+
+    fn files(&self, globs: &[GlobId]) -> BTreeSet<&'a str> {
+        globs.iter().flat_map(|&id| self.matches[id].iter().copied()).collect()
+    }
+
+    fn patterns(&self, globs: &[GlobId]) -> String {
+        globs.iter().map(|&id| format!("`{}`", self.policy.globs.patterns[id])).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn check(&self, check: &CompiledCheck) -> Outcome {
+        match check {
+            CompiledCheck::File { any, all, min_bytes } => self.file(any, all, *min_bytes),
+            CompiledCheck::Content { files, regex, negate } => self.content(files, regex, *negate),
+            CompiledCheck::Query { files, jq, format, require } => self.query(files, jq, *format, *require),
+            CompiledCheck::Codeowners { paths, every_file } => self.codeowners(paths, *every_file),
+            CompiledCheck::Catalog { jq, message } => self.catalog(jq, message.as_deref()),
+            CompiledCheck::BranchProtection(spec) => {
+                let fact = &self.subject.linked.branch_protection;
+                if let Some(missing) = Outcome::missing(fact) {
+                    return missing;
+                }
+                let Fact::Known(bp) = fact else { unreachable!() };
+                if !bp.protected {
+                    return Outcome::fail(format!("branch `{}` is not protected (no branch protection or ruleset)", bp.branch));
+                }
+                let mut gaps = Vec::new();
+                if bp.required_approvals < spec.min_approvals {
+                    gaps.push(format!("{} approving review(s) required, {} expected", bp.required_approvals, spec.min_approvals));
+                }
+                if spec.require_status_checks && !bp.requires_status_checks {
+                    gaps.push("status checks are not required".to_string());
+                }
+                if spec.require_code_owner_reviews && !bp.requires_code_owner_reviews {
+                    gaps.push("code owner reviews are not required".to_string());
+                }
+                if gaps.is_empty() {
+                    Outcome::pass(format!(
+                        "branch `{}` requires {} approving review(s){}",
+                        bp.branch,
+                        bp.required_approvals,
+                        if bp.requires_status_checks { " and passing status checks" } else { "" }
+                    ))
+                } else {
+                    Outcome::fail(format!("branch `{}`: {}", bp.branch, gaps.join("; ")))
+                }
+            }
+            CompiledCheck::VulnerabilityAlerts(spec) => {
+                let fact = &self.subject.linked.vulnerability_alerts;
+                if let Some(missing) = Outcome::missing(fact) {
+                    return missing;
+                }
+                let Fact::Known(counts) = fact else { unreachable!() };
+                let Some(c) = counts else {
+                    return Outcome::fail("Dependabot alerts are disabled, so vulnerabilities go unnoticed");
+                };
+                let limits = [
+                    ("critical", c.critical, Some(spec.max_critical)),
+                    ("high", c.high, Some(spec.max_high)),
+                    ("medium", c.medium, spec.max_medium),
+                    ("low", c.low, spec.max_low),
+                ];
+                let over: Vec<String> = limits
+                    .iter()
+                    .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
+                    .collect();
+                if over.is_empty() {
+                    Outcome::pass(format!("open alerts: {} critical, {} high, {} medium, {} low", c.critical, c.high, c.medium, c.low))
+                } else {
+                    Outcome::fail(format!("open Dependabot alerts: {}", over.join(", ")))
+                }
+            }
+            CompiledCheck::Oncall(spec) => self.oncall(spec.min_escalation_levels),
+            CompiledCheck::All(checks) => combine(checks.iter().map(|c| self.check(c)), true),
+            CompiledCheck::Any(checks) => combine(checks.iter().map(|c| self.check(c)), false),
+            CompiledCheck::Not(inner) => {
+                let outcome = self.check(inner);
+                let status = match outcome.status {
+                    Status::Pass => Status::Fail,
+                    Status::Fail => Status::Pass,
+                    other => other,
+                };
+                Outcome { status, ..outcome }
+            }
+        }
+    }
+
+    fn file(&self, any: &[GlobId], all: &[GlobId], min_bytes: Option<u64>) -> Outcome {
+        let big_enough = |path: &&str| min_bytes.is_none_or(|min| self.subject.facts.files[*path].size >= min);
+        let too_small = |globs: &[GlobId]| {
+            let small = self.files(globs).into_iter().find(|p| !big_enough(p))?;
+            Some(format!(
+                "`{small}` has only {} bytes (at least {} expected)",
+                self.subject.facts.files[small].size,
+                min_bytes.unwrap_or(0)
+            ))
+        };
+        if !any.is_empty() {
+            return match self.files(any).into_iter().find(big_enough) {
+                Some(path) => Outcome::pass(format!("found `{path}`")).at(path, None),
+                None => Outcome::fail(
+                    too_small(any).unwrap_or_else(|| format!("no file matches {}", self.patterns(any))),
+                ),
+            };
+        }
+        let mut missing = Vec::new();
+        let mut found = Vec::new();
+        for &id in all {
+            match self.matches[id].iter().find(|p| big_enough(p)) {
+                Some(path) => found.push(*path),
+                None => missing.push(id),
+            }
+        }
+        if missing.is_empty() {
+            let mut outcome = Outcome::pass(format!("found {}", found.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+            for path in found {
+                outcome = outcome.at(path, None);
+            }
+            outcome
+        } else {
+            Outcome::fail(too_small(&missing).unwrap_or_else(|| format!("no file matches {}", self.patterns(&missing))))
+        }
+    }
+
+    fn content(&self, globs: &[GlobId], regex: &regex::Regex, negate: bool) -> Outcome {
+        let files = self.files(globs);
+        let pattern = regex.as_str();
+        if files.is_empty() {
+            return if negate {
+                Outcome::pass(format!("no file matches {}", self.patterns(globs)))
+            } else {
+                Outcome::fail(format!("no file matches {}", self.patterns(globs)))
+            };
+        }
+        let mut offenders = Vec::new();
+        let mut unreadable = 0;
+        for path in &files {
+            let Some(text) = self.subject.facts.text(path) else {
+                unreadable += 1;
+                continue;
+            };
+            if let Some(m) = regex.find(text) {
+                let line = text[..m.start()].matches('\n').count() + 1;
+                if !negate {
+                    return Outcome::pass(format!("`{path}` line {line} matches /{pattern}/")).at(path, Some(line));
+                }
+                offenders.push((*path, line));
+            }
+        }
+        let skipped = if unreadable > 0 { format!(" ({unreadable} large or binary file(s) not read)") } else { String::new() };
+        if !negate {
+            return Outcome::fail(format!("no file matching {} contains /{pattern}/{skipped}", self.patterns(globs)));
+        }
+        if offenders.is_empty() {
+            return Outcome::pass(format!("{} file(s) checked, none contains /{pattern}/{skipped}", files.len()));
+        }
+        let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{p}` line {l}")).collect();
+        let more = if offenders.len() > 5 { format!(" and {} more", offenders.len() - 5) } else { String::new() };
+        let mut outcome = Outcome::fail(format!("/{pattern}/ found in {}{more}", listed.join(", ")));
+        for (path, line) in offenders {
+            outcome = outcome.at(path, Some(line));
+        }
+        outcome
+    }
+
+    fn query(&self, globs: &[GlobId], jq: &Jq, format: Option<Format>, require: Require) -> Outcome {
+        let files = self.files(globs);
+        if files.is_empty() {
+            return Outcome::fail(format!("no file matches {}", self.patterns(globs)));
+        }
+        let expr = jq.source();
+        let mut failures = Vec::new();
+        let mut passed = Vec::new();
+        for path in files {
+            let result = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format)
+                .and_then(|value| jq.test(jq::to_val(&value)));
+            match result {
+                Ok(true) if require == Require::Any => {
+                    return Outcome::pass(format!("`{path}`: `{expr}` holds")).at(path, None);
+                }
+                Ok(true) => passed.push(path),
+                Ok(false) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
+                Err(e) => failures.push((path, format!("`{path}`: {e}"))),
+            }
+        }
+        match failures.first() {
+            None => {
+                let mut outcome = Outcome::pass(format!("`{expr}` holds for {} file(s)", passed.len()));
+                for path in passed {
+                    outcome = outcome.at(path, None);
+                }
+                outcome
+            }
+            Some((path, message)) => {
+                let more = if failures.len() > 1 { format!(" (and {} more file(s))", failures.len() - 1) } else { String::new() };
+                let mut outcome = Outcome::fail(format!("{message}{more}")).at(path, None);
+                for (path, _) in &failures[1..] {
+                    outcome = outcome.at(path, None);
+                }
+                outcome
+            }
+        }
+    }
+
+    fn codeowners(&self, paths: &[GlobId], every_file: bool) -> Outcome {
+        let facts = self.subject.facts;
+        let parsed = self.codeowners.get_or_init(|| {
+            let location = codeowners::locate(|p| facts.files.contains_key(p))?;
+            let text = facts.text(location).unwrap_or("");
+            let (owners, errors) = codeowners::parse(text);
+            Some((location, owners, errors))
+        });
+        let Some((location, owners, errors)) = parsed else {
+            return Outcome::fail("no CODEOWNERS file in `.github/`, the root or `docs/`");
+        };
+        if let Some(e) = errors.first() {
+            let mut outcome = Outcome::fail(format!(
+                "`{location}` line {}: {}{}",
+                e.line,
+                e.message,
+                if errors.len() > 1 { format!(" (and {} more error(s))", errors.len() - 1) } else { String::new() }
+            ));
+            for e in errors {
+                outcome = outcome.at(location, Some(e.line));
+            }
+            return outcome;
+        }
+        if owners.is_empty() {
+            return Outcome::fail(format!("`{location}` assigns no owners")).at(location, None);
+        }
+        let candidates: Box<dyn Iterator<Item = &str>> = if every_file {
+            Box::new(facts.files.keys().map(String::as_str))
+        } else {
+            Box::new(self.files(paths).into_iter())
+        };
+        let unowned: Vec<&str> = candidates.filter(|p| owners.owners_of(p).is_empty()).collect();
+        if unowned.is_empty() {
+            let scope = if every_file {
+                " to every file".to_string()
+            } else if paths.is_empty() {
+                String::new()
+            } else {
+                format!(" to every file matching {}", self.patterns(paths))
+            };
+            return Outcome::pass(format!("`{location}` assigns owners{scope}")).at(location, None);
+        }
+        let examples: Vec<String> = unowned.iter().take(3).map(|p| format!("`{p}`")).collect();
+        let mut outcome =
+            Outcome::fail(format!("{} file(s) have no code owner, e.g. {}", unowned.len(), examples.join(", ")));
+        for path in unowned {
+            outcome = outcome.at(path, None);
+        }
+        outcome
+    }
+
+    fn catalog(&self, jq: &Jq, message: Option<&str>) -> Outcome {
+        let Some(service) = self.subject.service else {
+            return Outcome::fail(
+                "no catalog entry for this repository (add services/<name>.yaml to the catalog with the \
+                 `github.com/project-slug` annotation)",
+            );
+        };
+        let location = service.file.as_str();
+        match jq.test(jq::to_val(&service.entity)) {
+            Ok(true) => Outcome::pass(format!("catalog entry `{}`: `{}` holds", service.name, jq.source())).at(location, None),
+            Ok(false) => Outcome::fail(
+                message.map(str::to_string).unwrap_or_else(|| format!("catalog entry `{}`: `{}` does not hold", service.name, jq.source())),
+            )
+            .at(location, None),
+            Err(e) => Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None),
+        }
+    }
+
+    fn oncall(&self, min_levels: u32) -> Outcome {
+        let Some(service_id) = self.subject.service.and_then(|s| s.pagerduty_service.as_deref()) else {
+            return Outcome::fail(
+                "no PagerDuty service linked: add the `pagerduty.com/service-id` annotation to the catalog entry",
+            );
+        };
+        let fact = &self.subject.linked.oncall;
+        if let Some(missing) = Outcome::missing(fact) {
+            return missing;
+        }
+        let Fact::Known(oncall) = fact else { unreachable!() };
+        if !oncall.exists {
+            return Outcome::fail(format!("PagerDuty service `{service_id}` does not exist"));
+        }
+        if oncall.disabled {
+            return Outcome::fail(format!("PagerDuty service `{service_id}` is disabled"));
+        }
+        if oncall.escalation_levels < min_levels {
+            return Outcome::fail(format!(
+                "the escalation policy of `{service_id}` has {} level(s), {min_levels} expected",
+                oncall.escalation_levels
+            ));
+        }
+        if oncall.on_call_now.is_empty() {
+            return Outcome::fail(format!("nobody is on call for `{service_id}` right now"));
+        }
+        Outcome::pass(format!("on call now: {}", oncall.on_call_now.join(", ")))
+    }
+}
+
+/// `all` (every outcome must pass) or `any` (one must). A failure decides `all`, a pass decides `any`; otherwise an
+/// error, then a skip, wins: a check that cannot be decided is not guessed.
+fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
+    let outcomes: Vec<Outcome> = outcomes.collect();
+    let deciding = if all { Status::Fail } else { Status::Pass };
+    if let Some(decided) = outcomes.iter().find(|o| o.status == deciding) {
+        return decided.clone();
+    }
+    for status in [Status::Error, Status::Skipped] {
+        if let Some(o) = outcomes.iter().find(|o| o.status == status) {
+            return o.clone();
+        }
+    }
+    // All passed (`all`) or all failed (`any`): say so with every message.
+    let status = if all { Status::Pass } else { Status::Fail };
+    let message = outcomes.iter().map(|o| o.message.as_str()).collect::<Vec<_>>().join("; ");
+    let evidence = outcomes.into_iter().flat_map(|o| o.evidence).take(MAX_EVIDENCE).collect();
+    Outcome { status, message, evidence }
+}
+
+fn parse_structured(path: &str, content: Option<&Content>, format: Option<Format>) -> Result<serde_json::Value, String> {
+    let text = match content {
+        Some(Content::Text(text)) => text,
+        Some(Content::TooLarge) => return Err(format!("`{path}` is too large to read")),
+        Some(Content::Binary) => return Err(format!("`{path}` is not a text file")),
+        Some(Content::OutsideLink) => return Err(format!("`{path}` links outside the repository")),
+        Some(Content::NotRead) | None => return Err(format!("`{path}` was not read")),
+    };
+    let format = format.or_else(|| {
+        let ext = path.rsplit('.').next()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
+            _ => None,
+        }
+    });
+    match format {
+        Some(Format::Yaml) => crate::yaml::parse(text)
+            .map(|node| node.to_json())
+            .map_err(|e| format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)),
+        Some(Format::Json) => serde_json::from_str(text).map_err(|e| format!("cannot parse as JSON: {e}")),
+        Some(Format::Toml) => toml::from_str(text).map_err(|e| format!("cannot parse as TOML: {}", e.message())),
+        None => Err("unknown format: set `format: yaml|json|toml` on the check".to_string()),
+    }
+}
