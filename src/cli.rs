@@ -159,17 +159,17 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     let Some(policy) = policy.filter(|_| !diags.has_errors()) else {
         return Ok(EXIT_INPUT);
     };
-    if let Some(tier) = args.tier {
-        if !policy.tiers.contains_key(&tier) {
-            let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
-            anyhow::bail!("--tier {tier}: the policy defines tiers {}", known.join(", "));
-        }
+    if let Some(tier) = args.tier
+        && !policy.tiers.contains_key(&tier)
+    {
+        let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
+        anyhow::bail!("--tier {tier}: the policy defines tiers {}", known.join(", "));
     }
-    if let (Some(name), Some(catalog)) = (&args.service, &catalog) {
-        if !catalog.services.contains_key(name) {
-            let hint = crate::diag::suggestion(name, catalog.services.keys().map(String::as_str));
-            anyhow::bail!("--service {name}: no such service in the catalog{hint}");
-        }
+    if let (Some(name), Some(catalog)) = (&args.service, &catalog)
+        && !catalog.services.contains_key(name)
+    {
+        let hint = crate::diag::suggestion(name, catalog.services.keys().map(String::as_str));
+        anyhow::bail!("--service {name}: no such service in the catalog{hint}");
     }
 
     let plan = ReadPlan::new(policy.read_globs.clone());
@@ -266,7 +266,13 @@ fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_INPUT);
     }
     let policy = policy.expect("no errors means the policy loaded");
-    let mut summary = format!("ok: {} ({} rules, {} levels, {} tiers)", policy.file, policy.rules.len(), policy.levels.len(), policy.tiers.len());
+    let mut summary = format!(
+        "ok: {} ({} rules, {} levels, {} tiers)",
+        policy.file,
+        policy.rules.len(),
+        policy.levels.len(),
+        policy.tiers.len()
+    );
     if let Some(catalog) = &catalog {
         summary += &format!(
             "; catalog {} ({} services, {} exceptions)",

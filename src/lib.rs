@@ -14,6 +14,6 @@ pub mod facts;
 pub mod jq;
 pub mod policy;
 pub mod report;
-pub mod yaml;
 pub mod schema;
 pub mod validate;
+pub mod yaml;

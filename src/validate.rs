@@ -21,15 +21,15 @@ pub fn cross_check(policy: Option<&Policy>, catalog: &Catalog, today: NaiveDate)
                 format!("exception for unknown service `{}`{hint}", exception.service),
             ));
         }
-        if let Some(policy) = policy {
-            if policy.rule(&exception.rule).is_none() {
-                let hint = suggestion(&exception.rule, policy.rules.iter().map(|r| r.id.as_str()));
-                diags.push(Diagnostic::error(
-                    &file,
-                    exception.rule_pos,
-                    format!("exception for unknown rule `{}`{hint}", exception.rule),
-                ));
-            }
+        if let Some(policy) = policy
+            && policy.rule(&exception.rule).is_none()
+        {
+            let hint = suggestion(&exception.rule, policy.rules.iter().map(|r| r.id.as_str()));
+            diags.push(Diagnostic::error(
+                &file,
+                exception.rule_pos,
+                format!("exception for unknown rule `{}`{hint}", exception.rule),
+            ));
         }
         if !exception.is_active(today) {
             diags.push(Diagnostic::warning(
@@ -41,15 +41,15 @@ pub fn cross_check(policy: Option<&Policy>, catalog: &Catalog, today: NaiveDate)
     }
     if let Some(policy) = policy {
         for service in catalog.services.values() {
-            if let Some(tier) = service.tier {
-                if !policy.tiers.contains_key(&tier) {
-                    let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
-                    diags.push(Diagnostic::error(
-                        show(&service.file),
-                        service.tier_pos,
-                        format!("tier {tier} is not defined by the policy (tiers: {})", known.join(", ")),
-                    ));
-                }
+            if let Some(tier) = service.tier
+                && !policy.tiers.contains_key(&tier)
+            {
+                let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
+                diags.push(Diagnostic::error(
+                    show(&service.file),
+                    service.tier_pos,
+                    format!("tier {tier} is not defined by the policy (tiers: {})", known.join(", ")),
+                ));
             }
         }
     }

@@ -124,8 +124,11 @@ impl Catalog {
             }
             let service = Service::from_file(&label(&path), parsed, &node);
             if let Some(repo) = &service.repository {
-                let slug_pos =
-                    node.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(PROJECT_SLUG)).map(|a| a.pos);
+                let slug_pos = node
+                    .get("metadata")
+                    .and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.get(PROJECT_SLUG))
+                    .map(|a| a.pos);
                 let pos = slug_pos.unwrap_or(node.pos);
                 if !is_slug(repo) {
                     diags.push(Diagnostic::error(

@@ -99,11 +99,17 @@ impl<'a> Ctx<'a> {
                 }
                 let Fact::Known(bp) = fact else { unreachable!() };
                 if !bp.protected {
-                    return Outcome::fail(format!("branch `{}` is not protected (no branch protection or ruleset)", bp.branch));
+                    return Outcome::fail(format!(
+                        "branch `{}` is not protected (no branch protection or ruleset)",
+                        bp.branch
+                    ));
                 }
                 let mut gaps = Vec::new();
                 if bp.required_approvals < spec.min_approvals {
-                    gaps.push(format!("{} approving review(s) required, {} expected", bp.required_approvals, spec.min_approvals));
+                    gaps.push(format!(
+                        "{} approving review(s) required, {} expected",
+                        bp.required_approvals, spec.min_approvals
+                    ));
                 }
                 if spec.require_status_checks && !bp.requires_status_checks {
                     gaps.push("status checks are not required".to_string());
@@ -142,7 +148,10 @@ impl<'a> Ctx<'a> {
                     .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
                     .collect();
                 if over.is_empty() {
-                    Outcome::pass(format!("open alerts: {} critical, {} high, {} medium, {} low", c.critical, c.high, c.medium, c.low))
+                    Outcome::pass(format!(
+                        "open alerts: {} critical, {} high, {} medium, {} low",
+                        c.critical, c.high, c.medium, c.low
+                    ))
                 } else {
                     Outcome::fail(format!("open Dependabot alerts: {}", over.join(", ")))
                 }
@@ -175,9 +184,9 @@ impl<'a> Ctx<'a> {
         if !any.is_empty() {
             return match self.files(any).into_iter().find(big_enough) {
                 Some(path) => Outcome::pass(format!("found `{path}`")).at(path, None),
-                None => Outcome::fail(
-                    too_small(any).unwrap_or_else(|| format!("no file matches {}", self.patterns(any))),
-                ),
+                None => {
+                    Outcome::fail(too_small(any).unwrap_or_else(|| format!("no file matches {}", self.patterns(any))))
+                }
             };
         }
         let mut missing = Vec::new();
@@ -189,7 +198,10 @@ impl<'a> Ctx<'a> {
             }
         }
         if missing.is_empty() {
-            let mut outcome = Outcome::pass(format!("found {}", found.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+            let mut outcome = Outcome::pass(format!(
+                "found {}",
+                found.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            ));
             for path in found {
                 outcome = outcome.at(path, None);
             }
@@ -224,7 +236,8 @@ impl<'a> Ctx<'a> {
                 offenders.push((*path, line));
             }
         }
-        let skipped = if unreadable > 0 { format!(" ({unreadable} large or binary file(s) not read)") } else { String::new() };
+        let skipped =
+            if unreadable > 0 { format!(" ({unreadable} large or binary file(s) not read)") } else { String::new() };
         if !negate {
             return Outcome::fail(format!("no file matching {} contains /{pattern}/{skipped}", self.patterns(globs)));
         }
@@ -269,7 +282,11 @@ impl<'a> Ctx<'a> {
                 outcome
             }
             Some((path, message)) => {
-                let more = if failures.len() > 1 { format!(" (and {} more file(s))", failures.len() - 1) } else { String::new() };
+                let more = if failures.len() > 1 {
+                    format!(" (and {} more file(s))", failures.len() - 1)
+                } else {
+                    String::new()
+                };
                 let mut outcome = Outcome::fail(format!("{message}{more}")).at(path, None);
                 for (path, _) in &failures[1..] {
                     outcome = outcome.at(path, None);
@@ -339,9 +356,13 @@ impl<'a> Ctx<'a> {
         };
         let location = service.file.as_str();
         match jq.test(jq::to_val(&service.entity)) {
-            Ok(true) => Outcome::pass(format!("catalog entry `{}`: `{}` holds", service.name, jq.source())).at(location, None),
+            Ok(true) => {
+                Outcome::pass(format!("catalog entry `{}`: `{}` holds", service.name, jq.source())).at(location, None)
+            }
             Ok(false) => Outcome::fail(
-                message.map(str::to_string).unwrap_or_else(|| format!("catalog entry `{}`: `{}` does not hold", service.name, jq.source())),
+                message
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("catalog entry `{}`: `{}` does not hold", service.name, jq.source())),
             )
             .at(location, None),
             Err(e) => Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None),
@@ -398,7 +419,11 @@ fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
     Outcome { status, message, evidence }
 }
 
-fn parse_structured(path: &str, content: Option<&Content>, format: Option<Format>) -> Result<serde_json::Value, String> {
+fn parse_structured(
+    path: &str,
+    content: Option<&Content>,
+    format: Option<Format>,
+) -> Result<serde_json::Value, String> {
     let text = match content {
         Some(Content::Text(text)) => text,
         Some(Content::TooLarge) => return Err(format!("`{path}` is too large to read")),

@@ -90,7 +90,9 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
 fn resolve_tier(policy: &Policy, subject: &Subject<'_>, notes: &mut Vec<String>) -> u32 {
     let (tier, source) = match (subject.tier_override, subject.service.and_then(|s| s.tier)) {
         (Some(tier), _) => (tier, "--tier".to_string()),
-        (None, Some(tier)) => (tier, format!("the catalog ({})", subject.service.map(|s| s.file.as_str()).unwrap_or(""))),
+        (None, Some(tier)) => {
+            (tier, format!("the catalog ({})", subject.service.map(|s| s.file.as_str()).unwrap_or("")))
+        }
         (None, None) => {
             let why = if subject.service.is_some() { "the catalog entry has no spec.tier" } else { "no catalog entry" };
             notes.push(format!("{why}: scored at the policy's default tier {}", policy.default_tier));
@@ -111,11 +113,11 @@ fn resolve_tier(policy: &Policy, subject: &Subject<'_>, notes: &mut Vec<String>)
 /// `Some` (a skipped outcome) when the rule's `when` says it does not apply to this service.
 fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
     let when = rule.when.as_ref()?;
-    if let Some(tiers) = &when.tiers {
-        if !tiers.contains(&tier) {
-            let list: Vec<_> = tiers.iter().map(u32::to_string).collect();
-            return Some(Outcome::skipped(format!("does not apply: only for tiers {}", list.join(", "))));
-        }
+    if let Some(tiers) = &when.tiers
+        && !tiers.contains(&tier)
+    {
+        let list: Vec<_> = tiers.iter().map(u32::to_string).collect();
+        return Some(Outcome::skipped(format!("does not apply: only for tiers {}", list.join(", "))));
     }
     if let Some(types) = &when.types {
         let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());

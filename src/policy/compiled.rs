@@ -164,7 +164,14 @@ impl<'a> Compiler<'a> {
     }
 
     fn policy(mut self, parsed: PolicyFile) -> Policy {
-        crate::catalog::check_header(self.file, &parsed.api_version, API_VERSION, &parsed.kind, "Scorecard", self.diags);
+        crate::catalog::check_header(
+            self.file,
+            &parsed.api_version,
+            API_VERSION,
+            &parsed.kind,
+            "Scorecard",
+            self.diags,
+        );
 
         let mut levels: Vec<String> = Vec::new();
         for level in &parsed.levels {
@@ -286,18 +293,13 @@ impl<'a> Compiler<'a> {
         let index = levels.iter().position(|l| *l == level.value);
         if index.is_none() {
             let hint = suggestion(level, levels.iter().map(String::as_str));
-            let message =
-                format!("{what}: unknown level `{}`{hint}; levels are: {}", level.value, levels.join(", "));
+            let message = format!("{what}: unknown level `{}`{hint}; levels are: {}", level.value, levels.join(", "));
             self.error(level.pos, message);
         }
         index
     }
 
-    fn when(
-        &mut self,
-        when: &model::When,
-        tiers: &BTreeMap<String, model::TierSpec>,
-    ) -> Option<Option<CompiledWhen>> {
+    fn when(&mut self, when: &model::When, tiers: &BTreeMap<String, model::TierSpec>) -> Option<Option<CompiledWhen>> {
         let mut ok = true;
         for tier in when.tiers.iter().flatten() {
             if !tiers.contains_key(&tier.value.to_string()) {
@@ -372,7 +374,11 @@ impl<'a> Compiler<'a> {
                     self.error(pos, "`all` and `any` need at least one check");
                     return None;
                 }
-                Some(if matches!(check.value, Check::All(_)) { CompiledCheck::All(compiled) } else { CompiledCheck::Any(compiled) })
+                Some(if matches!(check.value, Check::All(_)) {
+                    CompiledCheck::All(compiled)
+                } else {
+                    CompiledCheck::Any(compiled)
+                })
             }
             Check::Not(inner) => Some(CompiledCheck::Not(Box::new(self.check(inner)?))),
         }

@@ -15,7 +15,11 @@ pub fn load_path(path: &Path, diags: &mut Diagnostics) -> Option<Policy> {
         match files.as_slice() {
             [one] => one.clone(),
             [] => {
-                diags.push(Diagnostic::error(path.display().to_string(), Pos::new(1, 1), "no policy file (*.yaml) here"));
+                diags.push(Diagnostic::error(
+                    path.display().to_string(),
+                    Pos::new(1, 1),
+                    "no policy file (*.yaml) here",
+                ));
                 return None;
             }
             many => {
