@@ -262,8 +262,18 @@ impl<'a> Ctx<'a> {
         let mut failures = Vec::new();
         let mut passed = Vec::new();
         for path in files {
+            // A YAML stream passes when one of its documents does.
             let result = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format)
-                .and_then(|value| jq.test(jq::to_val(&value)));
+                .and_then(|documents| {
+                    let mut outcome = Ok(false);
+                    for document in documents {
+                        outcome = jq.test(jq::to_val(&document));
+                        if outcome == Ok(true) {
+                            break;
+                        }
+                    }
+                    outcome
+                });
             match result {
                 Ok(true) if require == Require::Any => {
                     return Outcome::pass(format!("`{path}`: `{expr}` holds")).at(path, None);
@@ -419,17 +429,18 @@ fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
     Outcome { status, message, evidence }
 }
 
+/// The documents of a structured file (a YAML stream may hold several; JSON and TOML hold one).
 fn parse_structured(
     path: &str,
     content: Option<&Content>,
     format: Option<Format>,
-) -> Result<serde_json::Value, String> {
+) -> Result<Vec<serde_json::Value>, String> {
     let text = match content {
         Some(Content::Text(text)) => text,
-        Some(Content::TooLarge) => return Err(format!("`{path}` is too large to read")),
-        Some(Content::Binary) => return Err(format!("`{path}` is not a text file")),
-        Some(Content::OutsideLink) => return Err(format!("`{path}` links outside the repository")),
-        Some(Content::NotRead) | None => return Err(format!("`{path}` was not read")),
+        Some(Content::TooLarge) => return Err("too large to read (over 1 MiB)".into()),
+        Some(Content::Binary) => return Err("not a text file".into()),
+        Some(Content::OutsideLink) => return Err("a link to outside the repository, not followed".into()),
+        Some(Content::NotRead) | None => return Err("not read".into()),
     };
     let format = format.or_else(|| {
         let ext = path.rsplit('.').next()?.to_ascii_lowercase();
@@ -441,11 +452,15 @@ fn parse_structured(
         }
     });
     match format {
-        Some(Format::Yaml) => crate::yaml::parse(text)
-            .map(|node| node.to_json())
+        Some(Format::Yaml) => crate::yaml::parse_documents(text)
+            .map(|nodes| nodes.iter().map(crate::yaml::Node::to_json).collect())
             .map_err(|e| format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)),
-        Some(Format::Json) => serde_json::from_str(text).map_err(|e| format!("cannot parse as JSON: {e}")),
-        Some(Format::Toml) => toml::from_str(text).map_err(|e| format!("cannot parse as TOML: {}", e.message())),
+        Some(Format::Json) => {
+            serde_json::from_str(text).map(|v| vec![v]).map_err(|e| format!("cannot parse as JSON: {e}"))
+        }
+        Some(Format::Toml) => {
+            toml::from_str(text).map(|v| vec![v]).map_err(|e| format!("cannot parse as TOML: {}", e.message()))
+        }
         None => Err("unknown format: set `format: yaml|json|toml` on the check".to_string()),
     }
 }

@@ -330,6 +330,13 @@ fn query_checks_read_yaml_json_and_toml() {
     assert_eq!(all.status, Status::Fail);
     assert_eq!(all.evidence[0].path, ".github/workflows/b.yml");
 
+    // A YAML stream passes when one of its documents does.
+    let p2 = policy(&rule("slo", "bronze", "{query: {files: ['slo.yaml'], jq: '.kind == \"SLO\"'}}"));
+    let card = Run::new(&p2, repo(&[("slo.yaml", "kind: Service\n---\nkind: SLO\n")])).card();
+    assert_eq!(status(&card, "slo"), Status::Pass);
+    let card = Run::new(&p2, repo(&[("slo.yaml", "kind: Service\n---\nkind: Other\n")])).card();
+    assert_eq!(status(&card, "slo"), Status::Fail);
+
     let card = Run::new(&p, repo(&[("package.json", "{not json")])).card();
     let pkg = card.rule("pkg").unwrap();
     assert_eq!(pkg.status, Status::Fail);

@@ -98,9 +98,19 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parses one YAML document. An empty document is `Null`.
+/// Parses one YAML document (a configuration file: a second document is an error). An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let mut builder = Builder::default();
+    let mut roots = build(text, true)?;
+    Ok(roots.pop().unwrap_or(Node { pos: Pos::new(1, 1), value: Value::Null }))
+}
+
+/// Parses every document of a YAML stream (`---` separated), as Kubernetes manifests and OpenSLO files are written.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    build(text, false)
+}
+
+fn build(text: &str, single: bool) -> Result<Vec<Node>, SyntaxError> {
+    let mut builder = Builder { single, ..Builder::default() };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| SyntaxError {
             pos: Pos::new(e.marker().line(), e.marker().col() + 1),
@@ -109,7 +119,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         let pos = Pos::new(span.start.line(), span.start.col() + 1);
         builder.event(event, pos)?;
     }
-    Ok(builder.root.unwrap_or(Node { pos: Pos::new(1, 1), value: Value::Null }))
+    Ok(builder.roots)
 }
 
 #[derive(Default)]
@@ -117,8 +127,9 @@ struct Builder {
     /// Open collections: the node under construction and, for mappings, a pending key.
     stack: Vec<(Node, Option<Node>, usize)>,
     anchors: HashMap<usize, Node>,
-    root: Option<Node>,
+    roots: Vec<Node>,
     documents: usize,
+    single: bool,
 }
 
 impl Builder {
@@ -126,7 +137,7 @@ impl Builder {
         match event {
             Event::DocumentStart(..) => {
                 self.documents += 1;
-                if self.documents > 1 {
+                if self.single && self.documents > 1 {
                     return Err(SyntaxError {
                         pos,
                         message: "expected a single YAML document, found a second one".into(),
@@ -166,7 +177,7 @@ impl Builder {
             self.anchors.insert(anchor, node.clone());
         }
         let Some((parent, pending_key, _)) = self.stack.last_mut() else {
-            self.root = Some(node);
+            self.roots.push(node);
             return Ok(());
         };
         match &mut parent.value {

@@ -64,6 +64,16 @@ fn a_second_document_is_an_error() {
 }
 
 #[test]
+fn streams_of_documents_parse_when_asked() {
+    let docs = parse_documents("a: 1\n---\nb: 2\n").unwrap();
+    assert_eq!(
+        docs.iter().map(Node::to_json).collect::<Vec<_>>(),
+        vec![serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]
+    );
+    assert_eq!(docs[1].pos.line, 3);
+}
+
+#[test]
 fn anchors_and_aliases_resolve() {
     let node = parse("x: &v [1, 2]\ny: *v\n").unwrap();
     assert_eq!(node.get("y").unwrap().to_json(), serde_json::json!([1, 2]));
