@@ -3,6 +3,9 @@
 
 mod gitrev;
 mod linked;
+mod remote;
+#[cfg(test)]
+mod tests;
 mod worktree;
 
 pub use gitrev::collect_rev;

@@ -1,0 +1,52 @@
+//! What both collectors learn from git itself: the `origin` remote's `owner/name` and the HEAD commit.
+
+use git2::Repository;
+
+/// `owner/name` of the `origin` remote, when it has a URL that looks like a GitHub (or GitHub Enterprise) one.
+pub(super) fn origin_slug(repo: &Repository) -> Option<String> {
+    let remote = repo.find_remote("origin").ok()?;
+    parse_slug(remote.url().ok()?)
+}
+
+/// The commit HEAD points at; `None` on an unborn branch.
+pub(super) fn head_commit(repo: &Repository) -> Option<String> {
+    Some(repo.head().ok()?.peel_to_commit().ok()?.id().to_string())
+}
+
+/// `owner/name` from a remote URL: the last two path segments, without a trailing `.git`.
+///
+/// Accepts `https://host/o/r(.git)`, `ssh://[user@]host[:port]/o/r`, `git://…`, and scp-like `user@host:o/r.git`,
+/// on any host (GitHub Enterprise lives on company hosts, sometimes under a path prefix). Local paths and `file://`
+/// URLs are not GitHub and give `None`.
+pub(super) fn parse_slug(url: &str) -> Option<String> {
+    let url = url.trim();
+    let path = if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme.eq_ignore_ascii_case("file") || scheme.is_empty() {
+            return None;
+        }
+        // Drop `[user@]host[:port]`; what follows the first `/` is the path.
+        let (host, path) = rest.split_once('/')?;
+        if host.is_empty() {
+            return None;
+        }
+        path
+    } else {
+        // scp-like syntax, as git defines it: a `:` before any `/`. A single letter before the colon is a Windows
+        // drive, and anything else without a colon is a local path.
+        let colon = url.find(':')?;
+        let host = &url[..colon];
+        if host.contains('/') || host.rsplit('@').next().is_none_or(|h| h.len() <= 1) {
+            return None;
+        }
+        &url[colon + 1..]
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    let name = segments.next_back()?;
+    let owner = segments.next_back()?;
+    let name = name.strip_suffix(".git").unwrap_or(name);
+    let valid = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    (valid(owner) && valid(name)).then(|| format!("{owner}/{name}"))
+}
