@@ -81,8 +81,18 @@ impl<'a> Ctx<'a> {
         globs.iter().flat_map(|&id| self.matches[id].iter().copied()).collect()
     }
 
+    /// The patterns for a message: all of them when few, else the first three and a count.
     fn patterns(&self, globs: &[GlobId]) -> String {
-        globs.iter().map(|&id| format!("`{}`", self.policy.globs.patterns[id])).collect::<Vec<_>>().join(", ")
+        let shown = if globs.len() > 4 { 3 } else { globs.len() };
+        let mut text = globs[..shown]
+            .iter()
+            .map(|&id| format!("`{}`", self.policy.globs.patterns[id]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if shown < globs.len() {
+            text += &format!(" or {} other pattern(s)", globs.len() - shown);
+        }
+        text
     }
 
     pub fn check(&self, check: &CompiledCheck) -> Outcome {
@@ -242,7 +252,10 @@ impl<'a> Ctx<'a> {
             return Outcome::fail(format!("no file matching {} contains /{pattern}/{skipped}", self.patterns(globs)));
         }
         if offenders.is_empty() {
-            return Outcome::pass(format!("{} file(s) checked, none contains /{pattern}/{skipped}", files.len()));
+            return Outcome::pass(format!(
+                "{} file(s) checked, none contains the forbidden pattern{skipped}",
+                files.len()
+            ));
         }
         let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{p}` line {l}")).collect();
         let more = if offenders.len() > 5 { format!(" and {} more", offenders.len() - 5) } else { String::new() };
@@ -258,7 +271,7 @@ impl<'a> Ctx<'a> {
         if files.is_empty() {
             return Outcome::fail(format!("no file matches {}", self.patterns(globs)));
         }
-        let expr = jq.source();
+        let expr = short(jq.source());
         let mut failures = Vec::new();
         let mut passed = Vec::new();
         for path in files {
@@ -276,7 +289,7 @@ impl<'a> Ctx<'a> {
                 });
             match result {
                 Ok(true) if require == Require::Any => {
-                    return Outcome::pass(format!("`{path}`: `{expr}` holds")).at(path, None);
+                    return Outcome::pass(format!("`{path}` passes the query")).at(path, None);
                 }
                 Ok(true) => passed.push(path),
                 Ok(false) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
@@ -285,7 +298,7 @@ impl<'a> Ctx<'a> {
         }
         match failures.first() {
             None => {
-                let mut outcome = Outcome::pass(format!("`{expr}` holds for {} file(s)", passed.len()));
+                let mut outcome = Outcome::pass(format!("{} file(s) pass the query", passed.len()));
                 for path in passed {
                     outcome = outcome.at(path, None);
                 }
@@ -366,14 +379,10 @@ impl<'a> Ctx<'a> {
         };
         let location = service.file.as_str();
         match jq.test(jq::to_val(&service.entity)) {
-            Ok(true) => {
-                Outcome::pass(format!("catalog entry `{}`: `{}` holds", service.name, jq.source())).at(location, None)
-            }
-            Ok(false) => Outcome::fail(
-                message
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("catalog entry `{}`: `{}` does not hold", service.name, jq.source())),
-            )
+            Ok(true) => Outcome::pass(format!("catalog entry `{}` passes", service.name)).at(location, None),
+            Ok(false) => Outcome::fail(message.map(str::to_string).unwrap_or_else(|| {
+                format!("catalog entry `{}`: `{}` does not hold", service.name, short(jq.source()))
+            }))
             .at(location, None),
             Err(e) => Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None),
         }
@@ -427,6 +436,15 @@ fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
     let message = outcomes.iter().map(|o| o.message.as_str()).collect::<Vec<_>>().join("; ");
     let evidence = outcomes.into_iter().flat_map(|o| o.evidence).take(MAX_EVIDENCE).collect();
     Outcome { status, message, evidence }
+}
+
+/// A jq expression for a message: whitespace collapsed, long ones cut.
+fn short(expr: &str) -> String {
+    let collapsed = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+    match collapsed.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
+        None => collapsed,
+    }
 }
 
 /// The documents of a structured file (a YAML stream may hold several; JSON and TOML hold one).

@@ -122,10 +122,13 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
     if let Some(types) = &when.types {
         let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());
         if !kind.is_some_and(|k| types.iter().any(|t| t == k)) {
-            let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "unknown".into());
+            let found = kind
+                .map(|k| format!("is `{k}`"))
+                .unwrap_or_else(|| "is not known (no catalog entry with spec.type)".into());
+            let wanted: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
             return Some(Outcome::skipped(format!(
-                "does not apply: only for service types {} (this one is {found})",
-                types.join(", ")
+                "does not apply: only for catalog entries of type {} (this one {found})",
+                wanted.join(", ")
             )));
         }
     }
