@@ -165,6 +165,9 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
         let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
         anyhow::bail!("--tier {tier}: the policy defines tiers {}", known.join(", "));
     }
+    if args.service.is_some() && catalog.is_none() {
+        anyhow::bail!("--service names a catalog service: give the catalog with --catalog DIR");
+    }
     if let (Some(name), Some(catalog)) = (&args.service, &catalog)
         && !catalog.services.contains_key(name)
     {
@@ -173,7 +176,8 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     }
 
     let plan = ReadPlan::new(policy.read_globs.clone());
-    let linked = LinkedFacts::none_configured();
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"), set("SHIPSHAPE_PAGERDUTY_TOKEN"));
     let progress = (args.paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(args.paths.len() as u64);
         bar.set_style(
@@ -191,8 +195,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
         let facts = match &args.rev {
             Some(rev) => facts::collect_rev(path, rev, &plan),
             None => facts::collect_worktree(path, &plan),
-        }
-        .with_context(|| format!("cannot read repository {}", path.display()))?;
+        }?;
 
         let mut local_diags = Diagnostics::default();
         let local_entity;
@@ -267,20 +270,25 @@ fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
     }
     let policy = policy.expect("no errors means the policy loaded");
     let mut summary = format!(
-        "ok: {} ({} rules, {} levels, {} tiers)",
+        "ok: {} ({}, {}, {})",
         policy.file,
-        policy.rules.len(),
-        policy.levels.len(),
-        policy.tiers.len()
+        count(policy.rules.len(), "rule"),
+        count(policy.levels.len(), "level"),
+        count(policy.tiers.len(), "tier")
     );
     if let Some(catalog) = &catalog {
         summary += &format!(
-            "; catalog {} ({} services, {} exceptions)",
+            "; catalog {} ({}, {})",
             catalog.root.display(),
-            catalog.services.len(),
-            catalog.exceptions.len()
+            count(catalog.services.len(), "service"),
+            count(catalog.exceptions.len(), "exception")
         );
     }
     writeln!(out, "{summary}")?;
     Ok(EXIT_OK)
+}
+
+/// "1 rule", "2 rules".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }

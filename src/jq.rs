@@ -60,7 +60,13 @@ impl Jq {
                 }
                 jaq_core::load::Error::Lex(e) => {
                     let (expect, s): &(lex::Expect<&str>, &str) = e.first().expect("lex errors are not empty");
-                    JqError { offset: offset_of(s), message: format!("invalid jq: expected {}", expect.as_str()) }
+                    let found =
+                        if s.is_empty() { "end of expression".to_string() } else { format!("`{}`", first_token(s)) };
+                    let message = match expect {
+                        lex::Expect::Token => format!("invalid jq: unexpected {found}"),
+                        other => format!("invalid jq: expected {}, found {found}", other.as_str()),
+                    };
+                    JqError { offset: offset_of(s), message }
                 }
                 jaq_core::load::Error::Parse(e) => {
                     let (expect, s): &(parse::Expect<&str>, &str) = e.first().expect("parse errors are not empty");

@@ -24,6 +24,8 @@ pub struct Service {
     pub kind: Option<String>,
     pub tier: Option<u32>,
     pub tier_pos: Pos,
+    /// A `spec.tier` that was read but not used (a repository's own `catalog-info.yaml` cannot set its tier).
+    pub ignored_tier: Option<u32>,
     /// `owner/name` from the `github.com/project-slug` annotation.
     pub repository: Option<String>,
     pub pagerduty_service: Option<String>,
@@ -37,7 +39,7 @@ impl Service {
     pub fn from_entity(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Service> {
         let (parsed, node) = yaml::load::<ServiceFile>(file, text, diags)?;
         let mut service = Service::from_file(file, parsed, &node);
-        service.tier = None;
+        service.ignored_tier = service.tier.take();
         Some(service)
     }
 
@@ -50,6 +52,7 @@ impl Service {
             kind: parsed.spec.kind.clone(),
             tier: parsed.spec.tier.as_ref().map(|t| t.value),
             tier_pos: parsed.spec.tier.as_ref().map(|t| t.pos).unwrap_or_default(),
+            ignored_tier: None,
             repository: annotations.get(PROJECT_SLUG).cloned(),
             pagerduty_service: annotations.get(PAGERDUTY_SERVICE).cloned(),
             entity: node.to_json(),

@@ -94,7 +94,13 @@ fn resolve_tier(policy: &Policy, subject: &Subject<'_>, notes: &mut Vec<String>)
             (tier, format!("the catalog ({})", subject.service.map(|s| s.file.as_str()).unwrap_or("")))
         }
         (None, None) => {
-            let why = if subject.service.is_some() { "the catalog entry has no spec.tier" } else { "no catalog entry" };
+            let why = match subject.service {
+                Some(Service { ignored_tier: Some(tier), file, .. }) => {
+                    format!("`spec.tier: {tier}` in {file} is ignored (tiers come only from the catalog)")
+                }
+                Some(_) => "the catalog entry has no spec.tier".to_string(),
+                None => "no catalog entry".to_string(),
+            };
             notes.push(format!("{why}: scored at the policy's default tier {}", policy.default_tier));
             return policy.default_tier;
         }
@@ -122,9 +128,7 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
     if let Some(types) = &when.types {
         let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());
         if !kind.is_some_and(|k| types.iter().any(|t| t == k)) {
-            let found = kind
-                .map(|k| format!("is `{k}`"))
-                .unwrap_or_else(|| "is not known (no catalog entry with spec.type)".into());
+            let found = kind.map(|k| format!("is `{k}`")).unwrap_or_else(|| "has no catalog `spec.type`".into());
             let wanted: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
             return Some(Outcome::skipped(format!(
                 "does not apply: only for catalog entries of type {} (this one {found})",

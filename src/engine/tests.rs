@@ -46,6 +46,7 @@ fn service(tier: Option<u32>) -> Service {
         kind: Some("service".into()),
         tier,
         tier_pos: Pos::default(),
+        ignored_tier: None,
         repository: Some("acme/payments".into()),
         pagerduty_service: Some("PABC123".into()),
         entity: json!({"metadata": {"name": "payments"}, "spec": {"owner": "team-payments", "type": "service"}}),

@@ -10,13 +10,13 @@ const LINK_MODE: i32 = 0o120000;
 
 pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts, FactsError> {
     let display = root.display().to_string();
-    let git = |source| FactsError::Git { path: display.clone(), source };
+    let git = |cause| FactsError::Git { path: display.clone(), cause };
     let repo =
-        Repository::discover(root).map_err(|source| FactsError::NotARepository { path: display.clone(), source })?;
+        Repository::discover(root).map_err(|cause| FactsError::NotARepository { path: display.clone(), cause })?;
     let commit = repo
         .revparse_single(rev)
         .and_then(|object| object.peel_to_commit())
-        .map_err(|source| FactsError::BadRevision { path: display.clone(), rev: rev.to_string(), source })?;
+        .map_err(|cause| FactsError::BadRevision { path: display.clone(), rev: rev.to_string(), cause })?;
     let mut tree = commit.tree().map_err(git)?;
     // A root below the top of the working tree is scored as that directory of the commit, like the working tree is.
     if let Some(prefix) = subdirectory(&repo, root) {

@@ -84,16 +84,18 @@ impl ReadPlan {
 /// Errors reading a repository.
 #[derive(Debug, thiserror::Error)]
 pub enum FactsError {
+    #[error("{path}: no such directory")]
+    NotFound { path: String },
     #[error("{path}: not a directory")]
     NotADirectory { path: String },
-    #[error("{path}: not a git repository: {source}")]
-    NotARepository { path: String, source: git2::Error },
-    #[error("{path}: cannot resolve revision `{rev}`: {source}")]
-    BadRevision { path: String, rev: String, source: git2::Error },
-    #[error("{path}: {source}")]
-    Git { path: String, source: git2::Error },
-    #[error("{path}: {source}")]
-    Walk { path: String, source: ignore::Error },
+    #[error("{path}: not a git repository: {}", .cause.message())]
+    NotARepository { path: String, cause: git2::Error },
+    #[error("{path}: cannot resolve revision `{rev}`: {}", .cause.message())]
+    BadRevision { path: String, rev: String, cause: git2::Error },
+    #[error("{path}: {}", .cause.message())]
+    Git { path: String, cause: git2::Error },
+    #[error("{path}: {cause}")]
+    Walk { path: String, cause: ignore::Error },
 }
 
 /// Bytes that look like text: no NUL in the first 8 KiB and valid UTF-8.

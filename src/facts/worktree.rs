@@ -20,7 +20,8 @@ pub fn collect_worktree(root: &Path, plan: &ReadPlan) -> Result<RepoFacts, Facts
     // Walk the real path: the walker does not descend into a root that is itself a symlink.
     let root = match std::fs::canonicalize(root) {
         Ok(real) if real.is_dir() => real,
-        _ => return Err(FactsError::NotADirectory { path: display }),
+        Ok(_) => return Err(FactsError::NotADirectory { path: display }),
+        Err(_) => return Err(FactsError::NotFound { path: display }),
     };
     // Reading the git index takes milliseconds in a large repository: do it while the walk runs.
     let (walked, git) = std::thread::scope(|scope| {
@@ -28,7 +29,7 @@ pub fn collect_worktree(root: &Path, plan: &ReadPlan) -> Result<RepoFacts, Facts
         let walked = walk(&root, plan);
         (walked, git.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
-    let Walked { found, nested } = walked.map_err(|source| FactsError::Walk { path: display, source })?;
+    let Walked { found, nested } = walked.map_err(|cause| FactsError::Walk { path: display, cause })?;
     let mut listing = found.into_listing();
     for dir in &nested {
         let prefix = format!("{dir}/");

@@ -188,7 +188,7 @@ impl<'a> Compiler<'a> {
         let mut tiers = BTreeMap::new();
         for (key, spec) in &parsed.tiers {
             let Some(number) = key.parse::<u32>().ok().filter(|n| *n > 0) else {
-                self.error(spec.requires.pos, format!("tier `{key}` must be a positive whole number (1, 2, 3, …)"));
+                self.error(key.pos, format!("tier `{}` must be a positive whole number (1, 2, 3, …)", key.value));
                 continue;
             };
             let Some(requires_index) = self.level(&levels, &spec.requires, &format!("tier {number} requires")) else {
@@ -208,8 +208,8 @@ impl<'a> Compiler<'a> {
         }
         if parsed.tiers.is_empty() {
             self.error(Pos::new(1, 1), "`tiers` must define at least one tier");
-        } else if !parsed.tiers.contains_key(&parsed.default_tier.value.to_string()) {
-            let known: Vec<_> = parsed.tiers.keys().cloned().collect();
+        } else if !parsed.tiers.contains_key(&Located::new(parsed.default_tier.value.to_string())) {
+            let known: Vec<_> = parsed.tiers.keys().map(|k| k.value.clone()).collect();
             self.error(
                 parsed.default_tier.pos,
                 format!("default_tier {} is not one of the tiers ({})", parsed.default_tier.value, known.join(", ")),
@@ -299,11 +299,15 @@ impl<'a> Compiler<'a> {
         index
     }
 
-    fn when(&mut self, when: &model::When, tiers: &BTreeMap<String, model::TierSpec>) -> Option<Option<CompiledWhen>> {
+    fn when(
+        &mut self,
+        when: &model::When,
+        tiers: &BTreeMap<Located<String>, model::TierSpec>,
+    ) -> Option<Option<CompiledWhen>> {
         let mut ok = true;
         for tier in when.tiers.iter().flatten() {
-            if !tiers.contains_key(&tier.value.to_string()) {
-                let known: Vec<_> = tiers.keys().cloned().collect();
+            if !tiers.contains_key(&Located::new(tier.value.to_string())) {
+                let known: Vec<_> = tiers.keys().map(|k| k.value.clone()).collect();
                 self.error(tier.pos, format!("unknown tier {} (tiers are {})", tier.value, known.join(", ")));
                 ok = false;
             }
@@ -458,16 +462,49 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The position of byte `offset` inside a one-line scalar that starts at `pos` (skipping an opening quote).
+    /// The position of byte `offset` of a scalar's value, for a one-line scalar starting at `pos`: walks the
+    /// source characters, skipping an opening quote and counting YAML escapes by what they decode to. Block scalars
+    /// (`|`, `>`) give the scalar's own position.
     fn inner_pos(&self, pos: Pos, offset: usize) -> Pos {
         let Some(line) = self.source.lines().nth(pos.line.saturating_sub(1)) else { return pos };
-        let start = pos.col.saturating_sub(1);
-        let quoted = line[start.min(line.len())..].starts_with(['"', '\'']);
-        let block = line[start.min(line.len())..].starts_with(['|', '>']);
-        if block {
-            return pos;
+        let mut raw = line.chars().skip(pos.col.saturating_sub(1)).peekable();
+        let quote = match raw.peek() {
+            Some('|' | '>') | None => return pos,
+            Some(&q @ ('"' | '\'')) => {
+                raw.next();
+                Some(q)
+            }
+            Some(_) => None,
+        };
+        let mut col = pos.col + usize::from(quote.is_some());
+        let mut decoded = 0;
+        while decoded < offset {
+            let Some(c) = raw.next() else { break };
+            let (bytes, width) = match (quote, c) {
+                (Some('"'), '\\') => {
+                    let (len, digits) = match raw.next() {
+                        Some('x') => (None, 2),
+                        Some('u') => (None, 4),
+                        Some('U') => (None, 8),
+                        Some(_) => (Some(1), 0),
+                        None => (Some(1), 0),
+                    };
+                    let hex: String = raw.by_ref().take(digits).collect();
+                    let len = len.unwrap_or_else(|| {
+                        u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).map_or(1, char::len_utf8)
+                    });
+                    (len, 2 + digits)
+                }
+                (Some('\''), '\'') if raw.peek() == Some(&'\'') => {
+                    raw.next();
+                    (1, 2)
+                }
+                _ => (c.len_utf8(), 1),
+            };
+            decoded += bytes;
+            col += width;
         }
-        Pos::new(pos.line, pos.col + offset + usize::from(quoted))
+        Pos::new(pos.line, col)
     }
 }
 

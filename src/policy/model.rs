@@ -28,7 +28,7 @@ pub struct PolicyFile {
     #[serde(default = "default_levels")]
     pub levels: Vec<Located<String>>,
     /// Tier number (1 is the most critical) to what the tier requires.
-    pub tiers: BTreeMap<String, TierSpec>,
+    pub tiers: BTreeMap<Located<String>, TierSpec>,
     /// The tier of a repository that has no catalog entry or whose entry has no `spec.tier`.
     pub default_tier: Located<u32>,
     pub rules: Vec<RuleSpec>,

@@ -52,6 +52,16 @@ impl de::Error for FromNodeError {
         ))
     }
 
+    fn invalid_type(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {
+        let expected = match expected.to_string().as_str() {
+            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)".to_string(),
+            "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_string(),
+            "f32" | "f64" => "a number".to_string(),
+            other => other.to_string(),
+        };
+        Self::custom(format_args!("expected {expected}, found {unexpected}"))
+    }
+
     fn missing_field(field: &'static str) -> Self {
         Self::custom(format_args!("missing required key `{field}`"))
     }

@@ -122,10 +122,20 @@ fn build(text: &str, single: bool) -> Result<Vec<Node>, SyntaxError> {
     Ok(builder.roots)
 }
 
+/// A collection under construction.
+struct Frame {
+    node: Node,
+    /// For mappings: a key waiting for its value.
+    key: Option<Node>,
+    anchor: usize,
+    /// Entries from `<<` merge keys; explicit keys take precedence (YAML merge key semantics).
+    merged: Vec<(Node, Node)>,
+}
+
 #[derive(Default)]
 struct Builder {
-    /// Open collections: the node under construction and, for mappings, a pending key.
-    stack: Vec<(Node, Option<Node>, usize)>,
+    /// Open collections.
+    stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     roots: Vec<Node>,
     documents: usize,
@@ -150,13 +160,22 @@ impl Builder {
                 self.push(Node { pos, value }, anchor)?;
             }
             Event::SequenceStart(_, anchor, _) => {
-                self.stack.push((Node { pos, value: Value::Seq(Vec::new()) }, None, anchor));
+                let node = Node { pos, value: Value::Seq(Vec::new()) };
+                self.stack.push(Frame { node, key: None, anchor, merged: Vec::new() });
             }
             Event::MappingStart(_, anchor, _) => {
-                self.stack.push((Node { pos, value: Value::Map(Vec::new()) }, None, anchor));
+                let node = Node { pos, value: Value::Map(Vec::new()) };
+                self.stack.push(Frame { node, key: None, anchor, merged: Vec::new() });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, _, anchor) = self.stack.pop().expect("parser emits balanced events");
+                let Frame { mut node, anchor, merged, .. } = self.stack.pop().expect("parser emits balanced events");
+                if let Value::Map(entries) = &mut node.value {
+                    for (key, value) in merged {
+                        if !entries.iter().any(|(k, _)| k.value == key.value) {
+                            entries.push((key, value));
+                        }
+                    }
+                }
                 self.push(node, anchor)?;
             }
             Event::Alias(id) => {
@@ -176,7 +195,7 @@ impl Builder {
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
-        let Some((parent, pending_key, _)) = self.stack.last_mut() else {
+        let Some(Frame { node: parent, key: pending_key, merged, .. }) = self.stack.last_mut() else {
             self.roots.push(node);
             return Ok(());
         };
@@ -184,6 +203,26 @@ impl Builder {
             Value::Seq(items) => items.push(node),
             Value::Map(entries) => match pending_key.take() {
                 None => *pending_key = Some(node),
+                Some(key) if key.value == Value::Str("<<".into()) => {
+                    let sources = match node.value {
+                        Value::Map(_) => vec![node],
+                        Value::Seq(items) => items,
+                        _ => vec![node],
+                    };
+                    for source in sources {
+                        let Value::Map(source_entries) = source.value else {
+                            return Err(SyntaxError {
+                                pos: source.pos,
+                                message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+                            });
+                        };
+                        for (k, v) in source_entries {
+                            if !merged.iter().any(|(m, _)| m.value == k.value) {
+                                merged.push((k, v));
+                            }
+                        }
+                    }
+                }
                 Some(key) => {
                     if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == key.value) {
                         return Err(SyntaxError {
