@@ -125,10 +125,11 @@ fn clock(as_of: Option<NaiveDate>) -> Box<dyn Clock> {
     }
 }
 
-/// Loads the catalog (when given) and the policy; prints every problem. `None` means: exit 2.
+/// Loads the catalog (when given) and the policy, and checks them against each other; every problem goes to `diags`.
 fn load_inputs(
     policy_path: Option<&Path>,
     catalog_dir: Option<&Path>,
+    today: NaiveDate,
     diags: &mut Diagnostics,
 ) -> (Option<Policy>, Option<Catalog>) {
     let catalog = catalog_dir.map(|dir| Catalog::load(dir, diags));
@@ -142,16 +143,16 @@ fn load_inputs(
             policy
         }
     };
+    if let Some(catalog) = &catalog {
+        diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
+    }
     (policy, catalog)
 }
 
 fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     let today = clock(args.as_of).today();
     let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), &mut diags);
-    if let Some(catalog) = &catalog {
-        diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
-    }
+    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), today, &mut diags);
     let stderr = std::io::stderr();
     for d in diags.clone().sorted() {
         let _ = writeln!(stderr.lock(), "{d}");
@@ -256,10 +257,7 @@ fn display_name(path: &Path) -> String {
 fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
     let today = clock(args.as_of).today();
     let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), &mut diags);
-    if let Some(catalog) = &catalog {
-        diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
-    }
+    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), today, &mut diags);
     let failed = diags.has_errors();
     let mut out = std::io::stdout().lock();
     for d in diags.sorted() {
