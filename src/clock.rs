@@ -1,10 +1,16 @@
-//! The clock, injected: deadlines and expiries are computed from a [`Clock`], never from the system time directly.
+//! The clock, injected: deadlines, expiries, leases and token lifetimes are computed from a [`Clock`], never from the
+//! system time directly, so tests control time without sleeping.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use std::sync::Mutex;
 
 pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
     /// Today's date (UTC).
-    fn today(&self) -> NaiveDate;
+    fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
 }
 
 /// The real clock.
@@ -12,17 +18,41 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn today(&self) -> NaiveDate {
-        chrono::Utc::now().date_naive()
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 }
 
-/// A clock stopped at a date: `evaluate --as-of`, and tests.
+/// A clock stopped at the start of a date: `evaluate --as-of`.
 #[derive(Clone, Copy, Debug)]
 pub struct FixedClock(pub NaiveDate);
 
 impl Clock for FixedClock {
-    fn today(&self) -> NaiveDate {
-        self.0
+    fn now(&self) -> DateTime<Utc> {
+        self.0.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: TimeDelta) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
     }
 }

@@ -4,22 +4,22 @@
 //! service's catalog entry ([`catalog`]) and today's date in, a [`engine::Scorecard`] out. The command line, pull
 //! request checks and sweeps all call it the same way.
 
+pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod codeowners;
+pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod facts;
+pub mod github;
 pub mod jq;
 pub mod policy;
 pub mod report;
 pub mod schema;
-pub mod validate;
-pub mod yaml;
-pub mod app;
-pub mod config;
-pub mod github;
 pub mod server;
 pub mod store;
+pub mod validate;
 pub mod worker;
+pub mod yaml;

@@ -90,81 +90,105 @@ pub struct Catalog {
     pub root: PathBuf,
     pub services: BTreeMap<String, Service>,
     pub exceptions: Vec<Exception>,
-    /// The organisation's scorecard, when the catalog has a `policies/` directory.
+    /// The organisation's scorecard, when the catalog checkout has a `policies/` directory.
     pub policy_dir: Option<PathBuf>,
+    /// The files of `policies/` (relative path to text).
+    pub policy_files: BTreeMap<String, String>,
 }
 
 impl Catalog {
-    /// Reads every service and exception file; problems go to `diags` and the file is left out.
+    /// Reads every service and exception file from a checkout; problems go to `diags` and the file is left out.
     pub fn load(root: &Path, diags: &mut Diagnostics) -> Catalog {
-        let mut catalog = Catalog { root: root.to_path_buf(), ..Catalog::default() };
-        let label = |path: &Path| path.strip_prefix(root).unwrap_or(path).display().to_string();
-        let show = |path: &Path| path.display().to_string();
-
         if !root.is_dir() {
-            diags.push(Diagnostic::error(show(root), Pos::new(1, 1), "catalog directory not found"));
-            return catalog;
+            let show = root.display().to_string();
+            diags.push(Diagnostic::error(show, Pos::new(1, 1), "catalog directory not found"));
+            return Catalog { root: root.to_path_buf(), ..Catalog::default() };
         }
+        let mut files = BTreeMap::new();
+        let mut dirs = vec![root.join("services"), root.join("policies")];
+        let mut service_dirs: Vec<PathBuf> = std::fs::read_dir(root.join("exceptions"))
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+            .unwrap_or_default();
+        service_dirs.sort();
+        dirs.extend(service_dirs);
+        for dir in dirs {
+            for path in yaml_files(&dir) {
+                if let Some(text) = read(&path, diags) {
+                    let rel = path.strip_prefix(root).unwrap_or(&path);
+                    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    files.insert(rel, text);
+                }
+            }
+        }
+        let mut catalog = Catalog::from_files(&root.display().to_string(), &files, diags);
+        catalog.root = root.to_path_buf();
         let policies = root.join("policies");
         if policies.is_dir() {
             catalog.policy_dir = Some(policies);
         }
+        catalog
+    }
 
+    /// Builds the catalog from its files (paths relative to the catalog root, `/`-separated), as read from a
+    /// checkout or from GitHub. `root_label` prefixes file names in diagnostics (empty for none).
+    pub fn from_files(root_label: &str, files: &BTreeMap<String, String>, diags: &mut Diagnostics) -> Catalog {
+        let mut catalog = Catalog { root: PathBuf::from(root_label), ..Catalog::default() };
+        let show = |rel: &str| if root_label.is_empty() { rel.to_string() } else { format!("{root_label}/{rel}") };
         let mut repos: BTreeMap<String, (String, Pos)> = BTreeMap::new();
-        for path in yaml_files(&root.join("services")) {
-            let Some(text) = read(&path, diags) else { continue };
-            let file = show(&path);
-            let Some((parsed, node)) = yaml::load::<ServiceFile>(&file, &text, diags) else { continue };
-            check_header(&file, &parsed.api_version, "backstage.io/v1alpha1", &parsed.kind, "Component", diags);
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            if *parsed.metadata.name != stem {
-                diags.push(Diagnostic::error(
-                    &file,
-                    parsed.metadata.name.pos,
-                    format!("metadata.name `{}` must match the file name `{stem}`", *parsed.metadata.name),
-                ));
-                continue;
-            }
-            let service = Service::from_file(&label(&path), parsed, &node);
-            if let Some(repo) = &service.repository {
-                let slug_pos = node
-                    .get("metadata")
-                    .and_then(|m| m.get("annotations"))
-                    .and_then(|a| a.get(PROJECT_SLUG))
-                    .map(|a| a.pos);
-                let pos = slug_pos.unwrap_or(node.pos);
-                if !is_slug(repo) {
-                    diags.push(Diagnostic::error(
-                        &file,
-                        pos,
-                        format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
-                    ));
-                } else if let Some((other, _)) = repos.get(&repo.to_lowercase()) {
-                    diags.push(Diagnostic::error(
-                        &file,
-                        pos,
-                        format!("repository `{repo}` is already claimed by service `{other}`"),
-                    ));
-                } else {
-                    repos.insert(repo.to_lowercase(), (service.name.clone(), pos));
+        for (rel, text) in files {
+            let parts: Vec<&str> = rel.split('/').collect();
+            let stem = |name: &str| name.rsplit_once('.').map_or(name, |(s, _)| s).to_string();
+            match parts.as_slice() {
+                ["services", name] if is_yaml(name) => {
+                    let file = show(rel);
+                    let Some((parsed, node)) = yaml::load::<ServiceFile>(&file, text, diags) else { continue };
+                    check_header(&file, &parsed.api_version, "backstage.io/v1alpha1", &parsed.kind, "Component", diags);
+                    let stem = stem(name);
+                    if *parsed.metadata.name != stem {
+                        diags.push(Diagnostic::error(
+                            &file,
+                            parsed.metadata.name.pos,
+                            format!("metadata.name `{}` must match the file name `{stem}`", *parsed.metadata.name),
+                        ));
+                        continue;
+                    }
+                    let service = Service::from_file(rel, parsed, &node);
+                    if let Some(repo) = &service.repository {
+                        let slug_pos = node
+                            .get("metadata")
+                            .and_then(|m| m.get("annotations"))
+                            .and_then(|a| a.get(PROJECT_SLUG))
+                            .map(|a| a.pos);
+                        let pos = slug_pos.unwrap_or(node.pos);
+                        if !is_slug(repo) {
+                            diags.push(Diagnostic::error(
+                                &file,
+                                pos,
+                                format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
+                            ));
+                        } else if let Some((other, _)) = repos.get(&repo.to_lowercase()) {
+                            diags.push(Diagnostic::error(
+                                &file,
+                                pos,
+                                format!("repository `{repo}` is already claimed by service `{other}`"),
+                            ));
+                        } else {
+                            repos.insert(repo.to_lowercase(), (service.name.clone(), pos));
+                        }
+                    }
+                    catalog.services.insert(service.name.clone(), service);
                 }
-            }
-            catalog.services.insert(service.name.clone(), service);
-        }
-
-        let exceptions_dir = root.join("exceptions");
-        let mut service_dirs: Vec<PathBuf> = std::fs::read_dir(&exceptions_dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
-            .unwrap_or_default();
-        service_dirs.sort();
-        for dir in service_dirs {
-            for path in yaml_files(&dir) {
-                let Some(text) = read(&path, diags) else { continue };
-                let file = show(&path);
-                let Some((parsed, _)) = yaml::load::<ExceptionFile>(&file, &text, diags) else { continue };
-                if let Some(exception) = exception_from_file(&file, &label(&path), &path, parsed, diags) {
-                    catalog.exceptions.push(exception);
+                ["exceptions", service, name] if is_yaml(name) => {
+                    let file = show(rel);
+                    let Some((parsed, _)) = yaml::load::<ExceptionFile>(&file, text, diags) else { continue };
+                    if let Some(exception) = exception_from_file(&file, rel, service, &stem(name), parsed, diags) {
+                        catalog.exceptions.push(exception);
+                    }
                 }
+                ["policies", name] if is_yaml(name) => {
+                    catalog.policy_files.insert(rel.clone(), text.clone());
+                }
+                _ => {}
             }
         }
         catalog
@@ -183,13 +207,12 @@ impl Catalog {
 fn exception_from_file(
     file: &str,
     label: &str,
-    path: &Path,
+    dir_service: &str,
+    stem: &str,
     parsed: ExceptionFile,
     diags: &mut Diagnostics,
 ) -> Option<Exception> {
     check_header(file, &parsed.api_version, crate::policy::model::API_VERSION, &parsed.kind, "Exception", diags);
-    let dir_service = path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or_default();
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     let mut ok = true;
     if *parsed.service != dir_service {
         diags.push(Diagnostic::error(
@@ -264,6 +287,10 @@ fn is_slug(s: &str) -> bool {
         p.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
     };
     valid(parts.next()) && valid(parts.next()) && parts.next().is_none()
+}
+
+fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
 /// `*.yaml` and `*.yml` files directly in `dir`, sorted.
