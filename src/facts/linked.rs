@@ -2,7 +2,7 @@
 //! tool is not configured the fact is missing and rules that need it are `skipped`, never passed or failed.
 
 /// A fact that may be unknown, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Fact<T> {
     Known(T),
     /// The tool is not configured (no token, no URL): rules needing it are `skipped`.
@@ -12,7 +12,7 @@ pub enum Fact<T> {
 }
 
 /// Protection of the default branch, from branch protection or repository rulesets, whichever is stricter.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BranchProtection {
     pub branch: String,
     pub protected: bool,
@@ -22,7 +22,7 @@ pub struct BranchProtection {
 }
 
 /// Open Dependabot alerts by severity; `None` in the fact means alerts are disabled for the repository.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlertCounts {
     pub critical: u32,
     pub high: u32,
@@ -31,7 +31,7 @@ pub struct AlertCounts {
 }
 
 /// The PagerDuty service linked from the catalog.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OnCall {
     pub service_id: String,
     pub exists: bool,
@@ -41,7 +41,7 @@ pub struct OnCall {
     pub on_call_now: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedFacts {
     pub branch_protection: Fact<BranchProtection>,
     pub vulnerability_alerts: Fact<Option<AlertCounts>>,

@@ -19,6 +19,8 @@ use super::{group_by_level, location, short_commit};
 
 const TEMPLATE_NAME: &str = "scorecard.md";
 const TEMPLATE: &str = include_str!("../../templates/scorecard.md.hbs");
+const CHECK_RUN_NAME: &str = "check_run.md";
+const CHECK_RUN: &str = include_str!("../../templates/check_run.md.hbs");
 
 /// Text for a JSON value: strings as they are, `null` as nothing, anything else as JSON.
 fn value_text(v: &Value) -> String {
@@ -42,20 +44,32 @@ fn registry() -> &'static Handlebars<'static> {
         hb.register_helper("code", Box::new(code_helper));
         // The template is part of the binary and covered by tests: failing to parse it is a bug.
         hb.register_template_string(TEMPLATE_NAME, TEMPLATE).expect("templates/scorecard.md.hbs parses");
+        hb.register_template_string(CHECK_RUN_NAME, CHECK_RUN).expect("templates/check_run.md.hbs parses");
         hb
     })
+}
+
+/// Renders `templates/check_run.md.hbs` (the check-run summary) with `view`; user text in the view must be raw (the
+/// template neutralises it), except `scorecard`, which is Markdown from [`render_markdown`].
+pub fn render_check_run(view: &impl Serialize) -> anyhow::Result<String> {
+    let out = registry().render(CHECK_RUN_NAME, view).context("rendering the check-run summary")?;
+    Ok(tidy(&out))
+}
+
+fn tidy(out: &str) -> String {
+    let mut out = out.to_string();
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
+    format!("{}\n", out.trim())
 }
 
 /// One scorecard as GitHub-flavoured Markdown (the check-run summary).
 pub fn render_markdown(card: &Scorecard) -> anyhow::Result<String> {
     let view = CardView::new(card);
-    let mut out = registry().render(TEMPLATE_NAME, &view).context("rendering the Markdown scorecard")?;
+    let out = registry().render(TEMPLATE_NAME, &view).context("rendering the Markdown scorecard")?;
     // Tidy up what the template's conditionals leave behind: at most one blank line in a row, one final newline.
-    while out.contains("\n\n\n") {
-        out = out.replace("\n\n\n", "\n\n");
-    }
-    let trimmed = out.trim();
-    Ok(format!("{trimmed}\n"))
+    Ok(tidy(&out))
 }
 
 pub(super) fn emoji(status: Status) -> &'static str {

@@ -1,0 +1,141 @@
+//! Linked-tool facts from GitHub: protection of the base branch (branch protection and repository rulesets) and open
+//! Dependabot alerts. "Not protected", "alerts disabled" and missing permissions are facts, not failures of the
+//! evaluation.
+
+use crate::facts::{AlertCounts, BranchProtection, Fact, LinkedFacts};
+use crate::github::client::{GhError, Installation, segment};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the protected branch.
+pub async fn collect(github: &Installation, repo: &str, branch: &str) -> LinkedFacts {
+    let (protection, alerts) = tokio::join!(branch_protection(github, repo, branch), dependabot_alerts(github, repo));
+    LinkedFacts {
+        branch_protection: protection,
+        vulnerability_alerts: alerts,
+        oncall: Fact::NotConfigured("PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)".into()),
+    }
+}
+
+async fn branch_protection(github: &Installation, repo: &str, branch: &str) -> Fact<BranchProtection> {
+    let b = segment(branch);
+    let protection_path = format!("/repos/{repo}/branches/{b}/protection");
+    let rules_path = format!("/repos/{repo}/rules/branches/{b}?per_page=100");
+    let (classic, rules) = tokio::join!(
+        github.get::<Value>(&protection_path, "GET /repos/{owner}/{repo}/branches/{branch}/protection"),
+        github.get::<Vec<Value>>(&rules_path, "GET /repos/{owner}/{repo}/rules/branches/{branch}"),
+    );
+    let mut facts = BranchProtection { branch: branch.to_string(), ..BranchProtection::default() };
+    match classic {
+        Ok(p) => {
+            facts.protected = true;
+            if let Some(reviews) = p.get("required_pull_request_reviews").filter(|r| !r.is_null()) {
+                facts.required_approvals = reviews["required_approving_review_count"].as_u64().unwrap_or(0) as u32;
+                facts.requires_code_owner_reviews = reviews["require_code_owner_reviews"].as_bool().unwrap_or(false);
+            }
+            facts.requires_status_checks = p.get("required_status_checks").is_some_and(|c| !c.is_null());
+        }
+        Err(GhError::NotFound { .. }) => {} // "Branch not protected" (or no such branch): rulesets may still apply
+        Err(GhError::Forbidden { message, .. }) => {
+            return Fact::Unavailable(format!(
+                "cannot read branch protection: {message} (the App needs the Administration: read permission)"
+            ));
+        }
+        Err(e) => return Fact::Unavailable(format!("cannot read branch protection: {e}")),
+    }
+    match rules {
+        Ok(rules) => merge_rules(&mut facts, &rules),
+        Err(GhError::NotFound { .. }) => {}
+        Err(e) => return Fact::Unavailable(format!("cannot read repository rulesets: {e}")),
+    }
+    Fact::Known(facts)
+}
+
+/// Rulesets add to branch protection; the stricter setting wins.
+fn merge_rules(facts: &mut BranchProtection, rules: &[Value]) {
+    for rule in rules {
+        let parameters = &rule["parameters"];
+        match rule["type"].as_str() {
+            Some("pull_request") => {
+                facts.protected = true;
+                let approvals = parameters["required_approving_review_count"].as_u64().unwrap_or(0) as u32;
+                facts.required_approvals = facts.required_approvals.max(approvals);
+                facts.requires_code_owner_reviews |= parameters["require_code_owner_review"].as_bool().unwrap_or(false);
+            }
+            Some("required_status_checks") => {
+                facts.protected = true;
+                facts.requires_status_checks = true;
+            }
+            Some("deletion" | "non_fast_forward" | "update" | "required_linear_history" | "required_signatures") => {
+                facts.protected = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Alert {
+    #[serde(default)]
+    security_advisory: Option<Severity>,
+    #[serde(default)]
+    security_vulnerability: Option<Severity>,
+}
+
+#[derive(Deserialize)]
+struct Severity {
+    severity: String,
+}
+
+async fn dependabot_alerts(github: &Installation, repo: &str) -> Fact<Option<AlertCounts>> {
+    let alerts = github
+        .get_all::<Alert>(
+            &format!("/repos/{repo}/dependabot/alerts?state=open&per_page=100"),
+            "GET /repos/{owner}/{repo}/dependabot/alerts",
+        )
+        .await;
+    match alerts {
+        Ok(alerts) => {
+            let mut counts = AlertCounts::default();
+            for alert in alerts {
+                let severity = alert.security_advisory.or(alert.security_vulnerability).map(|s| s.severity);
+                match severity.as_deref() {
+                    Some("critical") => counts.critical += 1,
+                    Some("high") => counts.high += 1,
+                    Some("medium" | "moderate") => counts.medium += 1,
+                    _ => counts.low += 1,
+                }
+            }
+            Fact::Known(Some(counts))
+        }
+        Err(GhError::Forbidden { message, .. }) if message.to_ascii_lowercase().contains("disabled") => {
+            Fact::Known(None)
+        }
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read Dependabot alerts: {message} (the App needs the Dependabot alerts: read permission)"
+        )),
+        Err(GhError::NotFound { .. }) => Fact::Known(None),
+        Err(e) => Fact::Unavailable(format!("cannot read Dependabot alerts: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rulesets_make_protection_stricter() {
+        let mut facts = BranchProtection { branch: "main".into(), required_approvals: 1, ..Default::default() };
+        merge_rules(
+            &mut facts,
+            &[
+                json!({"type": "pull_request", "parameters": {"required_approving_review_count": 2, "require_code_owner_review": true}}),
+                json!({"type": "required_status_checks", "parameters": {"required_status_checks": []}}),
+                json!({"type": "creation"}),
+            ],
+        );
+        assert!(facts.protected && facts.requires_status_checks && facts.requires_code_owner_reviews);
+        assert_eq!(facts.required_approvals, 2);
+    }
+}

@@ -1,0 +1,519 @@
+//! The GitHub App's behaviour: what each event does. Handlers get typed events ([`crate::github::events`]) and talk
+//! to GitHub through [`crate::github::client`]; the scoring itself is the same pure engine the CLI uses.
+
+pub mod check_run;
+pub mod linked;
+pub mod remote_facts;
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::diag::Diagnostics;
+use crate::engine::{self, Scorecard, Subject};
+use crate::facts::{LinkedFacts, ReadPlan};
+use crate::github::client::{GhError, GitHubApp, Installation};
+use crate::github::events::{CheckRunAction, CheckSuiteAction, Event, PrAction, PrRef, Repository};
+use crate::policy::Policy;
+use check_run::{Annotation, Conclusion};
+use remote_facts::BlobCache;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Small persistent key-value caches (check run ids, comment ids, scorecards, linked facts).
+pub trait KvStore: Send + Sync {
+    fn kv_get(&self, namespace: &str, key: &str) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>>;
+    fn kv_put(&self, namespace: &str, key: &str, value: String) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// Everything the App keeps between deliveries.
+pub trait AppStore: BlobCache + KvStore {}
+impl<T: BlobCache + KvStore> AppStore for T {}
+
+/// Why handling an event did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// Try again later (GitHub unavailable or rate limited).
+    #[error("{reason}")]
+    Transient { reason: String, retry_after: Option<Duration> },
+    /// Retrying will not help (repository gone, request refused).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<GhError> for AppError {
+    fn from(e: GhError) -> Self {
+        match e {
+            GhError::Transient { retry_after, .. } => AppError::Transient { reason: e.to_string(), retry_after },
+            other => AppError::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// How long linked-tool facts (branch protection, alerts) are reused before they are read again.
+const LINKED_FACTS_TTL: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// How long the catalog's head commit is trusted before asking GitHub again.
+const CATALOG_HEAD_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// Marks the App's sticky pull-request comment.
+pub const COMMENT_MARKER: &str = "<!-- shipshape:production-readiness -->";
+
+pub struct AppConfig {
+    pub app_id: u64,
+    /// `owner/name` of the catalog repository.
+    pub catalog_repo: String,
+    /// Base URL for links in check runs.
+    pub public_url: Option<String>,
+}
+
+pub struct App {
+    config: AppConfig,
+    github: Arc<GitHubApp>,
+    store: Arc<dyn AppStore>,
+    clock: Arc<dyn Clock>,
+    catalog: tokio::sync::Mutex<Option<CatalogSnapshot>>,
+}
+
+/// The catalog and the policy at one commit of the catalog repository.
+#[derive(Clone)]
+struct CatalogSnapshot {
+    /// The catalog commit (`none` when the catalog repository cannot be read).
+    sha: String,
+    checked_at: chrono::DateTime<chrono::Utc>,
+    catalog: Arc<Catalog>,
+    policy: Arc<Policy>,
+    notes: Vec<String>,
+}
+
+impl App {
+    pub fn new(config: AppConfig, github: Arc<GitHubApp>, store: Arc<dyn AppStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { config, github, store, clock, catalog: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Handles one event. Events and actions that need no work succeed at once.
+    pub async fn handle_event(&self, event: Event) -> Result<(), AppError> {
+        match event {
+            Event::PullRequest(e) => match e.action {
+                PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview => {
+                    let installation = self.installation(e.installation).await?;
+                    self.evaluate_pull_request(&installation, &e.repository, &e.pull_request.pr_ref()).await
+                }
+                _ => Ok(()),
+            },
+            Event::CheckSuite(e) if matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested) => {
+                if e.app_id != self.config.app_id || e.pull_requests.is_empty() {
+                    return Ok(());
+                }
+                let installation = self.installation(e.installation).await?;
+                for pr in &e.pull_requests {
+                    self.evaluate_pull_request(&installation, &e.repository, pr).await?;
+                }
+                Ok(())
+            }
+            Event::CheckRun(e) => {
+                let recheck = match &e.action {
+                    CheckRunAction::Rerequested => true,
+                    CheckRunAction::RequestedAction { identifier } => identifier == check_run::RECHECK,
+                    _ => false,
+                };
+                if !recheck || e.name != check_run::NAME || e.app_id != self.config.app_id {
+                    return Ok(());
+                }
+                let installation = self.installation(e.installation).await?;
+                for pr in &e.pull_requests {
+                    self.evaluate_pull_request(&installation, &e.repository, pr).await?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn installation(
+        &self,
+        id: Option<crate::github::events::InstallationId>,
+    ) -> Result<Installation, AppError> {
+        let id = id.ok_or_else(|| AppError::Permanent("the event names no installation".into()))?;
+        Ok(self.github.installation(id).await?)
+    }
+
+    /// Scores the pull request's head against its base and reports it in the `Production readiness` check run.
+    pub async fn evaluate_pull_request(
+        &self,
+        github: &Installation,
+        repository: &Repository,
+        pr: &PrRef,
+    ) -> Result<(), AppError> {
+        let repo = repository.full_name();
+        let span = tracing::info_span!("evaluate_pull_request", repo = %repo, pr = %pr.number, head = %pr.head_sha);
+        let _enter = span.enter();
+        if repository.archived {
+            tracing::info!("repository archived: not evaluated");
+            return Ok(());
+        }
+        let check_id = self.start_check_run(github, &repo, &pr.head_sha).await?;
+
+        let snapshot = self.catalog_snapshot(github).await?;
+        let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
+        let linked = self.linked_facts(github, &repo, &pr.base_ref).await;
+        let base = self.scorecard(github, &repo, &pr.base_sha, &snapshot, &plan, &linked).await?;
+        let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan).await?;
+        let mut head = self.score(&repo, &head_facts, &linked, &snapshot);
+        head.notes.extend(snapshot.notes.iter().cloned());
+
+        let diff = engine::diff(&base, &head);
+        let gate = snapshot.policy.tiers[&head.tier].gate;
+        let conclusion = check_run::conclusion(gate, &head, &diff);
+        let summary = check_run::summary(&head, &diff, gate, conclusion)
+            .map_err(|e| AppError::Permanent(format!("cannot render the check run: {e:#}")))?;
+        let annotations = check_run::annotations(&head, &head_facts);
+        self.finish_check_run(github, &repo, check_id, &head, conclusion, &summary, &annotations).await?;
+        if let Ok(json) = serde_json::to_string(&head) {
+            self.store.kv_put("scorecard", &format!("{repo}@{}", pr.head_sha), json).await;
+        }
+        self.sticky_comment(github, &repo, pr, &head, &diff).await?;
+        tracing::info!(level = ?head.level, conclusion = ?conclusion, fixed = diff.fixed.len(), broken = diff.broken.len(), "evaluated");
+        Ok(())
+    }
+
+    fn score(&self, repo: &str, facts: &crate::facts::RepoFacts, linked: &LinkedFacts, snapshot: &CatalogSnapshot) -> Scorecard {
+        let service = snapshot.catalog.service_for_repository(repo);
+        let exceptions = service.map(|s| snapshot.catalog.exceptions_for(&s.name).collect()).unwrap_or_default();
+        let subject = Subject {
+            repository: repo.to_string(),
+            facts,
+            linked,
+            service,
+            exceptions,
+            tier_override: None,
+            today: self.clock.today(),
+        };
+        engine::evaluate(&snapshot.policy, &subject)
+    }
+
+    /// The scorecard of a commit, from the cache when this commit was scored with this catalog before.
+    async fn scorecard(
+        &self,
+        github: &Installation,
+        repo: &str,
+        sha: &str,
+        snapshot: &CatalogSnapshot,
+        plan: &ReadPlan,
+        linked: &LinkedFacts,
+    ) -> Result<Scorecard, AppError> {
+        let key = format!("{repo}@{sha}#{}#{}", snapshot.sha, self.clock.today());
+        if let Some(card) = self.store.kv_get("base-scorecard", &key).await.and_then(|j| serde_json::from_str(&j).ok()) {
+            return Ok(card);
+        }
+        let facts = remote_facts::collect(github, self.store.as_ref(), repo, sha, plan).await?;
+        let card = self.score(repo, &facts, linked, snapshot);
+        if let Ok(json) = serde_json::to_string(&card) {
+            self.store.kv_put("base-scorecard", &key, json).await;
+        }
+        Ok(card)
+    }
+
+    /// The catalog at its default branch's head, re-read only when that head moved.
+    async fn catalog_snapshot(&self, github: &Installation) -> Result<CatalogSnapshot, AppError> {
+        let mut cached = self.catalog.lock().await;
+        let now = self.clock.now();
+        if let Some(snapshot) = cached.as_ref().filter(|s| now - s.checked_at < CATALOG_HEAD_TTL) {
+            return Ok(snapshot.clone());
+        }
+        let catalog_repo = &self.config.catalog_repo;
+        #[derive(Deserialize)]
+        struct Commit {
+            sha: String,
+        }
+        let head = match github
+            .get::<Commit>(&format!("/repos/{catalog_repo}/commits/HEAD"), "GET /repos/{owner}/{repo}/commits/{ref}")
+            .await
+        {
+            Ok(commit) => commit.sha,
+            Err(GhError::NotFound { .. } | GhError::Forbidden { .. }) => {
+                let snapshot = CatalogSnapshot {
+                    sha: "none".into(),
+                    checked_at: now,
+                    catalog: Arc::new(Catalog::default()),
+                    policy: Arc::new(Policy::embedded()),
+                    notes: vec![format!(
+                        "the catalog repository {catalog_repo} is not readable by this installation: no tiers, owners or exceptions"
+                    )],
+                };
+                *cached = Some(snapshot.clone());
+                return Ok(snapshot);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(snapshot) = cached.as_mut().filter(|s| s.sha == head) {
+            snapshot.checked_at = now;
+            return Ok(snapshot.clone());
+        }
+        let snapshot = self.load_catalog(github, &head).await?;
+        *cached = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    async fn load_catalog(&self, github: &Installation, sha: &str) -> Result<CatalogSnapshot, AppError> {
+        let catalog_repo = &self.config.catalog_repo;
+        let plan = ReadPlan::new(catalog_globs());
+        let facts = remote_facts::collect(github, self.store.as_ref(), catalog_repo, sha, &plan).await?;
+        let files: std::collections::BTreeMap<String, String> =
+            facts.files.keys().filter_map(|p| Some((p.clone(), facts.text(p)?.to_string()))).collect();
+        let mut diags = Diagnostics::default();
+        let catalog = Catalog::from_files(catalog_repo, &files, &mut diags);
+        let mut notes = Vec::new();
+        let policy = match catalog.policy_files.iter().next() {
+            Some((path, text)) if catalog.policy_files.len() == 1 => {
+                Policy::parse(&format!("{catalog_repo}/{path}"), text, &mut diags).unwrap_or_else(|| {
+                    notes.push(format!("{catalog_repo}/{path} has errors: the default scorecard was used"));
+                    Policy::embedded()
+                })
+            }
+            Some(_) => {
+                notes.push(format!("{catalog_repo}/policies/ holds several files: the default scorecard was used"));
+                Policy::embedded()
+            }
+            None => Policy::embedded(),
+        };
+        for d in diags.iter().filter(|d| d.is_error()) {
+            tracing::warn!(catalog = %catalog_repo, problem = %d, "catalog file left out");
+        }
+        if diags.has_errors() {
+            notes.push(format!("some catalog files in {catalog_repo} have errors and were left out (`shipshape validate`)"));
+        }
+        Ok(CatalogSnapshot {
+            sha: sha.to_string(),
+            checked_at: self.clock.now(),
+            catalog: Arc::new(catalog),
+            policy: Arc::new(policy),
+            notes,
+        })
+    }
+
+    async fn linked_facts(&self, github: &Installation, repo: &str, branch: &str) -> LinkedFacts {
+        #[derive(Serialize, Deserialize)]
+        struct Cached {
+            at: chrono::DateTime<chrono::Utc>,
+            facts: LinkedFacts,
+        }
+        let key = format!("{repo}:{branch}");
+        let now = self.clock.now();
+        if let Some(cached) = self.store.kv_get("linked", &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
+        {
+            if now - cached.at < LINKED_FACTS_TTL {
+                return cached.facts;
+            }
+        }
+        let facts = linked::collect(github, repo, branch).await;
+        if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
+            self.store.kv_put("linked", &key, json).await;
+        }
+        facts
+    }
+
+    /// Finds the check run for this head (by name and head SHA) or creates it, and marks it in progress.
+    async fn start_check_run(&self, github: &Installation, repo: &str, head_sha: &str) -> Result<u64, AppError> {
+        let key = format!("{repo}@{head_sha}");
+        let mut id = self.store.kv_get("check-run", &key).await.and_then(|v| v.parse::<u64>().ok());
+        if id.is_none() {
+            #[derive(Deserialize)]
+            struct Listing {
+                check_runs: Vec<Run>,
+            }
+            #[derive(Deserialize)]
+            struct Run {
+                id: u64,
+                name: String,
+                app: Option<RunApp>,
+            }
+            #[derive(Deserialize)]
+            struct RunApp {
+                id: u64,
+            }
+            let name = crate::github::client::segment(check_run::NAME);
+            let listing: Listing = github
+                .get(
+                    &format!("/repos/{repo}/commits/{head_sha}/check-runs?check_name={name}&filter=all&per_page=100"),
+                    "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+                )
+                .await?;
+            id = listing
+                .check_runs
+                .iter()
+                .find(|r| r.name == check_run::NAME && r.app.as_ref().is_none_or(|a| a.id == self.config.app_id))
+                .map(|r| r.id);
+        }
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let started = serde_json::json!({
+            "status": "in_progress",
+            "started_at": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "output": {"title": "Evaluating…", "summary": "shipshape is scoring this commit."},
+        });
+        let id = match id {
+            Some(id) => {
+                let _: serde_json::Value = github
+                    .patch(&format!("/repos/{repo}/check-runs/{id}"), &started, "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}")
+                    .await?;
+                id
+            }
+            None => {
+                let mut body = started;
+                body["name"] = check_run::NAME.into();
+                body["head_sha"] = head_sha.into();
+                let created: Created =
+                    github.post(&format!("/repos/{repo}/check-runs"), &body, "POST /repos/{owner}/{repo}/check-runs").await?;
+                created.id
+            }
+        };
+        self.store.kv_put("check-run", &key, id.to_string()).await;
+        Ok(id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_check_run(
+        &self,
+        github: &Installation,
+        repo: &str,
+        id: u64,
+        card: &Scorecard,
+        conclusion: Conclusion,
+        summary: &str,
+        annotations: &[Annotation],
+    ) -> Result<(), AppError> {
+        let title = check_run::title(card);
+        let summary = truncate_summary(summary);
+        let mut batches = annotations.chunks(check_run::ANNOTATIONS_PER_REQUEST);
+        let mut body = serde_json::json!({
+            "status": "completed",
+            "conclusion": conclusion,
+            "completed_at": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "output": {"title": title, "summary": summary, "annotations": batches.next().unwrap_or_default()},
+            "actions": [{"label": "Re-check", "description": "Score this commit again", "identifier": check_run::RECHECK}],
+        });
+        if let (Some(public), Some(commit)) = (&self.config.public_url, &card.commit) {
+            body["details_url"] = format!("{}/readiness/{repo}/{commit}", public.trim_end_matches('/')).into();
+        }
+        let path = format!("/repos/{repo}/check-runs/{id}");
+        let endpoint = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
+        let _: serde_json::Value = github.patch(&path, &body, endpoint).await?;
+        for batch in batches {
+            let more = serde_json::json!({"output": {"title": title, "summary": summary, "annotations": batch}});
+            let _: serde_json::Value = github.patch(&path, &more, endpoint).await?;
+        }
+        Ok(())
+    }
+
+    /// One comment per pull request, only once the pull request changes the scorecard, then updated in place.
+    async fn sticky_comment(
+        &self,
+        github: &Installation,
+        repo: &str,
+        pr: &PrRef,
+        head: &Scorecard,
+        diff: &engine::ScorecardDiff,
+    ) -> Result<(), AppError> {
+        let key = format!("{repo}#{}", pr.number);
+        let mut existing = self.store.kv_get("comment", &key).await.and_then(|v| v.parse::<u64>().ok());
+        if existing.is_none() && diff.is_empty() {
+            return Ok(()); // nothing to say and nothing said before
+        }
+        if existing.is_none() {
+            #[derive(Deserialize)]
+            struct Comment {
+                id: u64,
+                body: Option<String>,
+            }
+            let comments: Vec<Comment> = github
+                .get_all(
+                    &format!("/repos/{repo}/issues/{}/comments?per_page=100", pr.number),
+                    "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+                )
+                .await?;
+            existing = comments.iter().find(|c| c.body.as_deref().is_some_and(|b| b.contains(COMMENT_MARKER))).map(|c| c.id);
+        }
+        let body = serde_json::json!({"body": comment_body(head, diff)});
+        #[derive(Deserialize)]
+        struct Written {
+            id: u64,
+        }
+        let written: Written = match existing {
+            Some(id) => {
+                github
+                    .patch(
+                        &format!("/repos/{repo}/issues/comments/{id}"),
+                        &body,
+                        "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
+                    )
+                    .await?
+            }
+            None => {
+                github
+                    .post(
+                        &format!("/repos/{repo}/issues/{}/comments", pr.number),
+                        &body,
+                        "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+                    )
+                    .await?
+            }
+        };
+        self.store.kv_put("comment", &key, written.id.to_string()).await;
+        Ok(())
+    }
+}
+
+/// The sticky comment's text.
+pub fn comment_body(head: &Scorecard, diff: &engine::ScorecardDiff) -> String {
+    use crate::report::neutralise::{code_span, neutralise};
+    let mut out = format!("{COMMENT_MARKER}\n### Production readiness\n\n");
+    if diff.is_empty() {
+        out.push_str("The latest push no longer changes the scorecard.\n");
+    }
+    if diff.level_change != std::cmp::Ordering::Equal {
+        let show = |l: &Option<String>| l.as_deref().map(neutralise).unwrap_or_else(|| "none".into());
+        out.push_str(&format!("- Level: **{}** → **{}**\n", show(&diff.level_before), show(&diff.level_after)));
+    }
+    for id in &diff.fixed {
+        if let Some(rule) = head.rule(id) {
+            out.push_str(&format!("- ✅ Fixes **{}** ({})\n", neutralise(&rule.title), code_span(id)));
+        }
+    }
+    for id in &diff.broken {
+        if let Some(rule) = head.rule(id) {
+            let required = if rule.required { ", required by this tier" } else { "" };
+            out.push_str(&format!(
+                "- ❌ Breaks **{}** ({}{required}): {}\n",
+                neutralise(&rule.title),
+                code_span(id),
+                neutralise(&rule.message)
+            ));
+        }
+    }
+    out.push_str("\nThe `Production readiness` check run has the whole scorecard. This comment is updated on each push.\n");
+    out
+}
+
+/// GitHub's limit for a check run's summary is 65,535 characters.
+fn truncate_summary(summary: &str) -> String {
+    const MAX: usize = 65_000;
+    if summary.len() <= MAX {
+        return summary.to_string();
+    }
+    let mut end = MAX;
+    while !summary.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n\n_(cut: the scorecard is longer than GitHub shows)_\n", &summary[..end])
+}
+
+/// The catalog files the App reads.
+fn catalog_globs() -> globset::GlobSet {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in ["services/*.{yaml,yml}", "exceptions/*/*.{yaml,yml}", "policies/*.{yaml,yml}"] {
+        set.add(globset::GlobBuilder::new(pattern).literal_separator(true).build().expect("valid glob"));
+    }
+    set.build().expect("valid glob set")
+}
