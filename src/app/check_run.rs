@@ -82,15 +82,22 @@ pub fn summary(head: &Scorecard, diff: &ScorecardDiff, gate: Gate, conclusion: C
         head.rule(id).map(|r| RuleChange { id: &r.id, title: &r.title, message: &r.message, required: r.required })
     };
     let verdict = match (conclusion, gate) {
-        (Conclusion::Success, _) if head.meets_required => "This service meets the level its tier requires.".to_string(),
+        (Conclusion::Success, _) if head.meets_required => {
+            "This service meets the level its tier requires.".to_string()
+        }
         (Conclusion::Success, _) => "This pull request breaks no rule the tier requires.".to_string(),
-        (Conclusion::Neutral, Gate::Off) => "Readiness is reported but does not gate merging for this tier.".to_string(),
-        (Conclusion::Neutral, _) => "Still below the required level, but this pull request only fixes rules.".to_string(),
-        (Conclusion::Failure, Gate::Level) => format!(
-            "Below the required level: tier {} must reach {} before merging.",
-            head.tier, head.required_level
-        ),
-        (Conclusion::Failure, _) => "This pull request breaks a rule the tier requires or lowers the level.".to_string(),
+        (Conclusion::Neutral, Gate::Off) => {
+            "Readiness is reported but does not gate merging for this tier.".to_string()
+        }
+        (Conclusion::Neutral, _) => {
+            "Still below the required level, but this pull request only fixes rules.".to_string()
+        }
+        (Conclusion::Failure, Gate::Level) => {
+            format!("Below the required level: tier {} must reach {} before merging.", head.tier, head.required_level)
+        }
+        (Conclusion::Failure, _) => {
+            "This pull request breaks a rule the tier requires or lowers the level.".to_string()
+        }
     };
     let view = SummaryView {
         verdict,
@@ -145,4 +152,107 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}...", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{RuleResult, Summary, diff};
+
+    fn card(level: Option<&str>, statuses: &[(&str, &str, Status)]) -> Scorecard {
+        let levels = vec!["bronze".to_string(), "silver".to_string(), "gold".to_string()];
+        let rules = statuses
+            .iter()
+            .map(|(id, level, status)| RuleResult {
+                id: id.to_string(),
+                title: format!("Rule {id}"),
+                level: level.to_string(),
+                status: *status,
+                message: format!("{id} message"),
+                evidence: vec![],
+                exception: None,
+                remediation: "fix it".into(),
+                required: *level != "gold",
+            })
+            .collect();
+        Scorecard {
+            service: None,
+            repository: "acme/payments".into(),
+            tier: 2,
+            required_level: "silver".into(),
+            level: level.map(str::to_string),
+            meets_required: matches!(level, Some("silver" | "gold")),
+            rules,
+            summary: Summary::default(),
+            owner: None,
+            commit: Some("abc".into()),
+            levels,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn gates_decide_the_conclusion() {
+        use Status::*;
+        let good = card(Some("silver"), &[("a", "bronze", Pass), ("b", "silver", Pass), ("c", "gold", Fail)]);
+        let broken = card(Some("bronze"), &[("a", "bronze", Pass), ("b", "silver", Fail), ("c", "gold", Fail)]);
+        let worse_optional = card(Some("silver"), &[("a", "bronze", Pass), ("b", "silver", Pass), ("c", "gold", Fail)]);
+
+        // regression: breaking a required rule fails; the same state without a change passes.
+        assert_eq!(conclusion(Gate::Regression, &broken, &diff(&good, &broken)), Conclusion::Failure);
+        assert_eq!(conclusion(Gate::Regression, &broken, &diff(&broken, &broken)), Conclusion::Success);
+        assert_eq!(conclusion(Gate::Regression, &worse_optional, &diff(&good, &worse_optional)), Conclusion::Success);
+        // level: below the required level fails, unless the pull request only fixes rules.
+        assert_eq!(conclusion(Gate::Level, &broken, &diff(&broken, &broken)), Conclusion::Failure);
+        assert_eq!(conclusion(Gate::Level, &good, &diff(&good, &good)), Conclusion::Success);
+        let still_below = card(Some("bronze"), &[("a", "bronze", Pass), ("b", "silver", Fail), ("c", "gold", Pass)]);
+        assert_eq!(conclusion(Gate::Level, &still_below, &diff(&broken, &still_below)), Conclusion::Neutral);
+        // off: never fails.
+        assert_eq!(conclusion(Gate::Off, &broken, &diff(&good, &broken)), Conclusion::Neutral);
+    }
+
+    #[test]
+    fn titles_name_level_requirement_and_work() {
+        use Status::*;
+        let c = card(Some("bronze"), &[("a", "bronze", Pass), ("b", "silver", Fail), ("d", "silver", Fail)]);
+        assert_eq!(title(&c), "Bronze · tier 2 requires Silver · 2 rules to fix");
+        let c = card(None, &[("a", "bronze", Fail)]);
+        assert_eq!(title(&c), "No level · tier 2 requires Silver · 1 rule to fix");
+    }
+
+    #[test]
+    fn summary_says_what_changed_and_neutralises_text() {
+        use Status::*;
+        let before = card(Some("silver"), &[("a", "bronze", Pass), ("b", "silver", Pass)]);
+        let mut after = card(Some("bronze"), &[("a", "bronze", Pass), ("b", "silver", Fail)]);
+        after.rules[1].message = "ping @acme/sre <b>now</b>".into();
+        let d = diff(&before, &after);
+        let text = summary(&after, &d, Gate::Regression, conclusion(Gate::Regression, &after, &d)).unwrap();
+        assert!(text.contains("### What this pull request changes"), "{text}");
+        assert!(text.contains("❌ Breaks **Rule b** (`b`), required by tier 2"), "{text}");
+        assert!(text.contains("Level: **silver** → **bronze**"), "{text}");
+        assert!(!text.contains("@acme/sre") && !text.contains("<b>"), "user text must be neutralised: {text}");
+        let same = summary(&before, &diff(&before, &before), Gate::Regression, Conclusion::Success).unwrap();
+        assert!(same.contains("does not change the scorecard"), "{same}");
+    }
+
+    #[test]
+    fn annotations_point_at_existing_evidence_files() {
+        use Status::*;
+        let mut c = card(Some("bronze"), &[("a", "bronze", Fail), ("b", "gold", Fail), ("c", "bronze", Pass)]);
+        c.rules[0].evidence = vec![crate::engine::Evidence { path: "config/app.yaml".into(), line: Some(3) }];
+        c.rules[1].evidence = vec![
+            crate::engine::Evidence { path: "README.md".into(), line: None },
+            crate::engine::Evidence { path: "gone.txt".into(), line: None },
+        ];
+        c.rules[2].evidence = vec![crate::engine::Evidence { path: "README.md".into(), line: None }];
+        let mut facts = RepoFacts::default();
+        for path in ["config/app.yaml", "README.md"] {
+            facts.files.insert(path.into(), Default::default());
+        }
+        let a = annotations(&c, &facts);
+        assert_eq!(a.len(), 2);
+        assert_eq!((a[0].path.as_str(), a[0].start_line, a[0].annotation_level), ("config/app.yaml", 3, "failure"));
+        assert_eq!((a[1].path.as_str(), a[1].start_line, a[1].annotation_level), ("README.md", 1, "warning"));
+    }
 }

@@ -129,10 +129,7 @@ impl App {
         }
     }
 
-    async fn installation(
-        &self,
-        id: Option<crate::github::events::InstallationId>,
-    ) -> Result<Installation, AppError> {
+    async fn installation(&self, id: Option<crate::github::events::InstallationId>) -> Result<Installation, AppError> {
         let id = id.ok_or_else(|| AppError::Permanent("the event names no installation".into()))?;
         Ok(self.github.installation(id).await?)
     }
@@ -176,7 +173,13 @@ impl App {
         Ok(())
     }
 
-    fn score(&self, repo: &str, facts: &crate::facts::RepoFacts, linked: &LinkedFacts, snapshot: &CatalogSnapshot) -> Scorecard {
+    fn score(
+        &self,
+        repo: &str,
+        facts: &crate::facts::RepoFacts,
+        linked: &LinkedFacts,
+        snapshot: &CatalogSnapshot,
+    ) -> Scorecard {
         let service = snapshot.catalog.service_for_repository(repo);
         let exceptions = service.map(|s| snapshot.catalog.exceptions_for(&s.name).collect()).unwrap_or_default();
         let subject = Subject {
@@ -202,7 +205,8 @@ impl App {
         linked: &LinkedFacts,
     ) -> Result<Scorecard, AppError> {
         let key = format!("{repo}@{sha}#{}#{}", snapshot.sha, self.clock.today());
-        if let Some(card) = self.store.kv_get("base-scorecard", &key).await.and_then(|j| serde_json::from_str(&j).ok()) {
+        if let Some(card) = self.store.kv_get("base-scorecard", &key).await.and_then(|j| serde_json::from_str(&j).ok())
+        {
             return Ok(card);
         }
         let facts = remote_facts::collect(github, self.store.as_ref(), repo, sha, plan).await?;
@@ -280,7 +284,9 @@ impl App {
             tracing::warn!(catalog = %catalog_repo, problem = %d, "catalog file left out");
         }
         if diags.has_errors() {
-            notes.push(format!("some catalog files in {catalog_repo} have errors and were left out (`shipshape validate`)"));
+            notes.push(format!(
+                "some catalog files in {catalog_repo} have errors and were left out (`shipshape validate`)"
+            ));
         }
         Ok(CatalogSnapshot {
             sha: sha.to_string(),
@@ -299,7 +305,8 @@ impl App {
         }
         let key = format!("{repo}:{branch}");
         let now = self.clock.now();
-        if let Some(cached) = self.store.kv_get("linked", &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
+        if let Some(cached) =
+            self.store.kv_get("linked", &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
         {
             if now - cached.at < LINKED_FACTS_TTL {
                 return cached.facts;
@@ -356,7 +363,11 @@ impl App {
         let id = match id {
             Some(id) => {
                 let _: serde_json::Value = github
-                    .patch(&format!("/repos/{repo}/check-runs/{id}"), &started, "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}")
+                    .patch(
+                        &format!("/repos/{repo}/check-runs/{id}"),
+                        &started,
+                        "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+                    )
                     .await?;
                 id
             }
@@ -364,8 +375,9 @@ impl App {
                 let mut body = started;
                 body["name"] = check_run::NAME.into();
                 body["head_sha"] = head_sha.into();
-                let created: Created =
-                    github.post(&format!("/repos/{repo}/check-runs"), &body, "POST /repos/{owner}/{repo}/check-runs").await?;
+                let created: Created = github
+                    .post(&format!("/repos/{repo}/check-runs"), &body, "POST /repos/{owner}/{repo}/check-runs")
+                    .await?;
                 created.id
             }
         };
@@ -433,7 +445,8 @@ impl App {
                     "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
                 )
                 .await?;
-            existing = comments.iter().find(|c| c.body.as_deref().is_some_and(|b| b.contains(COMMENT_MARKER))).map(|c| c.id);
+            existing =
+                comments.iter().find(|c| c.body.as_deref().is_some_and(|b| b.contains(COMMENT_MARKER))).map(|c| c.id);
         }
         let body = serde_json::json!({"body": comment_body(head, diff)});
         #[derive(Deserialize)]
@@ -492,7 +505,9 @@ pub fn comment_body(head: &Scorecard, diff: &engine::ScorecardDiff) -> String {
             ));
         }
     }
-    out.push_str("\nThe `Production readiness` check run has the whole scorecard. This comment is updated on each push.\n");
+    out.push_str(
+        "\nThe `Production readiness` check run has the whole scorecard. This comment is updated on each push.\n",
+    );
     out
 }
 

@@ -49,9 +49,11 @@ pub async fn collect(
     sha: &str,
     plan: &ReadPlan,
 ) -> Result<RepoFacts, GhError> {
-    let tree: Tree =
-        github.get(&format!("/repos/{repo}/git/trees/{sha}?recursive=1"), "GET /repos/{owner}/{repo}/git/trees/{tree_sha}").await?;
-    let mut facts = RepoFacts { commit: Some(sha.to_string()), origin_slug: Some(repo.to_string()), ..RepoFacts::default() };
+    let tree: Tree = github
+        .get(&format!("/repos/{repo}/git/trees/{sha}?recursive=1"), "GET /repos/{owner}/{repo}/git/trees/{tree_sha}")
+        .await?;
+    let mut facts =
+        RepoFacts { commit: Some(sha.to_string()), origin_slug: Some(repo.to_string()), ..RepoFacts::default() };
     if tree.truncated {
         facts.notes.push("GitHub truncated the file listing (over 100,000 entries): some files were not seen".into());
     }
@@ -131,6 +133,8 @@ fn decode_blob(blob: Blob) -> Result<Vec<u8>, GhError> {
             })
         }
         "utf-8" => Ok(blob.content.into_bytes()),
-        other => Err(GhError::Permanent { what: "blob".into(), status: 200, message: format!("unknown encoding {other}") }),
+        other => {
+            Err(GhError::Permanent { what: "blob".into(), status: 200, message: format!("unknown encoding {other}") })
+        }
     }
 }
