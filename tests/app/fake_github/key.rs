@@ -1,0 +1,45 @@
+//! TEST ONLY: an RSA key pair generated for the fake GitHub (`openssl genrsa -traditional 2048`, PKCS#1) and its public
+//! half (`openssl rsa -RSAPublicKey_out`). It signs nothing real and must never be used outside tests.
+
+/// TEST ONLY private key (PKCS#1 PEM) of the fake GitHub App.
+pub const PRIVATE_KEY_PEM: &str = "\
+-----BEGIN RSA PRIVATE KEY-----
+MIIEowIBAAKCAQEAlUv3HXWbHZHeum6v7uCZYFB7i5V10pHZ3CmzZEGIqZdqYR3W
+7Ne93j0hJZXQrMRZekKi1MGc/htWs4nxrv1QRAp2Xq28wpc3/sCrvEK285jGkBbM
+vTo3V4Z/QO3+9fjiRrXxkwULhup+sK8CyLplmmIwVUNC7iaxzEMrttdX63SL+DOC
+VUfeEzQdjpaf7yjmhaymgYsAr3Ce9U5/9soWH7reJkNP2OjkXFwZmUPUrTQ4qtTf
+YATf6rvkTNwThgXnu6Wn9e7T23cKKElSCL+HAL1gF2WWWwKD1LAqHzKhrl6a3MY+
+Wikn8GhDkB94iRNlOG3ah8YHiNXWEiJ+VS3n3wIDAQABAoIBAANeK0Xar+0K5Nm9
+rVypiH/Dbz4Irns9DLYjVK6Xrk6YL/2JoZ4pzi4QS4MSJvA2yJW5L24oOmU7D20/
+SopdhC0SFyB9hvJGznMQH++jwr7jPMYfADaUygDrSPZggO2bN6G9f09OVXCfhwTh
+brBButgF/gM9fLEWgnt82KSLwdSymc/u6bTTktBAMxsTNvI+MqOGLpsNYAA9OPPh
+Ihj95qJykU6KUdKs2plgalUrNZFmL3cKyA4mRkuY716b5NQd3rxZyQwLglzEhM+e
++srNQA3Nen+uzGzCF7+QBIhAGIsuo/1/JqVjfY1jp44O4JLLAQg/1gjIRqBLEoRB
+WOkOC2kCgYEAw/gvn/ooSOJ1pYo1+LVnyNFjk4sV/Q3KCB0CYzeG+qMQauKwB7+e
+FFvCrUV5nXB5cA5Wpf8rjOLQxZncYkWU6To7LZrfMWvlSJPCv79j4m7XEpHKYT8a
+MJreDCGdchNlcQua3YWF+qjSMuyh2mjnET4IOXLBiq/IUOYa1LEf8OkCgYEAwwe6
+31n840TAY4lWxQurIDIlqz8cfZglWUSzZcBjUBFWidBhvh5tdvKjV/xJujmHxcqs
+xLo/uuRrPvKebz8bt+xZXzVXMfLHbC/299+9yuz3olVeKLViHT1rtF+UYAN5I2fT
+CBQYwQ4oLzj4O1Ez8tRBxi98g5lLhpPYNPxE1YcCgYEAohr3KlqAYGoT72+43ZcR
+1uh+elofQkjZyoRUqUYRfdrNhd0myAIV/bk5/KLvyvBzQ+JYgs/lcpFdKVfxGcl9
+OMBWm470+ajK7ZJtErh7I5+UgWPgCTltrK8u5tIXr3mj/DMhVAVTotlrp3xfFpCY
+M4cgvoTS3Ko0BdeSckZiqaECgYAW6UqPwI+P11zOlKzH2zYQQzPfqTtcmcoRcZut
+oWtJVbAX4o4I+qQbbCe6R14V7XpAxy2CsuqXtwvOSkxIf15vPenF4ItMx9ubnwrh
+VbyDIVF6FZNJLv3Gt5d2ih/xI5dQjHrjIRFDZLldytCGj2SN61eKw7tZ7mFL/wRQ
+PS6M8wKBgDTtmfMoY97xWQyIES79QJ8RLrek9ojcfaBKOOWWMxAhBlcH9vzMqFXu
+q9MauhuPd+kqqPEVpHd9G2gBn3gMhQyITUVj7PG1406bkC9UyK3vPYE6aNpJwDr9
+MsNj0bbDrVOHo092HzRSPHq6f5AVtQGPhrWxCx4hyP6PSMvf8QWk
+-----END RSA PRIVATE KEY-----
+";
+
+/// TEST ONLY public key (PKCS#1 PEM) with which the fake verifies App JWTs.
+pub const PUBLIC_KEY_PEM: &str = "\
+-----BEGIN RSA PUBLIC KEY-----
+MIIBCgKCAQEAlUv3HXWbHZHeum6v7uCZYFB7i5V10pHZ3CmzZEGIqZdqYR3W7Ne9
+3j0hJZXQrMRZekKi1MGc/htWs4nxrv1QRAp2Xq28wpc3/sCrvEK285jGkBbMvTo3
+V4Z/QO3+9fjiRrXxkwULhup+sK8CyLplmmIwVUNC7iaxzEMrttdX63SL+DOCVUfe
+EzQdjpaf7yjmhaymgYsAr3Ce9U5/9soWH7reJkNP2OjkXFwZmUPUrTQ4qtTfYATf
+6rvkTNwThgXnu6Wn9e7T23cKKElSCL+HAL1gF2WWWwKD1LAqHzKhrl6a3MY+Wikn
+8GhDkB94iRNlOG3ah8YHiNXWEiJ+VS3n3wIDAQAB
+-----END RSA PUBLIC KEY-----
+";

@@ -1,0 +1,829 @@
+//! A stateful fake GitHub for the App's tests (the approach of rust-lang/bors): an HTTP server on `127.0.0.1:0` that
+//! speaks GitHub's REST wire format for the endpoints the App uses, backed by a shared, mutable [`World`], so the real
+//! octocrab client can be pointed at it.
+//!
+//! Every request is checked against GitHub's OpenAPI description (`shared/fixtures/github-openapi/`): an unknown
+//! method + path, an undeclared or ill-typed query parameter or a request body that does not fit the operation's schema
+//! is a *violation*. So is a response of the fake itself that does not fit the declared response schema (the fake's
+//! answers are built from the description's own examples). [`FakeGitHub::violations`] lists them, and dropping a
+//! `FakeGitHub` that saw any panics, so a test cannot forget to look.
+//!
+//! ```ignore
+//! let fake = FakeGitHub::start().await;
+//! fake.add_installation(7, "acme");
+//! fake.add_repo(7, "acme", "widgets", "main");
+//! let sha = fake.commit("acme", "widgets", &[("README.md", "hi\n")]);
+//! fake.set_branch("acme", "widgets", "main", &sha);
+//! // ... point the App at fake.url, with fake.app_id() and fake.private_key_pem() ...
+//! assert!(fake.violations().is_empty());
+//! ```
+
+#![allow(dead_code)]
+
+mod git;
+mod handlers;
+mod key;
+pub mod openapi;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use octocrab::jsonwebtoken::{self, Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use self::openapi::{Spec, parse_query};
+
+/// The App id of the fake's GitHub App.
+pub const APP_ID: u64 = 424_242;
+/// The App's slug; comments and check runs it creates are by `shipshape-test[bot]`.
+pub const APP_SLUG: &str = "shipshape-test";
+const DOCS: &str = "https://docs.github.com/rest";
+
+/// How a request authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKind {
+    /// No `Authorization` header.
+    None,
+    /// A valid App JWT (RS256, signed with [`FakeGitHub::private_key_pem`]).
+    AppJwt,
+    /// A live installation access token minted by the fake.
+    InstallationToken,
+    /// Something was sent but it was not valid (bad signature, expired or unknown token, ...).
+    Invalid,
+}
+
+/// One request the fake received, in order.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The OpenAPI path template, e.g. `/repos/{owner}/{repo}/check-runs/{check_run_id}`; `None` for unknown paths.
+    pub template: Option<String>,
+    /// The concrete path as sent (not decoded), e.g. `/repos/acme/widgets/check-runs/1001`.
+    pub path: String,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    pub status: u16,
+    pub auth: AuthKind,
+    /// The installation whose token was used, if any.
+    pub installation: Option<u64>,
+    pub body: Option<Value>,
+    /// Request headers (lower-case names), the `Authorization` value replaced by `<redacted>`.
+    pub headers: Vec<(String, String)>,
+    /// Answered by [`FakeGitHub::fail_next`] instead of real handling.
+    pub injected: bool,
+}
+
+/// A repository's Dependabot alerts setting.
+#[derive(Clone, Debug)]
+pub enum DependabotState<'a> {
+    /// `GET .../dependabot/alerts` answers 403 "Dependabot alerts are disabled for this repository."
+    Disabled,
+    /// Enabled, with these alerts as `(severity, state)`: severity `low`/`medium`/`high`/`critical`, state
+    /// `open`/`fixed`/`dismissed`/`auto_dismissed`. They are numbered 1, 2, ... in this order (older first).
+    Alerts(Vec<(&'a str, &'a str)>),
+}
+
+/// The fake's state. Handlers mutate it under the one lock; tests reach it through [`FakeGitHub`]'s methods.
+pub(crate) struct World {
+    app_id: u64,
+    decoding_key: DecodingKey,
+    next_id: u64,
+    clock: i64,
+    installations: BTreeMap<u64, Installation>,
+    tokens: HashMap<String, Token>,
+    /// Keyed by lower-case `(owner, name)`: GitHub's names are case-insensitive.
+    repos: BTreeMap<(String, String), Repo>,
+    check_runs: BTreeMap<u64, CheckRun>,
+    comments: BTreeMap<u64, Comment>,
+    check_suites: HashMap<(u64, String), u64>,
+    requests: Vec<RecordedRequest>,
+    violations: Vec<String>,
+    faults: Vec<Fault>,
+    rate_limit: u64,
+    rate_remaining: u64,
+    rate_reset: i64,
+}
+
+pub(crate) struct Installation {
+    id: u64,
+    account: String,
+    account_id: u64,
+    created_at: DateTime<Utc>,
+}
+
+pub(crate) struct Token {
+    installation: u64,
+    expires_at: DateTime<Utc>,
+    /// `None`: every repository of the installation.
+    repository_ids: Option<BTreeSet<u64>>,
+}
+
+pub(crate) struct Repo {
+    id: u64,
+    installation: u64,
+    owner: String,
+    name: String,
+    default_branch: String,
+    created_at: DateTime<Utc>,
+    branches: BTreeMap<String, String>,
+    commits: HashMap<String, Commit>,
+    objects: git::Objects,
+    protection: BTreeMap<String, Value>,
+    rules: BTreeMap<String, Vec<Value>>,
+    /// `None`: Dependabot alerts disabled.
+    dependabot: Option<Vec<Alert>>,
+    pulls: BTreeMap<u64, Pull>,
+    issues: BTreeSet<u64>,
+}
+
+pub(crate) struct Commit {
+    sha: String,
+    tree: String,
+    message: String,
+    timestamp: i64,
+}
+
+pub(crate) struct Alert {
+    number: u64,
+    severity: String,
+    state: String,
+    created_at: DateTime<Utc>,
+}
+
+pub(crate) struct Pull {
+    id: u64,
+    number: u64,
+    head_sha: String,
+    head_ref: String,
+    base_ref: String,
+    state: String,
+}
+
+#[derive(Clone)]
+pub(crate) struct CheckRun {
+    id: u64,
+    repo: (String, String),
+    suite_id: u64,
+    name: String,
+    head_sha: String,
+    status: String,
+    conclusion: Option<String>,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    title: Option<String>,
+    summary: Option<String>,
+    text: Option<String>,
+    details_url: Option<String>,
+    external_id: Option<String>,
+    actions: Vec<Value>,
+    annotations: Vec<Value>,
+}
+
+pub(crate) struct Comment {
+    id: u64,
+    repo: (String, String),
+    issue_number: u64,
+    body: String,
+    created_at: String,
+    updated_at: String,
+}
+
+struct Fault {
+    method: String,
+    template: String,
+    remaining: usize,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+/// Who is calling, as established from the `Authorization` header.
+#[derive(Clone, Debug)]
+pub(crate) enum Caller {
+    None,
+    App,
+    Installation { id: u64, repository_ids: Option<BTreeSet<u64>> },
+    Invalid(String),
+}
+
+impl Caller {
+    fn kind(&self) -> AuthKind {
+        match self {
+            Caller::None => AuthKind::None,
+            Caller::App => AuthKind::AppJwt,
+            Caller::Installation { .. } => AuthKind::InstallationToken,
+            Caller::Invalid(_) => AuthKind::Invalid,
+        }
+    }
+}
+
+/// A response about to be sent.
+pub(crate) struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Option<Value>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply { status, headers: Vec::new(), body: Some(body) }
+    }
+
+    /// An error in GitHub's shape: `{"message", "documentation_url", "status"}`.
+    fn error(status: u16, message: &str) -> Reply {
+        Reply::json(status, json!({"message": message, "documentation_url": DOCS, "status": status.to_string()}))
+    }
+
+    fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+/// What a handler gets to see of a request.
+pub(crate) struct Ctx<'a> {
+    base: &'a str,
+    method: &'a str,
+    template: &'a str,
+    path: &'a str,
+    params: &'a BTreeMap<String, String>,
+    query: &'a [(String, String)],
+    body: Option<&'a Value>,
+    caller: &'a Caller,
+    spec: &'static Spec,
+}
+
+impl Ctx<'_> {
+    fn param(&self, name: &str) -> &str {
+        self.params.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn repo_key(owner: &str, name: &str) -> (String, String) {
+    (owner.to_lowercase(), name.to_lowercase())
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            app_id: APP_ID,
+            decoding_key: DecodingKey::from_rsa_pem(key::PUBLIC_KEY_PEM.as_bytes()).expect("test public key"),
+            next_id: 1000,
+            clock: 1_700_000_000,
+            installations: BTreeMap::new(),
+            tokens: HashMap::new(),
+            repos: BTreeMap::new(),
+            check_runs: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            check_suites: HashMap::new(),
+            requests: Vec::new(),
+            violations: Vec::new(),
+            faults: Vec::new(),
+            rate_limit: 5000,
+            rate_remaining: 5000,
+            rate_reset: now().timestamp() + 3600,
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn repo_mut(&mut self, owner: &str, name: &str) -> &mut Repo {
+        self.repos
+            .get_mut(&repo_key(owner, name))
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {owner}/{name}"))
+    }
+
+    /// A fresh installation token: `ghs_` and 36 characters from a hash of the time and a counter.
+    fn new_token(&mut self) -> String {
+        let seed = format!("{:?}/{}/{:p}", std::time::SystemTime::now(), self.id(), self);
+        let digest = Sha256::digest(seed.as_bytes());
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let tail: String =
+            digest.iter().chain(digest.iter()).take(36).map(|b| ALPHABET[*b as usize % 62] as char).collect();
+        format!("ghs_{tail}")
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Caller {
+        let Some(value) = headers.get("authorization") else { return Caller::None };
+        let Ok(value) = value.to_str() else { return Caller::Invalid("unreadable Authorization header".into()) };
+        let credential = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") => {
+                rest.trim()
+            }
+            _ => return Caller::Invalid(format!("unsupported Authorization scheme in {value:?}")),
+        };
+        if credential.split('.').count() == 3 {
+            return self.verify_jwt(credential);
+        }
+        match self.tokens.get(credential) {
+            Some(token) if token.expires_at > now() => {
+                Caller::Installation { id: token.installation, repository_ids: token.repository_ids.clone() }
+            }
+            Some(_) => Caller::Invalid("installation token expired".into()),
+            None => Caller::Invalid("unknown token".into()),
+        }
+    }
+
+    /// GitHub's rules for App JWTs: RS256 signed with the App's key, `iss` the App id (number or string), `iat` not
+    /// in the future (60 s of drift allowed), `exp` in the future and at most 10 minutes ahead.
+    fn verify_jwt(&self, jwt: &str) -> Caller {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = match jsonwebtoken::decode::<Value>(jwt, &self.decoding_key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) => return Caller::Invalid(format!("A JSON web token could not be decoded ({e})")),
+        };
+        let iss_ok = match &claims["iss"] {
+            Value::Number(n) => n.as_u64() == Some(self.app_id),
+            Value::String(s) => s == &self.app_id.to_string(),
+            _ => false,
+        };
+        if !iss_ok {
+            return Caller::Invalid(format!("'Issuer' claim ('iss') must be the App id {}", self.app_id));
+        }
+        let now = now().timestamp();
+        let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
+            return Caller::Invalid("'Issued at' and 'Expiration time' claims must be integers".into());
+        };
+        if iat > now + 60 {
+            return Caller::Invalid(
+                "'Issued at' claim ('iat') must be an Integer representing a time in the past".into(),
+            );
+        }
+        if exp <= now {
+            return Caller::Invalid("'Expiration time' claim ('exp') must be in the future".into());
+        }
+        if exp > now + 600 + 60 {
+            return Caller::Invalid("'Expiration time' claim ('exp') is too far in the future".into());
+        }
+        Caller::App
+    }
+}
+
+struct Inner {
+    url: String,
+    world: Mutex<World>,
+}
+
+/// The fake GitHub. See the module documentation.
+pub struct FakeGitHub {
+    /// Base URL, e.g. `http://127.0.0.1:40123` (no trailing slash): the App's GitHub API base.
+    pub url: String,
+    inner: Arc<Inner>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeGitHub {
+    /// Starts the server on `127.0.0.1:0` in the current tokio runtime. Loads GitHub's OpenAPI description first
+    /// (panics when it is missing).
+    pub async fn start() -> FakeGitHub {
+        Spec::global();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let inner = Arc::new(Inner { url: url.clone(), world: Mutex::new(World::new()) });
+        let app = axum::Router::new().fallback(serve).with_state(inner.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("fake GitHub server");
+        });
+        FakeGitHub { url, inner, server }
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.inner.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn app_id(&self) -> u64 {
+        APP_ID
+    }
+
+    /// TEST ONLY RSA private key (PKCS#1 PEM) of the App; the fake verifies App JWTs with its public half.
+    pub fn private_key_pem(&self) -> &'static str {
+        key::PRIVATE_KEY_PEM
+    }
+
+    /// An installation of the App on the account `account` (an organization).
+    pub fn add_installation(&self, id: u64, account: &str) {
+        let mut w = self.world();
+        let account_id = w.id();
+        w.installations.insert(id, Installation { id, account: account.to_string(), account_id, created_at: now() });
+    }
+
+    /// A repository `owner/name` of the installation, with no commits yet; returns its id.
+    pub fn add_repo(&self, installation: u64, owner: &str, name: &str, default_branch: &str) -> u64 {
+        let mut w = self.world();
+        assert!(w.installations.contains_key(&installation), "fake GitHub: no installation {installation}");
+        let id = w.id();
+        let repo = Repo {
+            id,
+            installation,
+            owner: owner.to_string(),
+            name: name.to_string(),
+            default_branch: default_branch.to_string(),
+            created_at: now(),
+            branches: BTreeMap::new(),
+            commits: HashMap::new(),
+            objects: git::Objects::default(),
+            protection: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            dependabot: Some(Vec::new()),
+            pulls: BTreeMap::new(),
+            issues: BTreeSet::new(),
+        };
+        w.repos.insert(repo_key(owner, name), repo);
+        id
+    }
+
+    /// A parentless commit holding exactly these files `(path, content)`; returns its sha. Blob, tree and commit ids
+    /// are real git object ids. Does not move any branch: see [`FakeGitHub::set_branch`].
+    pub fn commit(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> String {
+        let mut w = self.world();
+        w.clock += 1;
+        let timestamp = w.clock;
+        let repo = w.repo_mut(owner, name);
+        let tree = git::build_tree(files, &mut repo.objects);
+        let message = format!("commit {} of {owner}/{name}", repo.commits.len() + 1);
+        let sha = git::commit_sha(&tree, timestamp, &message);
+        repo.commits.insert(sha.clone(), Commit { sha: sha.clone(), tree, message, timestamp });
+        sha
+    }
+
+    /// Points `branch` at `sha` (a commit made with [`FakeGitHub::commit`]).
+    pub fn set_branch(&self, owner: &str, name: &str, branch: &str, sha: &str) {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        assert!(repo.commits.contains_key(sha), "fake GitHub: no commit {sha} in {owner}/{name}");
+        repo.branches.insert(branch.to_string(), sha.to_string());
+    }
+
+    /// The branch protection `GET .../branches/{branch}/protection` returns (GitHub's JSON), or none (404 "Branch
+    /// not protected"). The JSON is checked against GitHub's schema when it is served.
+    pub fn set_branch_protection(&self, owner: &str, name: &str, branch: &str, protection: Option<Value>) {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        match protection {
+            Some(p) => repo.protection.insert(branch.to_string(), p),
+            None => repo.protection.remove(branch),
+        };
+    }
+
+    /// The items `GET .../rules/branches/{branch}` returns.
+    pub fn set_rules(&self, owner: &str, name: &str, branch: &str, rules: Vec<Value>) {
+        let mut w = self.world();
+        w.repo_mut(owner, name).rules.insert(branch.to_string(), rules);
+    }
+
+    pub fn set_dependabot(&self, owner: &str, name: &str, state: DependabotState<'_>) {
+        let mut w = self.world();
+        let base = now() - chrono::Duration::days(30);
+        let repo = w.repo_mut(owner, name);
+        repo.dependabot = match state {
+            DependabotState::Disabled => None,
+            DependabotState::Alerts(alerts) => Some(
+                alerts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (severity, state))| {
+                        assert!(["low", "medium", "high", "critical"].contains(severity), "severity {severity:?}");
+                        assert!(["open", "fixed", "dismissed", "auto_dismissed"].contains(state), "state {state:?}");
+                        Alert {
+                            number: i as u64 + 1,
+                            severity: severity.to_string(),
+                            state: state.to_string(),
+                            created_at: base + chrono::Duration::hours(i as i64),
+                        }
+                    })
+                    .collect(),
+            ),
+        };
+    }
+
+    /// An open pull request.
+    pub fn add_pull(&self, owner: &str, name: &str, number: u64, head_sha: &str, head_ref: &str, base_ref: &str) {
+        let mut w = self.world();
+        let id = w.id();
+        let repo = w.repo_mut(owner, name);
+        let pull = Pull {
+            id,
+            number,
+            head_sha: head_sha.to_string(),
+            head_ref: head_ref.to_string(),
+            base_ref: base_ref.to_string(),
+            state: "open".into(),
+        };
+        repo.pulls.insert(number, pull);
+    }
+
+    /// An issue (comments can be posted on issues and pull requests that exist).
+    pub fn add_issue(&self, owner: &str, name: &str, number: u64) {
+        self.world().repo_mut(owner, name).issues.insert(number);
+    }
+
+    /// Fault injection: the next `times` requests matching `method` and the OpenAPI path `template` (e.g. `("POST",
+    /// "/repos/{owner}/{repo}/check-runs")`) are answered `status` with `headers` and `body` (`Value::Null`: no body)
+    /// instead of being handled; then real handling resumes. The usual rate-limit headers are sent too, and
+    /// `headers` override them. See [`FakeGitHub::secondary_rate_limit_body`].
+    pub fn fail_next(
+        &self,
+        method: &str,
+        template: &str,
+        times: usize,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) {
+        assert!(
+            Spec::global().has_operation(method, template),
+            "fake GitHub: fail_next for {method} {template}, which is not an operation of the OpenAPI description"
+        );
+        self.world().faults.push(Fault {
+            method: method.to_uppercase(),
+            template: template.to_string(),
+            remaining: times,
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_lowercase(), v.to_string())).collect(),
+            body,
+        });
+    }
+
+    /// The body GitHub sends with a secondary rate limit (403 or 429, usually with `retry-after`).
+    pub fn secondary_rate_limit_body() -> Value {
+        json!({
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. \
+                        If you reach out to GitHub Support for help, please include the request ID \
+                        0000:0000:0000000:0000000:00000000.",
+            "documentation_url": "https://docs.github.com/free-pro-team@latest/rest/overview/\
+                                  rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            "status": "403"
+        })
+    }
+
+    /// Sets the primary rate limit's remaining budget; at 0 requests are answered 403 "API rate limit exceeded".
+    pub fn set_rate_limit_remaining(&self, remaining: u64) {
+        self.world().rate_remaining = remaining;
+    }
+
+    /// Expires every installation token minted so far (they then answer 401 "Bad credentials").
+    pub fn expire_tokens(&self) {
+        let past = now() - chrono::Duration::seconds(1);
+        for token in self.world().tokens.values_mut() {
+            token.expires_at = past;
+        }
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.world().requests.clone()
+    }
+
+    /// The repository's check runs as `GET .../check-runs/{id}` returns them, plus the `actions` last sent for each
+    /// (GitHub does not return those), oldest first.
+    pub fn check_runs(&self, owner: &str, name: &str) -> Vec<Value> {
+        let w = self.world();
+        let key = repo_key(owner, name);
+        w.check_runs
+            .values()
+            .filter(|r| r.repo == key)
+            .map(|r| {
+                let mut v = handlers::check_run_json(&w, &self.url, r);
+                v["actions"] = Value::Array(r.actions.clone());
+                v
+            })
+            .collect()
+    }
+
+    /// The annotations of a check run as `GET .../check-runs/{id}/annotations` returns them, in order.
+    pub fn annotations(&self, check_run_id: u64) -> Vec<Value> {
+        let w = self.world();
+        w.check_runs.get(&check_run_id).map(|r| r.annotations.clone()).unwrap_or_default()
+    }
+
+    /// The comments on an issue or pull request as GitHub returns them, oldest first.
+    pub fn issue_comments(&self, owner: &str, name: &str, number: u64) -> Vec<Value> {
+        let w = self.world();
+        let key = repo_key(owner, name);
+        w.comments
+            .values()
+            .filter(|c| c.repo == key && c.issue_number == number)
+            .map(|c| handlers::comment_json(&w, &self.url, c))
+            .collect()
+    }
+
+    /// Every OpenAPI violation seen so far: requests that do not fit GitHub's description, and responses of the
+    /// fake that do not fit it.
+    pub fn violations(&self) -> Vec<String> {
+        self.world().violations.clone()
+    }
+
+    /// Returns the violations seen so far and forgets them (for tests that provoke some on purpose).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.world().violations)
+    }
+
+    /// Panics, listing them, if any violation was seen.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        let violations = self.violations();
+        assert!(violations.is_empty(), "fake GitHub saw OpenAPI violations:\n  {}", violations.join("\n  "));
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        self.server.abort();
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = std::mem::take(&mut self.world().violations);
+        if !violations.is_empty() {
+            panic!(
+                "fake GitHub dropped with {} unexamined OpenAPI violation(s) (use take_violations() for expected \
+                 ones):\n  {}",
+                violations.len(),
+                violations.join("\n  ")
+            );
+        }
+    }
+}
+
+async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let reply = dispatch(&inner, parts.method.as_str(), &parts.uri, &parts.headers, &body);
+    let mut response = match &reply.body {
+        Some(body) => {
+            let mut r = serde_json::to_string(body).expect("JSON").into_response();
+            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+            r
+        }
+        None => ().into_response(),
+    };
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn dispatch(inner: &Inner, method: &str, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> Reply {
+    let spec = Spec::global();
+    let path = uri.path();
+    let query = uri.query().map(parse_query).unwrap_or_default();
+    let mut w = inner.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let caller = w.authenticate(headers);
+    let mut violations = Vec::new();
+    let found = spec.find(method, path);
+    let label = match &found {
+        Some(m) => format!("{method} {}", m.op.template),
+        None => format!("{method} {path}"),
+    };
+    let body_json: Result<Option<Value>, String> = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(None)
+    } else {
+        serde_json::from_slice(body).map(Some).map_err(|e| e.to_string())
+    };
+    let mut injected = false;
+    let reply = match (&found, &body_json) {
+        (None, _) => {
+            violations.push(format!("unknown endpoint {method} {path}"));
+            Reply::error(404, "Not Found")
+        }
+        (Some(_), Err(e)) => {
+            violations.push(format!("{label}: request body is not JSON ({e})"));
+            Reply::error(400, "Problems parsing JSON")
+        }
+        (Some(m), Ok(body_json)) => {
+            for problem in spec.check_query(m, &query) {
+                violations.push(format!("{label}: {problem}"));
+            }
+            let body_problems = spec.check_body(m, body_json.as_ref());
+            for problem in &body_problems {
+                violations.push(format!("{label}: {problem}"));
+            }
+            let fault = w
+                .faults
+                .iter_mut()
+                .find(|f| f.remaining > 0 && f.method.eq_ignore_ascii_case(method) && f.template == m.op.template);
+            if let Some(fault) = fault {
+                fault.remaining -= 1;
+                injected = true;
+                let mut reply = Reply {
+                    status: fault.status,
+                    headers: fault.headers.clone(),
+                    body: (!fault.body.is_null()).then(|| fault.body.clone()),
+                };
+                if fault.status == 204 || fault.status == 304 {
+                    reply.body = None;
+                }
+                w.faults.retain(|f| f.remaining > 0);
+                reply
+            } else if w.rate_remaining == 0 && matches!(caller, Caller::App | Caller::Installation { .. }) {
+                let who = match &caller {
+                    Caller::Installation { id, .. } => format!("installation ID {id}"),
+                    _ => format!("app ID {}", w.app_id),
+                };
+                Reply::json(
+                    403,
+                    json!({"message": format!("API rate limit exceeded for {who}."),
+                           "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                           "status": "403"}),
+                )
+            } else if !body_problems.is_empty() {
+                Reply::error(422, &format!("Invalid request.\n\n{}", body_problems.join("\n")))
+            } else {
+                let ctx = Ctx {
+                    base: &inner.url,
+                    method,
+                    template: &m.op.template,
+                    path,
+                    params: &m.params,
+                    query: &query,
+                    body: body_json.as_ref(),
+                    caller: &caller,
+                    spec,
+                };
+                match handlers::route(&mut w, &ctx) {
+                    Some(reply) => reply,
+                    None => {
+                        violations.push(format!("{label}: in GitHub's description but not implemented by the fake"));
+                        Reply::error(404, "Not Found")
+                    }
+                }
+            }
+        }
+    };
+    if let (Some(m), false) = (&found, injected) {
+        for problem in spec.check_response(m, reply.status, reply.body.as_ref()) {
+            violations.push(format!("fake response to {label} ({}): {problem}", reply.status));
+        }
+    }
+    let mut reply = reply;
+    let counted = matches!(caller, Caller::App | Caller::Installation { .. }) && !injected;
+    if counted {
+        w.rate_remaining = w.rate_remaining.saturating_sub(1);
+    }
+    let mut decorated = vec![
+        ("x-ratelimit-limit".to_string(), w.rate_limit.to_string()),
+        ("x-ratelimit-remaining".to_string(), w.rate_remaining.to_string()),
+        ("x-ratelimit-reset".to_string(), w.rate_reset.to_string()),
+        ("x-ratelimit-used".to_string(), (w.rate_limit - w.rate_remaining.min(w.rate_limit)).to_string()),
+        ("x-ratelimit-resource".to_string(), "core".to_string()),
+        ("x-github-media-type".to_string(), "github.v3; format=json".to_string()),
+        ("x-github-api-version-selected".to_string(), "2022-11-28".to_string()),
+        ("x-github-request-id".to_string(), format!("FAKE:{:X}", w.requests.len() + 1)),
+    ];
+    decorated.retain(|(k, _)| !reply.headers.iter().any(|(h, _)| h == k));
+    decorated.append(&mut reply.headers);
+    reply.headers = decorated;
+    let installation = match &caller {
+        Caller::Installation { id, .. } => Some(*id),
+        _ => None,
+    };
+    let recorded_headers = headers
+        .iter()
+        .map(|(k, v)| {
+            let value = if k == "authorization" { "<redacted>".into() } else { v.to_str().unwrap_or("").to_string() };
+            (k.as_str().to_string(), value)
+        })
+        .collect();
+    w.requests.push(RecordedRequest {
+        method: method.to_string(),
+        template: found.as_ref().map(|m| m.op.template.clone()),
+        path: path.to_string(),
+        query,
+        status: reply.status,
+        auth: caller.kind(),
+        installation,
+        body: body_json.ok().flatten(),
+        headers: recorded_headers,
+        injected,
+    });
+    w.violations.extend(violations);
+    reply
+}

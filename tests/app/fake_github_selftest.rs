@@ -1,0 +1,623 @@
+//! The fake GitHub driven by the real octocrab client: App JWT, installation tokens, git data, check runs with
+//! annotations, Dependabot alerts over several pages, comments, pull requests, fault injection, and the OpenAPI
+//! violations it reports.
+
+use base64::prelude::{BASE64_STANDARD, Engine};
+use octocrab::jsonwebtoken::{self, EncodingKey};
+use octocrab::models::{AppId, CheckRunId, CommentId, InstallationId};
+use octocrab::params::checks::{
+    CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel, CheckRunStatus,
+};
+use octocrab::{Octocrab, Page};
+use serde_json::{Value, json};
+
+use crate::fake_github::{AuthKind, DependabotState, FakeGitHub, RecordedRequest};
+
+const INSTALLATION: u64 = 7;
+const OWNER: &str = "acme";
+const REPO: &str = "widgets";
+
+/// A world with one installation, one repository and a commit on `main`; returns the fake and the commit sha.
+async fn world() -> (FakeGitHub, String) {
+    let fake = FakeGitHub::start().await;
+    fake.add_installation(INSTALLATION, OWNER);
+    fake.add_repo(INSTALLATION, OWNER, REPO, "main");
+    let long = "line of a long file\n".repeat(20);
+    let files = [("README.md", "hello\n"), (".github/workflows/ci.yml", "on: push\n"), ("docs/long.md", long.as_str())];
+    let sha = fake.commit(OWNER, REPO, &files);
+    fake.set_branch(OWNER, REPO, "main", &sha);
+    (fake, sha)
+}
+
+fn app_client(fake: &FakeGitHub) -> Octocrab {
+    let key = EncodingKey::from_rsa_pem(fake.private_key_pem().as_bytes()).expect("test key");
+    Octocrab::builder()
+        .base_uri(fake.url.as_str())
+        .expect("base uri")
+        .app(AppId(fake.app_id()), key)
+        .build()
+        .expect("app client")
+}
+
+async fn mint_token(app: &Octocrab) -> Value {
+    app.post(format!("/app/installations/{INSTALLATION}/access_tokens"), None::<&()>).await.expect("token")
+}
+
+/// An installation client the way the App builds one: a minted token as a personal token on the fake's base URI.
+async fn installation_client(fake: &FakeGitHub) -> Octocrab {
+    let token = mint_token(&app_client(fake)).await;
+    let token = token["token"].as_str().expect("token string").to_string();
+    Octocrab::builder()
+        .base_uri(fake.url.as_str())
+        .expect("base uri")
+        .personal_token(token)
+        .build()
+        .expect("installation client")
+}
+
+fn requests_to(fake: &FakeGitHub, template: &str) -> Vec<RecordedRequest> {
+    fake.requests().into_iter().filter(|r| r.template.as_deref() == Some(template)).collect()
+}
+
+fn github_error(err: octocrab::Error) -> Box<octocrab::GitHubError> {
+    match err {
+        octocrab::Error::GitHub { source, .. } => source,
+        other => panic!("expected a GitHub error, got {other:?}"),
+    }
+}
+
+/// An annotation as raw JSON, for requests octocrab's types would not let through.
+fn raw_annotation(line: u32, level: &str) -> Value {
+    json!({"path": "README.md", "start_line": line, "end_line": line, "annotation_level": level, "message": "m"})
+}
+
+fn annotation(line: u32, level: CheckRunOutputAnnotationLevel) -> CheckRunOutputAnnotation {
+    CheckRunOutputAnnotation {
+        path: "README.md".into(),
+        start_line: line,
+        end_line: line,
+        start_column: None,
+        end_column: None,
+        annotation_level: level,
+        message: format!("finding on line {line}"),
+        title: Some("Shipshape".into()),
+        raw_details: None,
+    }
+}
+
+#[tokio::test]
+async fn app_jwt_mints_a_token_that_reads_trees_blobs_commits_and_refs() {
+    let (fake, sha) = world().await;
+    let app = app_client(&fake);
+    let token = mint_token(&app).await;
+    assert!(token["token"].as_str().unwrap().starts_with("ghs_"), "{token}");
+    assert_eq!(token["repository_selection"], "all");
+    let expires = chrono::DateTime::parse_from_rfc3339(token["expires_at"].as_str().unwrap()).unwrap();
+    let ahead = expires.signed_duration_since(chrono::Utc::now()).num_minutes();
+    assert!((58..=60).contains(&ahead), "expires in {ahead} minutes");
+    let minted = requests_to(&fake, "/app/installations/{installation_id}/access_tokens");
+    assert_eq!((minted[0].status, minted[0].auth), (201, AuthKind::AppJwt));
+
+    let crab = installation_client(&fake).await;
+    let tree = crab.git(OWNER, REPO).get_tree("main").recursive(true).send().await.expect("tree");
+    let paths: Vec<(&str, &str)> = tree.tree.iter().map(|e| (e.path.as_str(), e.r#type.as_str())).collect();
+    assert_eq!(
+        paths,
+        [
+            (".github", "tree"),
+            (".github/workflows", "tree"),
+            (".github/workflows/ci.yml", "blob"),
+            ("README.md", "blob"),
+            ("docs", "tree"),
+            ("docs/long.md", "blob"),
+        ]
+    );
+    assert!(!tree.truncated);
+    let readme = tree.tree.iter().find(|e| e.path == "README.md").unwrap();
+    // `printf 'hello\n' | git hash-object --stdin`
+    assert_eq!(readme.sha, "ce013625030ba8dba906f756967f9e9ca394464a");
+    assert_eq!(readme.size, Some(6));
+    // Without `recursive`, one level; a commit sha works as tree_sha too, and both name the same root tree.
+    let top = crab.git(OWNER, REPO).get_tree(sha.as_str()).send().await.expect("tree");
+    assert_eq!(top.tree.len(), 3);
+    assert_eq!(top.sha, tree.sha);
+
+    let blob = crab.git(OWNER, REPO).get_blob(readme.sha.as_str()).await.expect("blob");
+    assert_eq!((blob.encoding.as_str(), blob.size), ("base64", 6));
+    let long = tree.tree.iter().find(|e| e.path == "docs/long.md").unwrap();
+    let blob = crab.git(OWNER, REPO).get_blob(long.sha.as_str()).await.expect("blob");
+    let lines: Vec<&str> = blob.content.split_terminator('\n').collect();
+    assert!(lines.len() > 2 && lines[..lines.len() - 1].iter().all(|l| l.len() == 60), "GitHub wraps at 60");
+    assert!(blob.content.ends_with('\n'));
+    let decoded = BASE64_STANDARD.decode(blob.content.replace('\n', "")).unwrap();
+    assert_eq!(String::from_utf8(decoded).unwrap(), "line of a long file\n".repeat(20));
+
+    let commit: Value = crab.get(format!("/repos/{OWNER}/{REPO}/commits/main"), None::<&()>).await.expect("commit");
+    assert_eq!(commit["sha"], sha.as_str());
+    assert_eq!(commit["commit"]["tree"]["sha"], tree.sha.as_str());
+    let typed = crab.commits(OWNER, REPO).get(sha.as_str()).await.expect("typed commit");
+    assert_eq!(typed.sha, sha);
+    let reference: Value =
+        crab.get(format!("/repos/{OWNER}/{REPO}/git/ref/heads/main"), None::<&()>).await.expect("ref");
+    assert_eq!(reference["ref"], "refs/heads/main");
+    assert_eq!(reference["object"]["sha"], sha.as_str());
+    let repo = crab.repos(OWNER, REPO).get().await.expect("repo");
+    assert_eq!(repo.default_branch.as_deref(), Some("main"));
+
+    // octocrab's own installation client (it mints tokens itself) reaches the same data.
+    let own = app.installation(InstallationId(INSTALLATION)).expect("installation client");
+    let again = own.git(OWNER, REPO).get_tree("main").send().await.expect("tree");
+    assert_eq!(again.sha, tree.sha);
+
+    let data: Vec<RecordedRequest> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.template.as_deref().is_some_and(|t| t.starts_with("/repos/")))
+        .collect();
+    assert!(data.iter().all(|r| r.auth == AuthKind::InstallationToken && r.installation == Some(INSTALLATION)));
+    assert!(data.iter().all(|r| r.status == 200), "{data:#?}");
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn check_runs_are_created_and_updated_with_annotations() {
+    let (fake, sha) = world().await;
+    let crab = installation_client(&fake).await;
+    let checks = crab.checks(OWNER, REPO);
+    let created = checks
+        .create_check_run("shipshape", sha.as_str())
+        .status(CheckRunStatus::InProgress)
+        .external_id("evaluation-1")
+        .output(CheckRunOutput {
+            title: "Evaluating".into(),
+            summary: "In progress".into(),
+            text: None,
+            annotations: (1..=3).map(|l| annotation(l, CheckRunOutputAnnotationLevel::Warning)).collect(),
+            images: vec![],
+        })
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(fake.check_runs(OWNER, REPO)[0]["status"], "in_progress");
+    assert_eq!(created.output.annotations_count, 3);
+
+    let updated = checks
+        .update_check_run(created.id)
+        .conclusion(CheckRunConclusion::Failure)
+        .output(CheckRunOutput {
+            title: "2 checks failed".into(),
+            summary: "Scorecard".into(),
+            text: Some("details".into()),
+            annotations: (4..=5).map(|l| annotation(l, CheckRunOutputAnnotationLevel::Failure)).collect(),
+            images: vec![],
+        })
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(updated.conclusion.as_deref(), Some("failure"));
+    assert!(updated.completed_at.is_some());
+    let fetched: octocrab::models::checks::CheckRun =
+        crab.get(format!("/repos/{OWNER}/{REPO}/check-runs/{}", created.id), None::<&()>).await.expect("get");
+    assert_eq!(fetched, updated);
+
+    let stored = fake.check_runs(OWNER, REPO);
+    assert_eq!(stored.len(), 1);
+    let run = &stored[0];
+    assert_eq!((run["name"].as_str(), run["head_sha"].as_str()), (Some("shipshape"), Some(sha.as_str())));
+    assert_eq!((run["status"].as_str(), run["conclusion"].as_str()), (Some("completed"), Some("failure")));
+    assert_eq!(run["external_id"], "evaluation-1");
+    assert_eq!(run["output"]["title"], "2 checks failed");
+    assert_eq!(run["output"]["annotations_count"], 5);
+    let annotations = fake.annotations(created.id.0);
+    assert_eq!(annotations.len(), 5);
+    assert_eq!(annotations[4]["annotation_level"], "failure");
+    assert_eq!(annotations[0]["blob_href"], format!("https://github.com/{OWNER}/{REPO}/blob/{sha}/README.md"));
+
+    let listed =
+        checks.list_check_runs_for_git_ref(octocrab::params::repos::Commitish(sha.clone())).send().await.expect("list");
+    assert_eq!(listed.total_count, 1);
+    assert_eq!(listed.check_runs[0].id, created.id);
+    // octocrab's builder has no check_name; the App sends it raw.
+    let by_name: Value = crab
+        .get(format!("/repos/{OWNER}/{REPO}/commits/main/check-runs"), Some(&[("check_name", "shipshape")]))
+        .await
+        .expect("list by name");
+    assert_eq!(by_name["total_count"], 1);
+    let other: Value = crab
+        .get(format!("/repos/{OWNER}/{REPO}/commits/main/check-runs"), Some(&[("check_name", "other")]))
+        .await
+        .expect("list by name");
+    assert_eq!(other["total_count"], 0);
+    let page: Value = crab
+        .get(format!("/repos/{OWNER}/{REPO}/check-runs/{}/annotations", created.id), Some(&[("per_page", 2)]))
+        .await
+        .expect("annotations");
+    assert_eq!(page.as_array().unwrap().len(), 2);
+
+    // Actions (which octocrab's builder lacks) through a raw request; GitHub does not echo them, the fake keeps them.
+    let _: Value = crab
+        .patch(
+            format!("/repos/{OWNER}/{REPO}/check-runs/{}", created.id),
+            Some(&json!({"actions": [{"label": "Re-run", "description": "Evaluate again", "identifier": "rerun"}]})),
+        )
+        .await
+        .expect("actions");
+    assert_eq!(fake.check_runs(OWNER, REPO)[0]["actions"][0]["identifier"], "rerun");
+    fake.assert_clean();
+
+    // More than 50 annotations in one request: 422, as GitHub, and a violation of the schema's maxItems.
+    let many: Vec<Value> = (1..=51).map(|l| raw_annotation(l, "notice")).collect();
+    let err = crab
+        .patch::<Value, _, _>(
+            format!("/repos/{OWNER}/{REPO}/check-runs/{}", created.id),
+            Some(&json!({"output": {"title": "t", "summary": "s", "annotations": many}})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(github_error(err).status_code, 422);
+    assert_eq!(
+        fake.take_violations(),
+        ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}: \
+             body.output.annotations: 51 items, more than maxItems 50"]
+    );
+    assert_eq!(fake.annotations(created.id.0).len(), 5);
+
+    // A head_sha the repository does not have: 422 "No commit found", as GitHub.
+    let err = checks.create_check_run("shipshape", "0".repeat(40)).send().await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 422);
+    let _: CheckRunId = created.id;
+}
+
+/// Three pages of Dependabot alerts, following the `Link` header. Records what becomes of the `Authorization` header
+/// on page 2 (an absolute URL on the fake's host, which is not api.github.com) with each kind of octocrab client.
+#[tokio::test]
+async fn dependabot_alerts_paginate_over_three_pages() {
+    let (fake, _) = world().await;
+    let alerts = vec![
+        ("critical", "open"),
+        ("high", "open"),
+        ("low", "fixed"),
+        ("medium", "open"),
+        ("high", "open"),
+        ("low", "open"),
+        ("high", "dismissed"),
+        ("medium", "open"),
+        ("critical", "open"),
+    ];
+    fake.set_dependabot(OWNER, REPO, DependabotState::Alerts(alerts));
+    let route = format!("/repos/{OWNER}/{REPO}/dependabot/alerts");
+    let template = "/repos/{owner}/{repo}/dependabot/alerts";
+    let params = [("state", "open"), ("per_page", "3")];
+
+    // 1. Personal-token client (the App's installation client): octocrab's all_pages follows `next`.
+    let crab = installation_client(&fake).await;
+    let first: Page<Value> = crab.get(&route, Some(&params)).await.expect("page 1");
+    assert_eq!(first.items.len(), 3);
+    let next = first.next.clone().expect("a next link");
+    assert_eq!(next.authority().map(|a| a.as_str()), fake.url.strip_prefix("http://"), "absolute, on the fake's host");
+    assert!(first.last.is_none(), "cursor pagination has no rel=last");
+    let all = crab.all_pages(first).await.expect("all pages");
+    let numbers: Vec<u64> = all.iter().map(|a| a["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [9, 8, 6, 5, 4, 2, 1], "open alerts, newest first");
+    let seen = requests_to(&fake, template);
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|r| r.auth == AuthKind::InstallationToken && r.status == 200), "{seen:#?}");
+    assert!(seen[1].query.iter().any(|(k, _)| k == "after"), "page 2 by cursor: {:?}", seen[1].query);
+
+    // 2. octocrab's own installation client (AuthState::Installation): the token is added in `execute`, only for
+    //    relative URIs or the host api.github.com, so page 2 on another host goes out without credentials.
+    let app = app_client(&fake);
+    let own = app.installation(InstallationId(INSTALLATION)).expect("installation client");
+    let first: Page<Value> = own.get(&route, Some(&params)).await.expect("page 1");
+    let before = fake.requests().len();
+    let err = own.get_page::<Value>(&first.next).await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 401);
+    let page2: Vec<RecordedRequest> = fake.requests()[before..].to_vec();
+    let kinds: Vec<(AuthKind, u16)> = page2.iter().map(|r| (r.auth, r.status)).collect();
+    // The 401 makes octocrab drop its token, mint a new one (App JWT) and retry once, again without credentials.
+    assert_eq!(kinds, [(AuthKind::None, 401), (AuthKind::AppJwt, 201), (AuthKind::None, 401)]);
+    // A raw `_get` of the absolute next URL fares the same with that client...
+    let response = own._get(first.next.clone().unwrap().to_string()).await.expect("response");
+    assert_eq!(response.status(), 401);
+    assert_eq!(fake.requests().last().unwrap().auth, AuthKind::None);
+    // ...and carries the token with the personal-token client (its host is the base URI's).
+    let response = crab._get(first.next.clone().unwrap().to_string()).await.expect("response");
+    assert_eq!(response.status(), 200);
+    assert_eq!(fake.requests().last().unwrap().auth, AuthKind::InstallationToken);
+    // The workaround for the installation client: request the next link's path and query, relative to the base.
+    let relative = first.next.as_ref().and_then(|u| u.path_and_query()).unwrap().to_string();
+    let page: Page<Value> = own.get(relative, None::<&()>).await.expect("relative page 2");
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(fake.requests().last().unwrap().auth, AuthKind::InstallationToken);
+
+    // `page` is refused, as GitHub refuses it on this endpoint (and it is not in the description).
+    let err = crab.get::<Value, _, _>(&route, Some(&[("page", "2")])).await.unwrap_err();
+    let err = github_error(err);
+    assert_eq!(
+        (err.status_code.as_u16(), err.message.as_str()),
+        (400, "Pagination using the `page` parameter is not supported.")
+    );
+    assert_eq!(
+        fake.take_violations(),
+        ["GET /repos/{owner}/{repo}/dependabot/alerts: query parameter page is not declared"]
+    );
+
+    fake.set_dependabot(OWNER, REPO, DependabotState::Disabled);
+    let err = github_error(crab.get::<Value, _, _>(&route, None::<&()>).await.unwrap_err());
+    assert_eq!(
+        (err.status_code.as_u16(), err.message.as_str()),
+        (403, "Dependabot alerts are disabled for this repository.")
+    );
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn comments_and_pull_requests() {
+    let (fake, sha) = world().await;
+    fake.add_pull(OWNER, REPO, 5, &sha, "feature/x", "main");
+    let crab = installation_client(&fake).await;
+    let issues = crab.issues(OWNER, REPO);
+    let comment = issues.create_comment(5, "Scorecard: 3/5").await.expect("comment");
+    assert_eq!(comment.user.login, "shipshape-test[bot]");
+    let comments = fake.issue_comments(OWNER, REPO, 5);
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0]["body"], "Scorecard: 3/5");
+    let posted = requests_to(&fake, "/repos/{owner}/{repo}/issues/{issue_number}/comments");
+    assert_eq!(posted[0].body, Some(json!({"body": "Scorecard: 3/5"})));
+
+    // Editing with PATCH, as GitHub documents it.
+    let edited: octocrab::models::issues::Comment = crab
+        .patch(
+            format!("/repos/{OWNER}/{REPO}/issues/comments/{}", comment.id),
+            Some(&json!({"body": "Scorecard: 4/5"})),
+        )
+        .await
+        .expect("edit");
+    assert_eq!(edited.body.as_deref(), Some("Scorecard: 4/5"));
+    let listed = issues.list_comments(5).send().await.expect("list");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].body.as_deref(), Some("Scorecard: 4/5"));
+    fake.assert_clean();
+
+    // octocrab 0.54's `update_comment` sends POST, which GitHub's description does not have.
+    let err = issues.update_comment(CommentId(comment.id.0), "again").await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 404);
+    let violations = fake.take_violations();
+    assert_eq!(violations, [format!("unknown endpoint POST /repos/{OWNER}/{REPO}/issues/comments/{}", comment.id)]);
+
+    // No such issue.
+    let err = issues.create_comment(6, "x").await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 404);
+
+    let pull = crab.pulls(OWNER, REPO).get(5).await.expect("pull");
+    assert_eq!((pull.head.sha.as_str(), pull.head.ref_field.as_str()), (sha.as_str(), "feature/x"));
+    assert_eq!(pull.base.ref_field, "main");
+    let open: Vec<Value> = crab
+        .get(format!("/repos/{OWNER}/{REPO}/pulls"), Some(&[("state", "open"), ("head", "acme:feature/x")]))
+        .await
+        .expect("pulls");
+    assert_eq!(open.len(), 1);
+    let none: Vec<Value> =
+        crab.get(format!("/repos/{OWNER}/{REPO}/pulls"), Some(&[("state", "closed")])).await.expect("pulls");
+    assert!(none.is_empty());
+
+    // A check run on the pull request's head lists the pull request, as GitHub does.
+    let run = crab.checks(OWNER, REPO).create_check_run("shipshape", sha.as_str()).send().await.expect("run");
+    assert_eq!(run.pull_requests.len(), 1);
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn fault_injection_answers_then_real_handling_resumes() {
+    let (fake, sha) = world().await;
+    let crab = installation_client(&fake).await;
+    let template = "/repos/{owner}/{repo}/check-runs";
+    fake.fail_next("POST", template, 1, 502, &[], json!({"message": "Server Error"}));
+    let err = crab.checks(OWNER, REPO).create_check_run("shipshape", sha.as_str()).send().await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 502);
+    crab.checks(OWNER, REPO).create_check_run("shipshape", sha.as_str()).send().await.expect("second try");
+    let runs = requests_to(&fake, template);
+    let seen: Vec<(u16, bool)> = runs.iter().map(|r| (r.status, r.injected)).collect();
+    assert_eq!(seen, [(502, true), (201, false)]);
+    assert_eq!(fake.check_runs(OWNER, REPO).len(), 1);
+
+    // A secondary rate limit (403, retry-after) and a 429, with the headers visible to the App.
+    let repo = "/repos/{owner}/{repo}";
+    fake.fail_next("GET", repo, 1, 403, &[("retry-after", "1")], FakeGitHub::secondary_rate_limit_body());
+    fake.fail_next(
+        "GET",
+        repo,
+        1,
+        429,
+        &[("retry-after", "2"), ("x-ratelimit-remaining", "0")],
+        json!({"message": "Too many"}),
+    );
+    let err = github_error(crab.repos(OWNER, REPO).get().await.unwrap_err());
+    assert_eq!(err.status_code, 403);
+    assert!(err.message.contains("secondary rate limit"), "{}", err.message);
+    assert_eq!(err.headers.as_ref().unwrap()["retry-after"], "1");
+    let err = github_error(crab.repos(OWNER, REPO).get().await.unwrap_err());
+    assert_eq!(err.status_code, 429);
+    let headers = err.headers.unwrap();
+    assert_eq!(
+        (&headers["retry-after"], &headers["x-ratelimit-remaining"]),
+        (&"2".parse().unwrap(), &"0".parse().unwrap())
+    );
+    crab.repos(OWNER, REPO).get().await.expect("real handling resumes");
+
+    // Rate-limit headers on every answer; remaining goes down.
+    let remaining = |r: &http_response::Head| r.remaining;
+    let a = http_response::head(&crab, &format!("{}/repos/{OWNER}/{REPO}", fake.url)).await;
+    let b = http_response::head(&crab, &format!("{}/repos/{OWNER}/{REPO}", fake.url)).await;
+    assert_eq!(remaining(&b) + 1, remaining(&a));
+    assert_eq!((a.limit, a.resource.as_str()), (5000, "core"));
+    fake.set_rate_limit_remaining(0);
+    let err = github_error(crab.repos(OWNER, REPO).get().await.unwrap_err());
+    assert_eq!(err.status_code, 403);
+    assert!(err.message.starts_with("API rate limit exceeded"), "{}", err.message);
+    fake.assert_clean();
+}
+
+mod http_response {
+    pub struct Head {
+        pub limit: u64,
+        pub remaining: u64,
+        pub resource: String,
+    }
+
+    pub async fn head(crab: &octocrab::Octocrab, url: &str) -> Head {
+        let response = crab._get(url).await.expect("response");
+        let header = |name: &str| response.headers()[name].to_str().unwrap().to_string();
+        Head {
+            limit: header("x-ratelimit-limit").parse().unwrap(),
+            remaining: header("x-ratelimit-remaining").parse().unwrap(),
+            resource: header("x-ratelimit-resource"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_checked_like_github() {
+    let (fake, _) = world().await;
+    fake.add_installation(8, "other");
+    fake.add_repo(8, "other", "secret", "main");
+    let crab = installation_client(&fake).await;
+    let route = format!("/repos/{OWNER}/{REPO}");
+
+    // A repository of another installation: 404.
+    let err = github_error(crab.repos("other", "secret").get().await.unwrap_err());
+    assert_eq!(err.status_code, 404);
+    // No credentials, unknown token, an App JWT where a token is needed: 401.
+    let anonymous = Octocrab::builder().base_uri(fake.url.as_str()).unwrap().build().unwrap();
+    assert_eq!(github_error(anonymous.get::<Value, _, _>(&route, None::<&()>).await.unwrap_err()).status_code, 401);
+    let bogus =
+        Octocrab::builder().base_uri(fake.url.as_str()).unwrap().personal_token("ghs_bogus".to_string()).build();
+    let err = github_error(bogus.unwrap().get::<Value, _, _>(&route, None::<&()>).await.unwrap_err());
+    assert_eq!((err.status_code.as_u16(), err.message.as_str()), (401, "Bad credentials"));
+    let app = app_client(&fake);
+    assert_eq!(github_error(app.get::<Value, _, _>(&route, None::<&()>).await.unwrap_err()).status_code, 401);
+    // An installation token where the App JWT is needed: 401.
+    let err = crab.post::<_, Value>(format!("/app/installations/{INSTALLATION}/access_tokens"), None::<&()>).await;
+    assert_eq!(github_error(err.unwrap_err()).status_code, 401);
+
+    // JWTs with a wrong issuer or an expiry too far ahead are refused.
+    let key = EncodingKey::from_rsa_pem(fake.private_key_pem().as_bytes()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    for claims in [
+        json!({"iss": 1, "iat": now - 60, "exp": now + 500}),
+        json!({"iss": fake.app_id(), "iat": now - 60, "exp": now + 3600}),
+        json!({"iss": fake.app_id(), "iat": now - 700, "exp": now - 100}),
+    ] {
+        let jwt =
+            jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key).unwrap();
+        let client = Octocrab::builder().base_uri(fake.url.as_str()).unwrap().personal_token(jwt).build().unwrap();
+        let err = client.get::<Value, _, _>(format!("/app/installations/{INSTALLATION}"), None::<&()>).await;
+        assert_eq!(github_error(err.unwrap_err()).status_code, 401, "{claims}");
+    }
+    let installation: Value = app.get(format!("/app/installations/{INSTALLATION}"), None::<&()>).await.expect("get");
+    assert_eq!(installation["account"]["login"], OWNER);
+    let by_repo: Value = app.get(format!("/repos/{OWNER}/{REPO}/installation"), None::<&()>).await.expect("get");
+    assert_eq!(by_repo["id"], INSTALLATION);
+
+    // A token scoped to some repositories lists them and reaches no other.
+    let scoped: Value = app
+        .post(format!("/app/installations/{INSTALLATION}/access_tokens"), Some(&json!({"repositories": [REPO]})))
+        .await
+        .expect("scoped token");
+    assert_eq!(scoped["repository_selection"], "selected");
+    assert_eq!(scoped["repositories"][0]["full_name"], format!("{OWNER}/{REPO}"));
+
+    // Expired tokens answer 401; octocrab's own installation client then mints a new one and retries.
+    let own = app.installation(InstallationId(INSTALLATION)).unwrap();
+    own.repos(OWNER, REPO).get().await.expect("first token");
+    fake.expire_tokens();
+    assert_eq!(github_error(crab.repos(OWNER, REPO).get().await.unwrap_err()).status_code, 401);
+    own.repos(OWNER, REPO).get().await.expect("re-minted token");
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn protection_rules_and_their_absence() {
+    let (fake, _) = world().await;
+    let crab = installation_client(&fake).await;
+    let route = format!("/repos/{OWNER}/{REPO}/branches/main/protection");
+    let err = github_error(crab.get::<Value, _, _>(&route, None::<&()>).await.unwrap_err());
+    assert_eq!((err.status_code.as_u16(), err.message.as_str()), (404, "Branch not protected"));
+    let protection = json!({
+        "url": format!("{}{route}", fake.url),
+        "required_status_checks": {
+            "url": format!("{}{route}/required_status_checks", fake.url), "strict": true, "contexts": ["shipshape"],
+            "contexts_url": format!("{}{route}/required_status_checks/contexts", fake.url),
+            "checks": [{"context": "shipshape", "app_id": null}]
+        },
+        "required_pull_request_reviews": {
+            "url": format!("{}{route}/required_pull_request_reviews", fake.url), "dismiss_stale_reviews": true,
+            "require_code_owner_reviews": true, "required_approving_review_count": 1,
+            "require_last_push_approval": false
+        },
+        "enforce_admins": {"url": format!("{}{route}/enforce_admins", fake.url), "enabled": true},
+        "required_linear_history": {"enabled": false}, "allow_force_pushes": {"enabled": false},
+        "allow_deletions": {"enabled": false}
+    });
+    fake.set_branch_protection(OWNER, REPO, "main", Some(protection.clone()));
+    let got: Value = crab.get(&route, None::<&()>).await.expect("protection");
+    assert_eq!(got, protection);
+    let rules =
+        vec![json!({"type": "pull_request", "ruleset_source_type": "Repository", "ruleset_source": "acme/widgets",
+        "ruleset_id": 1, "parameters": {"required_approving_review_count": 1, "dismiss_stale_reviews_on_push": true,
+        "require_code_owner_review": true, "require_last_push_approval": false,
+        "required_review_thread_resolution": false, "allowed_merge_methods": ["squash"]}})];
+    fake.set_rules(OWNER, REPO, "main", rules.clone());
+    let got: Vec<Value> =
+        crab.get(format!("/repos/{OWNER}/{REPO}/rules/branches/main"), None::<&()>).await.expect("rules");
+    assert_eq!(got, rules);
+    let err = github_error(
+        crab.get::<Value, _, _>(format!("/repos/{OWNER}/{REPO}/branches/nope/protection"), None::<&()>)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.message, "Branch not found");
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn invalid_bodies_and_unknown_paths_are_violations() {
+    let (fake, sha) = world().await;
+    let crab = installation_client(&fake).await;
+    let mut annotations: Vec<Value> = (1..=3).map(|l| raw_annotation(l, "notice")).collect();
+    annotations.push(raw_annotation(4, "fatal"));
+    let output = json!({"title": "t", "summary": "s", "annotations": annotations});
+    let body = json!({"name": "shipshape", "head_sha": sha, "output": output});
+    let err = crab.post::<_, Value>(format!("/repos/{OWNER}/{REPO}/check-runs"), Some(&body)).await.unwrap_err();
+    let err = github_error(err);
+    assert_eq!(err.status_code, 422);
+    assert!(err.message.starts_with("Invalid request."), "{}", err.message);
+    let err = crab.get::<Value, _, _>(format!("/repos/{OWNER}/{REPO}/nonsense"), None::<&()>).await.unwrap_err();
+    assert_eq!(github_error(err).status_code, 404);
+    let err = crab
+        .get::<Value, _, _>(format!("/repos/{OWNER}/{REPO}/commits/{sha}/check-runs"), Some(&[("status", "done")]))
+        .await;
+    assert!(err.is_ok(), "an enum violation in the query is reported but still answered");
+    assert_eq!(
+        fake.take_violations(),
+        [
+            "POST /repos/{owner}/{repo}/check-runs: \
+             body.output.annotations[3].annotation_level: \"fatal\" not one of notice, warning, failure",
+            "unknown endpoint GET /repos/acme/widgets/nonsense",
+            "GET /repos/{owner}/{repo}/commits/{ref}/check-runs: \
+             query parameter status: \"done\" not one of queued, in_progress, completed",
+        ]
+    );
+    assert!(fake.check_runs(OWNER, REPO).is_empty());
+    let unknown = fake.requests().into_iter().find(|r| r.path.ends_with("/nonsense")).unwrap();
+    assert_eq!((unknown.template, unknown.status), (None, 404));
+    fake.assert_clean();
+}
+
+#[tokio::test]
+#[should_panic(expected = "unexamined OpenAPI violation")]
+async fn dropping_the_fake_with_violations_panics() {
+    let (fake, _) = world().await;
+    let crab = installation_client(&fake).await;
+    let _ = crab.get::<Value, _, _>(format!("/repos/{OWNER}/{REPO}/nonsense"), None::<&()>).await;
+}

@@ -1,0 +1,4 @@
+//! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
+
+mod fake_github;
+mod fake_github_selftest;
