@@ -42,17 +42,19 @@ impl ManualClock {
         Self(Mutex::new(start))
     }
 
-    pub fn advance(&self, by: TimeDelta) {
-        *self.0.lock().expect("clock lock") += by;
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        *now = now.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC);
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().expect("clock lock") = to;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock lock")
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -11,6 +11,7 @@
 //! limit reset). After `max_attempts` it fails for good with the last error. A [`HandleError::Permanent`] error
 //! fails it at once. A handler that panics counts as a transient error.
 
+use crate::clock::Clock;
 use crate::server::metrics::{Metrics, Outcome};
 use crate::store::{Claimed, LeaseToken, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -26,46 +27,6 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 #[cfg(test)]
 mod tests;
-
-/// The current time, injected (tests move it by hand). [`crate::clock::Clock`] gives dates; this gives instants.
-pub trait WallClock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemWallClock;
-
-impl WallClock for SystemWallClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that moves only when told to.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock(Mutex::new(start))
-    }
-
-    pub fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to;
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *now = after(*now, by);
-    }
-}
-
-impl WallClock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// `t + d`, saturating.
 fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -167,7 +128,7 @@ struct Shared {
     handler: Arc<dyn Handler>,
     notify: Arc<Notify>,
     metrics: Arc<Metrics>,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
     config: WorkerConfig,
     /// Leases held by running deliveries, by worker index: released when shutdown has to abort them.
     in_flight: Mutex<HashMap<usize, LeaseToken>>,
@@ -200,7 +161,7 @@ impl WorkerPool {
         handler: Arc<dyn Handler>,
         notify: Arc<Notify>,
         metrics: Arc<Metrics>,
-        clock: Arc<dyn WallClock>,
+        clock: Arc<dyn Clock>,
         mut config: WorkerConfig,
     ) -> WorkerPool {
         let workers = config.workers.max(1);

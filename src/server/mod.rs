@@ -9,9 +9,9 @@ pub mod metrics;
 #[cfg(test)]
 mod tests;
 
+use crate::clock::Clock;
 use crate::config::Secret;
 use crate::store::{Disposition, Inserted, NewDelivery, Store};
-use crate::worker::WallClock;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -63,7 +63,7 @@ pub struct ServerState {
     /// Nudged after a delivery is queued; the workers wait on it.
     pub notify: Arc<Notify>,
     pub metrics: Arc<Metrics>,
-    pub clock: Arc<dyn WallClock>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ServerState {
@@ -73,7 +73,7 @@ impl ServerState {
         parser: EventParser,
         notify: Arc<Notify>,
         metrics: Arc<Metrics>,
-        clock: Arc<dyn WallClock>,
+        clock: Arc<dyn Clock>,
     ) -> ServerState {
         ServerState { store, webhook_secret, parser, notify, metrics, clock }
     }

@@ -1,6 +1,6 @@
 use super::*;
+use crate::clock::ManualClock;
 use crate::store::{DeliveryStatus, Store};
-use crate::worker::ManualClock;
 use axum::body::{Bytes, HttpBody};
 use axum::http::Request;
 use chrono::TimeZone;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::clock::ManualClock;
 use crate::store::{DeliveryRecord, DeliveryStatus, Disposition, NewDelivery};
 use chrono::TimeZone;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
