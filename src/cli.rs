@@ -35,6 +35,8 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Check policy and catalog files; print every problem as `file:line:col: message`.
     Validate(ValidateArgs),
+    /// Run the GitHub App: receive webhooks, evaluate pull requests, report check runs.
+    Serve(Box<crate::config::ServeArgs>),
     /// Print the JSON Schema of a file format (policy, service or exception).
     Schema {
         #[arg(value_enum)]
@@ -104,6 +106,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Evaluate(args) => evaluate(args),
         Command::Validate(args) => validate_command(args),
+        Command::Serve(args) => return serve(*args),
         Command::Schema { kind } => {
             print!("{}", crate::schema::render(kind));
             Ok(EXIT_OK)
@@ -114,6 +117,31 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("shipshape: {e:#}");
             ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+/// `serve`: a bad setting or a failure to start is one line on standard error and a non-zero exit.
+fn serve(args: crate::config::ServeArgs) -> ExitCode {
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("shipshape: {e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("shipshape: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::serve::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shipshape: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

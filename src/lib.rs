@@ -18,6 +18,7 @@ pub mod jq;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod server;
 pub mod store;
 pub mod validate;

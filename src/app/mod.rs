@@ -3,6 +3,7 @@
 
 pub mod check_run;
 pub mod linked;
+pub mod persist;
 pub mod remote_facts;
 
 use crate::catalog::Catalog;
@@ -79,6 +80,8 @@ pub struct App {
 struct CatalogSnapshot {
     /// The catalog commit (`none` when the catalog repository cannot be read).
     sha: String,
+    /// The catalog repository's default branch.
+    branch: String,
     checked_at: chrono::DateTime<chrono::Utc>,
     catalog: Arc<Catalog>,
     policy: Arc<Policy>,
@@ -92,18 +95,15 @@ impl App {
 
     /// Handles one event. Events and actions that need no work succeed at once.
     pub async fn handle_event(&self, event: Event) -> Result<(), AppError> {
+        if !acts_on(&event, self.config.app_id) {
+            return Ok(());
+        }
         match event {
-            Event::PullRequest(e) => match e.action {
-                PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview => {
-                    let installation = self.installation(e.installation).await?;
-                    self.evaluate_pull_request(&installation, &e.repository, &e.pull_request.pr_ref()).await
-                }
-                _ => Ok(()),
-            },
-            Event::CheckSuite(e) if matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested) => {
-                if e.app_id != self.config.app_id || e.pull_requests.is_empty() {
-                    return Ok(());
-                }
+            Event::PullRequest(e) => {
+                let installation = self.installation(e.installation).await?;
+                self.evaluate_pull_request(&installation, &e.repository, &e.pull_request.pr_ref()).await
+            }
+            Event::CheckSuite(e) => {
                 let installation = self.installation(e.installation).await?;
                 for pr in &e.pull_requests {
                     self.evaluate_pull_request(&installation, &e.repository, pr).await?;
@@ -111,14 +111,6 @@ impl App {
                 Ok(())
             }
             Event::CheckRun(e) => {
-                let recheck = match &e.action {
-                    CheckRunAction::Rerequested => true,
-                    CheckRunAction::RequestedAction { identifier } => identifier == check_run::RECHECK,
-                    _ => false,
-                };
-                if !recheck || e.name != check_run::NAME || e.app_id != self.config.app_id {
-                    return Ok(());
-                }
                 let installation = self.installation(e.installation).await?;
                 for pr in &e.pull_requests {
                     self.evaluate_pull_request(&installation, &e.repository, pr).await?;
@@ -229,14 +221,33 @@ impl App {
         struct Commit {
             sha: String,
         }
-        let head = match github
-            .get::<Commit>(&format!("/repos/{catalog_repo}/commits/HEAD"), "GET /repos/{owner}/{repo}/commits/{ref}")
-            .await
-        {
-            Ok(commit) => commit.sha,
+        #[derive(Deserialize)]
+        struct Repo {
+            default_branch: String,
+        }
+        let branch = match cached.as_ref().map(|s| s.branch.clone()) {
+            Some(branch) if !branch.is_empty() => Ok(branch),
+            _ => github
+                .get::<Repo>(&format!("/repos/{catalog_repo}"), "GET /repos/{owner}/{repo}")
+                .await
+                .map(|r| r.default_branch),
+        };
+        let head = match branch {
+            Ok(branch) => github
+                .get::<Commit>(
+                    &format!("/repos/{catalog_repo}/commits/{}", crate::github::client::segment(&branch)),
+                    "GET /repos/{owner}/{repo}/commits/{ref}",
+                )
+                .await
+                .map(|c| (branch, c.sha)),
+            Err(e) => Err(e),
+        };
+        let (branch, head) = match head {
+            Ok(found) => found,
             Err(GhError::NotFound { .. } | GhError::Forbidden { .. }) => {
                 let snapshot = CatalogSnapshot {
                     sha: "none".into(),
+                    branch: String::new(),
                     checked_at: now,
                     catalog: Arc::new(Catalog::default()),
                     policy: Arc::new(Policy::embedded()),
@@ -253,7 +264,8 @@ impl App {
             snapshot.checked_at = now;
             return Ok(snapshot.clone());
         }
-        let snapshot = self.load_catalog(github, &head).await?;
+        let mut snapshot = self.load_catalog(github, &head).await?;
+        snapshot.branch = branch;
         *cached = Some(snapshot.clone());
         Ok(snapshot)
     }
@@ -290,6 +302,7 @@ impl App {
         }
         Ok(CatalogSnapshot {
             sha: sha.to_string(),
+            branch: String::new(),
             checked_at: self.clock.now(),
             catalog: Arc::new(catalog),
             policy: Arc::new(policy),
@@ -307,10 +320,9 @@ impl App {
         let now = self.clock.now();
         if let Some(cached) =
             self.store.kv_get("linked", &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
+            && now - cached.at < LINKED_FACTS_TTL
         {
-            if now - cached.at < LINKED_FACTS_TTL {
-                return cached.facts;
-            }
+            return cached.facts;
         }
         let facts = linked::collect(github, repo, branch).await;
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
@@ -475,6 +487,29 @@ impl App {
         };
         self.store.kv_put("comment", &key, written.id.to_string()).await;
         Ok(())
+    }
+}
+
+/// Whether the App does anything for this event (others are acknowledged and recorded as ignored).
+pub fn acts_on(event: &Event, app_id: u64) -> bool {
+    match event {
+        Event::PullRequest(e) => {
+            matches!(e.action, PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview)
+        }
+        Event::CheckSuite(e) => {
+            matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested)
+                && e.app_id == app_id
+                && !e.pull_requests.is_empty()
+        }
+        Event::CheckRun(e) => {
+            let recheck = match &e.action {
+                CheckRunAction::Rerequested => true,
+                CheckRunAction::RequestedAction { identifier } => identifier == check_run::RECHECK,
+                _ => false,
+            };
+            recheck && e.name == check_run::NAME && e.app_id == app_id && !e.pull_requests.is_empty()
+        }
+        _ => false,
     }
 }
 

@@ -129,10 +129,10 @@ impl GitHubApp {
     pub async fn installation(&self, id: InstallationId) -> Result<Installation, GhError> {
         let mut cache = self.installations.lock().await;
         let now = self.clock.now();
-        if let Some((client, expires_at)) = cache.get(&id) {
-            if *expires_at - TOKEN_MARGIN > now {
-                return Ok(client.clone());
-            }
+        if let Some((client, expires_at)) = cache.get(&id)
+            && *expires_at - TOKEN_MARGIN > now
+        {
+            return Ok(client.clone());
         }
         let app = Api { client: self.app.clone(), base_url: self.base_url.clone(), observer: self.observer.clone() };
         let path = format!("/app/installations/{id}/access_tokens");

@@ -1,4 +1,5 @@
 //! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
 
+mod e2e;
 mod fake_github;
 mod fake_github_selftest;

@@ -1,0 +1,182 @@
+//! `shipshape serve`: wires the webhook edge, the durable queue, the workers and the App together.
+
+use crate::app::persist::StoreCache;
+use crate::app::{App, AppConfig, AppError, acts_on};
+use crate::clock::Clock;
+use crate::config::{LogFormat, ServeConfig};
+use crate::github::client::{GitHubApp, RequestObserver};
+use crate::github::events;
+use crate::server::metrics::Metrics;
+use crate::server::{self, DeliveryMeta, EventParser, ServerState};
+use crate::store::{Claimed, Store};
+use crate::worker::{HandleError, HandleFuture, Handler, WorkerConfig, WorkerPool};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
+
+impl RequestObserver for Metrics {
+    fn github_request(&self, endpoint: &str, status: u16, rate_limit_remaining: Option<u64>) {
+        Metrics::github_request(self, endpoint, status);
+        if let Some(remaining) = rate_limit_remaining {
+            self.set_github_rate_limit_remaining(remaining);
+        }
+    }
+}
+
+/// What the webhook edge stores about a delivery, from our own event types.
+pub fn delivery_meta(event: &str, body: &[u8], app_id: u64) -> Result<DeliveryMeta, String> {
+    let Some(parsed) = events::parse(event, body).map_err(|e| e.to_string())? else {
+        return Ok(DeliveryMeta { handled: false, ..DeliveryMeta::default() });
+    };
+    Ok(DeliveryMeta {
+        action: parsed.action(),
+        installation_id: parsed.installation().map(|i| i.0),
+        repository: parsed.repository().map(|r| r.full_name()),
+        serial_key: parsed.serial_key(),
+        head_sha: parsed.head_sha().map(str::to_string),
+        handled: acts_on(&parsed, app_id),
+    })
+}
+
+/// Runs a stored delivery through the App.
+struct AppHandler {
+    app: Arc<App>,
+}
+
+impl Handler for AppHandler {
+    fn handle(&self, delivery: Claimed) -> HandleFuture {
+        let app = self.app.clone();
+        Box::pin(async move {
+            let event =
+                events::parse(&delivery.event, &delivery.payload).map_err(|e| HandleError::permanent(e.to_string()))?;
+            let Some(event) = event else { return Ok(()) };
+            app.handle_event(event).await.map_err(|e| match e {
+                AppError::Transient { reason, retry_after } => HandleError::Transient { reason, retry_after },
+                AppError::Permanent(reason) => HandleError::Permanent(reason),
+            })
+        })
+    }
+}
+
+/// A running server: its address and how to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: Option<WorkerPool>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets running deliveries finish (up to `grace`), and returns.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        if let Some(workers) = self.workers {
+            workers.shutdown(grace).await;
+        }
+    }
+
+    /// Stops everything at once, as a crash would: nothing is finished or cleaned up.
+    pub fn kill(self) {
+        self.server.abort();
+        drop(self.workers);
+    }
+}
+
+/// Starts the server on `listener` with `workers` (none when `workers.workers == 0`).
+pub async fn start(
+    config: &ServeConfig,
+    listener: tokio::net::TcpListener,
+    clock: Arc<dyn Clock>,
+    workers: WorkerConfig,
+) -> anyhow::Result<Running> {
+    let store = Store::open(&config.database_url).await.context("cannot open the database")?;
+    let metrics = Arc::new(Metrics::new());
+    let github = GitHubApp::new(
+        &config.github_api_url,
+        config.app_id,
+        config.private_key.pem(),
+        clock.clone(),
+        metrics.clone() as Arc<dyn RequestObserver>,
+    )?;
+    let cache = Arc::new(StoreCache { store: store.clone(), clock: clock.clone() });
+    let app = Arc::new(App::new(
+        AppConfig {
+            app_id: config.app_id,
+            catalog_repo: format!("{}/{}", config.catalog_repo.owner, config.catalog_repo.name),
+            public_url: config.public_url.clone(),
+        },
+        Arc::new(github),
+        cache,
+        clock.clone(),
+    ));
+    let app_id = config.app_id;
+    let parser: EventParser = Arc::new(move |event, body| delivery_meta(event, body, app_id));
+    let notify = Arc::new(Notify::new());
+    let state = ServerState::new(
+        store.clone(),
+        config.webhook_secret.clone(),
+        parser,
+        notify.clone(),
+        metrics.clone(),
+        clock.clone(),
+    );
+    let pool = (workers.workers > 0).then(|| {
+        WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock, workers)
+    });
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running { addr, store, metrics, stop, server, workers: pool })
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    init_tracing(&config);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("SHIPSHAPE_LISTEN: cannot listen on {}", config.listen))?;
+    let running = start(&config, listener, Arc::new(crate::clock::SystemClock), WorkerConfig::default()).await?;
+    tracing::info!(addr = %running.addr, "shipshape is listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+fn init_tracing(config: &ServeConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,546 @@
+//! End to end: signed webhooks into the real router, the durable queue and workers, the real octocrab client
+//! against the fake GitHub, which checks every request against GitHub's OpenAPI description.
+
+use crate::fake_github::{AuthKind, DependabotState, FakeGitHub};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use shipshape::clock::SystemClock;
+use shipshape::config::ServeConfig;
+use shipshape::serve::{self, Running};
+use shipshape::store::DeliveryStatus;
+use shipshape::worker::WorkerConfig;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const INSTALLATION: u64 = 31;
+const OWNER: &str = "acme";
+const REPO: &str = "payments";
+const SECRET: &str = "webhook-secret-for-tests";
+
+pub fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var_os("SHIPSHAPE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    assert!(
+        dir.join("github-webhooks").is_dir(),
+        "GitHub fixtures not found at {} (set SHIPSHAPE_FIXTURES); these tests need them",
+        dir.display()
+    );
+    dir
+}
+
+fn fixture(event: &str, name: &str) -> Value {
+    let path = fixtures_dir().join("github-webhooks").join(event).join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+fn readme() -> String {
+    "# payments\n\nMoves money between ledgers, with retries and an audit trail. ".repeat(6)
+}
+
+/// The files of a repository that passes every bronze rule but one: the catalog gives it an owner.
+fn good_files() -> Vec<(String, String)> {
+    vec![
+        ("README.md".into(), readme()),
+        (".github/CODEOWNERS".into(), "* @acme/payments\n".into()),
+        (".github/workflows/ci.yml".into(), "on:\n  pull_request: {}\njobs: {}\n".into()),
+        ("src/main.rs".into(), "fn main() {}\n".into()),
+    ]
+}
+
+fn without(files: &[(String, String)], path: &str) -> Vec<(String, String)> {
+    files.iter().filter(|(p, _)| p != path).cloned().collect()
+}
+
+fn with(files: &[(String, String)], path: &str, content: &str) -> Vec<(String, String)> {
+    let mut out = without(files, path);
+    out.push((path.into(), content.into()));
+    out
+}
+
+struct World {
+    fake: FakeGitHub,
+    db: tempfile::TempDir,
+    running: Option<Running>,
+    http: reqwest::Client,
+    deliveries: AtomicU64,
+}
+
+fn worker_config(workers: usize) -> WorkerConfig {
+    WorkerConfig {
+        workers,
+        lease: Duration::from_secs(5),
+        renew_every: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(50),
+        max_attempts: 5,
+        backoff: vec![Duration::from_millis(100), Duration::from_millis(200)],
+    }
+}
+
+impl World {
+    /// A fake GitHub with the service repository and a catalog that gives the service `tier`.
+    async fn new(tier: u32) -> World {
+        let fake = FakeGitHub::start().await;
+        fake.add_installation(INSTALLATION, OWNER);
+        fake.add_repo(INSTALLATION, OWNER, REPO, "main");
+        fake.add_repo(INSTALLATION, OWNER, "catalog", "main");
+        let service = format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: payments\n  annotations:\n    \
+             github.com/project-slug: acme/payments\nspec:\n  type: service\n  owner: team-payments\n  tier: {tier}\n"
+        );
+        let catalog = fake.commit(OWNER, "catalog", &[("services/payments.yaml", service.as_str())]);
+        fake.set_branch(OWNER, "catalog", "main", &catalog);
+        fake.set_dependabot(OWNER, REPO, DependabotState::Alerts(vec![("low", "open")]));
+
+        World {
+            fake,
+            db: tempfile::tempdir().unwrap(),
+            running: None,
+            http: reqwest::Client::new(),
+            deliveries: AtomicU64::new(1),
+        }
+    }
+
+    fn config(&self) -> ServeConfig {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("SHIPSHAPE_APP_ID", self.fake.app_id().to_string()),
+            ("SHIPSHAPE_PRIVATE_KEY", self.fake.private_key_pem().to_string()),
+            ("SHIPSHAPE_WEBHOOK_SECRET", SECRET.to_string()),
+            ("SHIPSHAPE_CATALOG_REPO", format!("{OWNER}/catalog")),
+            ("SHIPSHAPE_GITHUB_API_URL", self.fake.url.clone()),
+            ("SHIPSHAPE_DATABASE_URL", format!("sqlite://{}", self.db.path().join("shipshape.db").display())),
+            ("SHIPSHAPE_LISTEN", "127.0.0.1:0".to_string()),
+        ]);
+        ServeConfig::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
+    }
+
+    async fn start(&mut self, workers: usize) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = serve::start(&self.config(), listener, Arc::new(SystemClock), worker_config(workers))
+            .await
+            .expect("server starts");
+        self.running = Some(running);
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("server started")
+    }
+
+    /// A commit of the service repository.
+    fn commit(&self, files: &[(String, String)]) -> String {
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+        self.fake.commit(OWNER, REPO, &files)
+    }
+
+    fn next_delivery(&self) -> String {
+        format!("delivery-{}", self.deliveries.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// Posts a webhook signed with the secret; returns the status.
+    async fn send(&self, event: &str, delivery: &str, body: &[u8]) -> u16 {
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+        self.post(event, delivery, Some(&signature), body.to_vec()).await
+    }
+
+    async fn post(&self, event: &str, delivery: &str, signature: Option<&str>, body: Vec<u8>) -> u16 {
+        let mut request = self
+            .http
+            .post(format!("http://{}/webhook", self.running().addr))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Hub-Signature-256", signature);
+        }
+        request.send().await.expect("server answers").status().as_u16()
+    }
+
+    /// A `pull_request` payload built from GitHub's example, pointed at our repository and commits.
+    fn pull_request(&self, action: &str, number: u64, head: &str, base: &str) -> Vec<u8> {
+        self.fake.add_pull(OWNER, REPO, number, head, "feature", "main");
+        let mut payload = fixture("pull_request", "opened.payload.json");
+        payload["action"] = action.into();
+        payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+        point_at_repo(&mut payload["repository"]);
+        let pr = &mut payload["pull_request"];
+        pr["number"] = number.into();
+        pr["draft"] = false.into();
+        pr["head"]["sha"] = head.into();
+        pr["head"]["ref"] = "feature".into();
+        pr["base"]["sha"] = base.into();
+        pr["base"]["ref"] = "main".into();
+        point_at_repo(&mut pr["base"]["repo"]);
+        serde_json::to_vec(&payload).unwrap()
+    }
+
+    /// Waits until no delivery is queued or processing.
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let deliveries = self.running().store.deliveries().await.unwrap();
+            if deliveries.iter().all(|d| d.status.is_finished()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "deliveries did not finish: {deliveries:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn check_runs(&self) -> Vec<Value> {
+        let runs = self.fake.check_runs(OWNER, REPO);
+        if runs.iter().any(|r| r["status"] != "completed") {
+            let deliveries = futures_lite_block(self.running().store.deliveries());
+            eprintln!("deliveries: {deliveries:#?}");
+        }
+        runs
+    }
+
+    fn writes(&self) -> usize {
+        self.fake.requests().iter().filter(|r| r.method != "GET" && !r.path.ends_with("/access_tokens")).count()
+    }
+}
+
+fn point_at_repo(repo: &mut Value) {
+    repo["name"] = REPO.into();
+    repo["full_name"] = format!("{OWNER}/{REPO}").into();
+    repo["owner"]["login"] = OWNER.into();
+    repo["default_branch"] = "main".into();
+    repo["archived"] = false.into();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A pull request whose head removes CODEOWNERS (a bronze rule every tier requires) from a base that has it.
+async fn breaking_pull_request(tier: u32) -> (World, String, String) {
+    let mut world = World::new(tier).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 7, &head, &base)).await, 202);
+    world.settle().await;
+    (world, base, head)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_that_breaks_a_required_rule_fails_under_the_regression_gate() {
+    let (world, _, head) = breaking_pull_request(2).await;
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let run = &runs[0];
+    assert_eq!(run["name"], "Production readiness");
+    assert_eq!(run["head_sha"], head.as_str());
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["conclusion"], "failure");
+    // CODEOWNERS gone: no level; the silver rules this young repository lacks count as well.
+    assert_eq!(run["output"]["title"], "No level · tier 2 requires Silver · 8 rules to fix", "{run:#?}");
+    let summary = run["output"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("❌ Breaks **CODEOWNERS assigns reviewers** (`codeowners`), required by tier 2"),
+        "{summary}"
+    );
+    assert_eq!(run["actions"][0]["identifier"], "recheck");
+    // The pull request changed the scorecard: one sticky comment says so.
+    let comments = world.fake.issue_comments(OWNER, REPO, 7);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0]["body"].as_str().unwrap().contains("Breaks **CODEOWNERS assigns reviewers**"));
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_level_gate_fails_below_the_required_level_even_without_a_change() {
+    let mut world = World::new(1).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&with(&good_files(), "docs/notes.md", "notes"));
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 3, &head, &base)).await, 202);
+    world.settle().await;
+    let runs = world.check_runs();
+    assert_eq!(runs[0]["conclusion"], "failure", "tier 1 must reach gold: {:#?}", runs[0]["output"]["title"]);
+    assert!(runs[0]["output"]["summary"].as_str().unwrap().contains("does not change the scorecard"));
+    assert!(world.fake.issue_comments(OWNER, REPO, 3).is_empty(), "no comment when nothing changes");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixing_rules_passes_the_regression_gate_and_annotations_point_at_files() {
+    let mut world = World::new(3).await;
+    let broken = with(&good_files(), "config/keys.yaml", "key: |\n  -----BEGIN RSA PRIVATE KEY-----\n");
+    let base = world.commit(&without(&broken, ".github/CODEOWNERS"));
+    let head = world.commit(&broken);
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 4, &head, &base)).await, 202);
+    world.settle().await;
+    let run = &world.check_runs()[0];
+    assert_eq!(run["conclusion"], "success", "{:#?}", run["output"]);
+    let summary = run["output"]["summary"].as_str().unwrap();
+    assert!(summary.contains("✅ Fixes **CODEOWNERS assigns reviewers**"), "{summary}");
+    let annotations = world.fake.annotations(run["id"].as_u64().unwrap());
+    let key = annotations.iter().find(|a| a["path"] == "config/keys.yaml").expect("annotation on the key file");
+    assert_eq!(key["start_line"], 2);
+    assert_eq!(key["annotation_level"], "failure");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_webhook_is_processed_once() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    world.start(2).await;
+    let body = world.pull_request("synchronize", 9, &head, &base);
+    assert_eq!(world.send("pull_request", "same-delivery", &body).await, 202);
+    world.settle().await;
+    let requests = world.fake.requests().len();
+    assert_eq!(world.send("pull_request", "same-delivery", &body).await, 202);
+    world.settle().await;
+    assert_eq!(world.fake.requests().len(), requests, "a repeated delivery must not reach GitHub again");
+    assert_eq!(world.check_runs().len(), 1);
+    assert_eq!(world.running().store.deliveries().await.unwrap().len(), 1);
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_delivery_for_the_same_head_updates_the_same_check_run() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&good_files());
+    world.start(2).await;
+    for action in ["opened", "reopened"] {
+        let delivery = world.next_delivery();
+        assert_eq!(world.send("pull_request", &delivery, &world.pull_request(action, 5, &head, &base)).await, 202);
+        world.settle().await;
+    }
+    assert_eq!(world.check_runs().len(), 1, "re-runs update the check run, never add one");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_webhooks_write_nothing_to_github() {
+    let mut world = World::new(2).await;
+    world.start(2).await;
+    let base = world.commit(&good_files());
+    let body = world.pull_request("opened", 1, &base, &base);
+    assert_eq!(world.post("pull_request", "d1", None, body.clone()).await, 401, "missing signature");
+    assert_eq!(world.post("pull_request", "d2", Some("sha256=00"), body.clone()).await, 401, "malformed signature");
+    let wrong = format!("sha256={}", "ab".repeat(32));
+    assert_eq!(world.post("pull_request", "d3", Some(&wrong), body.clone()).await, 401, "wrong signature");
+    assert_eq!(world.send("pull_request", "d4", b"{not json").await, 400, "malformed JSON");
+    assert_eq!(oversized(world.running().addr).await, 413, "oversized");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(world.writes(), 0);
+    assert!(world.running().store.deliveries().await.unwrap().is_empty());
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_on_check_run_creation_is_survived_without_a_duplicate() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&good_files());
+    world.fake.fail_next("POST", "/repos/{owner}/{repo}/check-runs", 1, 502, &[], json!({"message": "Server Error"}));
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 2, &head, &base)).await, 202);
+    world.settle().await;
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "completed");
+    let record = world.running().store.delivery(&delivery).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Done);
+    assert_eq!(record.attempts, 2, "the 502 sent the delivery back to the queue once");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secondary_rate_limit_on_check_run_creation_is_waited_out() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&good_files());
+    world.fake.fail_next(
+        "POST",
+        "/repos/{owner}/{repo}/check-runs",
+        1,
+        403,
+        &[("retry-after", "1")],
+        FakeGitHub::secondary_rate_limit_body(),
+    );
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 2, &head, &base)).await, 202);
+    world.settle().await;
+    assert_eq!(world.check_runs().len(), 1);
+    let creates: Vec<_> = world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.template.as_deref() == Some("/repos/{owner}/{repo}/check-runs"))
+        .collect();
+    assert_eq!(creates.len(), 2, "one refused, one accepted after the wait");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_accepted_before_a_crash_is_processed_once_after_restart() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    world.start(0).await; // accepts and stores, processes nothing
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 8, &head, &base)).await, 202);
+    world.running.take().unwrap().kill();
+    assert!(world.check_runs().is_empty());
+
+    world.start(2).await; // same database
+    world.settle().await;
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["conclusion"], "failure");
+    assert_eq!(world.fake.issue_comments(OWNER, REPO, 8).len(), 1);
+    let record = world.running().store.delivery(&delivery).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Done);
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_to_one_pull_request_leave_one_check_run_for_the_newest_head() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let first = world.commit(&with(&good_files(), "a.txt", "1"));
+    let second = world.commit(&with(&good_files(), "a.txt", "2"));
+    world.start(0).await;
+    for head in [&first, &second] {
+        let delivery = world.next_delivery();
+        assert_eq!(
+            world.send("pull_request", &delivery, &world.pull_request("synchronize", 6, head, &base)).await,
+            202
+        );
+    }
+    world.running.take().unwrap().kill();
+    world.start(2).await;
+    world.settle().await;
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1, "the older head was superseded: {runs:#?}");
+    assert_eq!(runs[0]["head_sha"], second.as_str());
+    let statuses: Vec<DeliveryStatus> =
+        world.running().store.deliveries().await.unwrap().iter().map(|d| d.status).collect();
+    assert!(statuses.contains(&DeliveryStatus::Superseded), "{statuses:?}");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_payload_of_our_events_is_accepted() {
+    let mut world = World::new(2).await;
+    world.start(0).await;
+    let mut accepted = 0;
+    for event in [
+        "check_run",
+        "check_suite",
+        "issue_comment",
+        "pull_request",
+        "push",
+        "installation",
+        "installation_repositories",
+        "ping",
+    ] {
+        let dir = fixtures_dir().join("github-webhooks").join(event);
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            let body = std::fs::read(&file).unwrap();
+            let delivery = world.next_delivery();
+            let status = world.send(event, &delivery, &body).await;
+            assert_eq!(status, 202, "{} was refused", file.display());
+            accepted += 1;
+        }
+    }
+    assert!(accepted >= 60, "only {accepted} example payloads");
+    assert_eq!(world.running().store.deliveries().await.unwrap().len(), accepted);
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_github_facts_follow_pagination_with_the_token_and_requests_are_few() {
+    let mut world = World::new(3).await;
+    // 130 open alerts: two pages at 100 per page. One critical alert fails the `vulnerabilities` rule.
+    let mut alerts = vec![("low", "open"); 129];
+    alerts.push(("critical", "open"));
+    world.fake.set_dependabot(OWNER, REPO, DependabotState::Alerts(alerts));
+    world.fake.set_branch_protection(
+        OWNER,
+        REPO,
+        "main",
+        Some(json!({
+            "url": "https://api.github.com/repos/acme/payments/branches/main/protection",
+            "required_status_checks": {"url": "x", "strict": true, "contexts": ["ci"], "contexts_url": "x", "checks": []},
+            "required_pull_request_reviews": {"url": "x", "dismiss_stale_reviews": false, "require_code_owner_reviews": false, "required_approving_review_count": 1}
+        })),
+    );
+    let base = world.commit(&good_files());
+    let head = world.commit(&with(&good_files(), "docs/x.md", "x"));
+    world.start(1).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 11, &head, &base)).await, 202);
+    world.settle().await;
+
+    let requests = world.fake.requests();
+    let alert_pages: Vec<_> =
+        requests.iter().filter(|r| r.template.as_deref() == Some("/repos/{owner}/{repo}/dependabot/alerts")).collect();
+    assert_eq!(alert_pages.len(), 2);
+    assert!(alert_pages.iter().all(|r| r.auth == AuthKind::InstallationToken && r.status == 200), "{alert_pages:#?}");
+    let summary = world.check_runs()[0]["output"]["summary"].as_str().unwrap().to_string();
+    assert!(summary.contains("open Dependabot alerts: 1 critical"), "{summary}");
+    assert!(summary.contains("requires 1 approving review(s) and passing status checks"), "{summary}");
+
+    let first: Vec<_> = requests.iter().filter(|r| !r.path.ends_with("/access_tokens")).collect();
+    eprintln!("REST requests for a first pull-request evaluation (cold caches): {}", first.len());
+    for r in &first {
+        eprintln!("  {} {}", r.method, r.template.as_deref().unwrap_or(&r.path));
+    }
+
+    // A second push to the same pull request: base, catalog, linked facts and unchanged blobs come from caches.
+    let before = world.fake.requests().len();
+    let next = world.commit(&with(&good_files(), "docs/x.md", "y"));
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("synchronize", 11, &next, &base)).await, 202);
+    world.settle().await;
+    let second: Vec<_> = world.fake.requests().into_iter().skip(before).collect();
+    eprintln!("REST requests for a later push to the same pull request: {}", second.len());
+    for r in &second {
+        eprintln!("  {} {}", r.method, r.template.as_deref().unwrap_or(&r.path));
+    }
+    assert!(second.len() <= 6, "a later push should need at most 6 requests, took {}", second.len());
+    world.fake.assert_clean();
+}
+
+fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+/// Announces a 26 MiB body and reads the answer without sending it: the server must refuse before reading.
+async fn oversized(addr: std::net::SocketAddr) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /webhook HTTP/1.1\r\nHost: {addr}\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: big\r\n\
+         X-Hub-Signature-256: sha256={}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "ab".repeat(32),
+        26 * 1024 * 1024
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 1024];
+    let n = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
