@@ -130,10 +130,38 @@ pub async fn start(
     });
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let routes = server::router(state).merge(readiness_routes(store.clone()));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, routes)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
     Ok(Running { addr, store, metrics, stop, server, workers: pool })
+}
+
+/// `GET /readiness/{owner}/{repo}/{sha}`: the scorecard of a commit the App evaluated, as JSON (the check run's
+/// `details_url` when `SHIPSHAPE_PUBLIC_URL` is set). Whoever knows the full commit SHA can read it.
+fn readiness_routes(store: Store) -> axum::Router {
+    use axum::extract::{Path, State};
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    async fn scorecard(
+        State(store): State<Store>,
+        Path((owner, repo, sha)): Path<(String, String, String)>,
+    ) -> axum::response::Response {
+        let valid_sha = sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid_sha {
+            return (StatusCode::NOT_FOUND, "no such commit\n").into_response();
+        }
+        match store.kv_get("scorecard", &format!("{owner}/{repo}@{sha}")).await {
+            Ok(Some(entry)) => ([(header::CONTENT_TYPE, "application/json")], entry.value).into_response(),
+            Ok(None) => (StatusCode::NOT_FOUND, "this commit has not been evaluated\n").into_response(),
+            Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response(),
+        }
+    }
+    axum::Router::new().route("/readiness/{owner}/{repo}/{sha}", axum::routing::get(scorecard)).with_state(store)
 }
 
 /// Runs until SIGINT or SIGTERM.

@@ -51,6 +51,9 @@ pub enum StoreError {
     LeaseLost { delivery_id: String, owner: String, attempt: u32 },
     #[error("cannot decode {what}: {reason}")]
     Decode { what: String, reason: String },
+    /// A batch of delivery inserts could not be committed (or the writer is gone).
+    #[error("cannot store the delivery: {0}")]
+    Write(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -240,10 +243,20 @@ pub struct KvEntry {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The database. Cheap to clone (a connection pool).
+/// A delivery waiting for the writer, and where to send its outcome.
+type PendingInsert = (NewDelivery, tokio::sync::oneshot::Sender<Result<Inserted>>);
+
+/// Most deliveries committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// The database. Cheap to clone (a connection pool and a handle on the delivery writer).
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Deliveries are inserted by one writer task that commits everything waiting in one transaction (group commit):
+    /// each webhook still gets its 202 only after its row is durable, but concurrent webhooks share one fsync
+    /// instead of queueing for SQLite's write lock one by one.
+    writer: tokio::sync::mpsc::Sender<PendingInsert>,
 }
 
 impl fmt::Debug for Store {
@@ -351,7 +364,9 @@ impl Store {
             SqlitePoolOptions::new().max_connections(8).connect_with(options).await?
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        let (writer, queue) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_deliveries(pool.clone(), queue));
+        Ok(Store { pool, writer })
     }
 
     /// Closes every connection (the WAL is checkpointed when the last one closes).
@@ -367,6 +382,52 @@ impl Store {
 
     /// Stores a delivery, unless one with the same id is already stored. Durable when it returns.
     pub async fn insert_delivery(&self, d: &NewDelivery) -> Result<Inserted> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.writer.send((d.clone(), done)).await.map_err(|_| StoreError::Write("the writer stopped".into()))?;
+        outcome.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
+    }
+}
+
+/// The delivery writer: takes whatever is waiting (up to [`MAX_BATCH`]), inserts it in one transaction, commits,
+/// then answers each caller.
+async fn write_deliveries(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<PendingInsert>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcomes = insert_batch(&pool, &batch).await;
+        match outcomes {
+            Ok(outcomes) => {
+                for ((_, done), outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = done.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for (_, done) in batch {
+                    let _ = done.send(Err(StoreError::Write(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn insert_batch(pool: &SqlitePool, batch: &[PendingInsert]) -> Result<Vec<Inserted>> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (d, _) in batch {
+        outcomes.push(insert_one(&mut tx, d).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn insert_one(tx: &mut Transaction<'_, Sqlite>, d: &NewDelivery) -> Result<Inserted> {
+    {
         let received = millis(d.received_at);
         let (status, finished_at, last_error) = match &d.disposition {
             Disposition::Queue => ("queued", None, None),
@@ -391,11 +452,13 @@ impl Store {
         .bind(received)
         .bind(last_error)
         .bind(finished_at)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
         Ok(if result.rows_affected() == 1 { Inserted::New } else { Inserted::Duplicate })
     }
+}
 
+impl Store {
     /// Claims the oldest due delivery for `worker_id` until `now + lease`. See [`Store::claim_reporting`].
     pub async fn claim(&self, worker_id: &str, now: DateTime<Utc>, lease: Duration) -> Result<Option<Claimed>> {
         Ok(self.claim_reporting(worker_id, now, lease).await?.claimed)

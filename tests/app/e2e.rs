@@ -68,6 +68,7 @@ struct World {
     running: Option<Running>,
     http: reqwest::Client,
     deliveries: AtomicU64,
+    public_url: Option<String>,
 }
 
 fn worker_config(workers: usize) -> WorkerConfig {
@@ -102,11 +103,12 @@ impl World {
             running: None,
             http: reqwest::Client::new(),
             deliveries: AtomicU64::new(1),
+            public_url: None,
         }
     }
 
     fn config(&self) -> ServeConfig {
-        let vars: HashMap<&str, String> = HashMap::from([
+        let mut vars: HashMap<&str, String> = HashMap::from([
             ("SHIPSHAPE_APP_ID", self.fake.app_id().to_string()),
             ("SHIPSHAPE_PRIVATE_KEY", self.fake.private_key_pem().to_string()),
             ("SHIPSHAPE_WEBHOOK_SECRET", SECRET.to_string()),
@@ -115,6 +117,9 @@ impl World {
             ("SHIPSHAPE_DATABASE_URL", format!("sqlite://{}", self.db.path().join("shipshape.db").display())),
             ("SHIPSHAPE_LISTEN", "127.0.0.1:0".to_string()),
         ]);
+        if let Some(url) = &self.public_url {
+            vars.insert("SHIPSHAPE_PUBLIC_URL", url.clone());
+        }
         ServeConfig::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
     }
 
@@ -543,4 +548,37 @@ async fn oversized(addr: std::net::SocketAddr) -> u16 {
     let n = stream.read(&mut answer).await.unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]);
     answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_public_url_the_check_run_links_to_the_scorecard() {
+    let mut world = World::new(3).await;
+    world.public_url = Some("https://shipshape.example.com/".into());
+    let base = world.commit(&good_files());
+    let head = world.commit(&with(&good_files(), "docs/a.md", "a"));
+    world.start(1).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 12, &head, &base)).await, 202);
+    world.settle().await;
+    let run = &world.check_runs()[0];
+    let expected = format!("https://shipshape.example.com/readiness/{OWNER}/{REPO}/{head}");
+    assert_eq!(run["details_url"], expected.as_str());
+    let served = world
+        .http
+        .get(format!("http://{}/readiness/{OWNER}/{REPO}/{head}", world.running().addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status().as_u16(), 200);
+    let card: Value = served.json().await.unwrap();
+    assert_eq!(card["repository"], "acme/payments");
+    assert_eq!(card["service"], "payments");
+    let missing = world
+        .http
+        .get(format!("http://{}/readiness/{OWNER}/{REPO}/{base}", world.running().addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404, "only evaluated heads are served");
+    world.fake.assert_clean();
 }
