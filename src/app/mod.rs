@@ -43,10 +43,16 @@ pub enum AppError {
     Permanent(String),
 }
 
+/// Starts the reason of a transient error caused by a refused token (the cached token is dropped).
+const TOKEN_REFUSED: &str = "token refused: ";
+
 impl From<GhError> for AppError {
     fn from(e: GhError) -> Self {
         match e {
             GhError::Transient { retry_after, .. } => AppError::Transient { reason: e.to_string(), retry_after },
+            GhError::Unauthorized { .. } => {
+                AppError::Transient { reason: format!("{TOKEN_REFUSED}{e}"), retry_after: None }
+            }
             other => AppError::Permanent(other.to_string()),
         }
     }
@@ -98,6 +104,18 @@ impl App {
         if !acts_on(&event, self.config.app_id) {
             return Ok(());
         }
+        let installation = event.installation();
+        let result = self.dispatch(event).await;
+        if let (Err(AppError::Transient { reason, .. }), Some(id)) = (&result, installation) {
+            if reason.starts_with(TOKEN_REFUSED) {
+                // Mint a new token on the retry instead of repeating the refused one.
+                self.github.forget(id).await;
+            }
+        }
+        result
+    }
+
+    async fn dispatch(&self, event: Event) -> Result<(), AppError> {
         match event {
             Event::PullRequest(e) => {
                 let installation = self.installation(e.installation).await?;

@@ -40,6 +40,9 @@ pub enum GhError {
     /// Worth retrying later: 5xx, rate limits, network trouble.
     #[error("GitHub is unavailable ({what}): {message}")]
     Transient { what: String, message: String, retry_after: Option<Duration> },
+    /// 401: the token was refused (expired early, revoked, or the installation is gone).
+    #[error("GitHub refused the credentials ({what}): {message}")]
+    Unauthorized { what: String, message: String },
     /// 404.
     #[error("not found: {what}")]
     NotFound { what: String, message: String },
@@ -316,6 +319,7 @@ impl Api {
                 return Err(GhError::Transient { what: endpoint.into(), message, retry_after: None });
             }
             return Err(match status {
+                StatusCode::UNAUTHORIZED => GhError::Unauthorized { what: endpoint.into(), message },
                 StatusCode::NOT_FOUND => GhError::NotFound { what: endpoint.into(), message },
                 StatusCode::FORBIDDEN => GhError::Forbidden { what: endpoint.into(), message },
                 other => GhError::Permanent { what: endpoint.into(), status: other.as_u16(), message },

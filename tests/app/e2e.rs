@@ -582,3 +582,93 @@ async fn with_a_public_url_the_check_run_links_to_the_scorecard() {
     assert_eq!(missing.status().as_u16(), 404, "only evaluated heads are served");
     world.fake.assert_clean();
 }
+
+impl World {
+    /// GitHub's `check_run.requested_action` example, turned into a click on our "Re-check" button.
+    fn recheck(&self, number: u64, head: &str, base: &str) -> Vec<u8> {
+        let mut payload = fixture("check_run", "requested_action.payload.json");
+        payload["requested_action"] = json!({"identifier": "recheck"});
+        payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+        point_at_repo(&mut payload["repository"]);
+        let run = &mut payload["check_run"];
+        run["name"] = "Production readiness".into();
+        run["head_sha"] = head.into();
+        run["app"]["id"] = self.fake.app_id().into();
+        run["check_suite"]["app"]["id"] = self.fake.app_id().into();
+        let pr = &mut run["pull_requests"][0];
+        pr["number"] = number.into();
+        pr["head"]["sha"] = head.into();
+        pr["head"]["ref"] = "feature".into();
+        pr["base"]["sha"] = base.into();
+        pr["base"]["ref"] = "main".into();
+        serde_json::to_vec(&payload).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recheck_button_scores_again_into_the_same_check_run() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&good_files());
+    world.start(1).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 14, &head, &base)).await, 202);
+    world.settle().await;
+    let patches_before = world.fake.requests().iter().filter(|r| r.method == "PATCH").count();
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("check_run", &delivery, &world.recheck(14, &head, &base)).await, 202);
+    world.settle().await;
+    let record = world.running().store.delivery(&delivery).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Done, "{record:?}");
+    let patches_after = world.fake.requests().iter().filter(|r| r.method == "PATCH").count();
+    assert!(patches_after >= patches_before + 2, "re-check marks the run in progress, then completes it again");
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "completed");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sticky_comment_is_updated_in_place_on_later_pushes() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let first = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    let second = world.commit(&without(&without(&good_files(), ".github/CODEOWNERS"), "README.md"));
+    world.start(1).await;
+    for head in [&first, &second] {
+        let delivery = world.next_delivery();
+        assert_eq!(
+            world.send("pull_request", &delivery, &world.pull_request("synchronize", 15, head, &base)).await,
+            202
+        );
+        world.settle().await;
+    }
+    let comments = world.fake.issue_comments(OWNER, REPO, 15);
+    assert_eq!(comments.len(), 1, "one comment per pull request, never one per push");
+    let body = comments[0]["body"].as_str().unwrap();
+    assert!(body.contains("Breaks **README explains the service**"), "the comment shows the newest push: {body}");
+    assert!(body.contains("Breaks **CODEOWNERS assigns reviewers**"), "{body}");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_installation_token_is_replaced() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&good_files());
+    world.start(1).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 16, &head, &base)).await, 202);
+    world.settle().await;
+    world.fake.expire_tokens(); // GitHub now refuses the cached token although it has not reached its expiry
+    let next = world.commit(&with(&good_files(), "docs/b.md", "b"));
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("synchronize", 16, &next, &base)).await, 202);
+    world.settle().await;
+    let record = world.running().store.delivery(&delivery).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Done, "{record:?}");
+    let minted = world.fake.requests().iter().filter(|r| r.path.ends_with("/access_tokens")).count();
+    assert_eq!(minted, 2, "one token for the first delivery, one more after the refusal");
+    assert_eq!(world.check_runs().len(), 2);
+    world.fake.assert_clean();
+}
