@@ -106,11 +106,11 @@ impl App {
         }
         let installation = event.installation();
         let result = self.dispatch(event).await;
-        if let (Err(AppError::Transient { reason, .. }), Some(id)) = (&result, installation) {
-            if reason.starts_with(TOKEN_REFUSED) {
-                // Mint a new token on the retry instead of repeating the refused one.
-                self.github.forget(id).await;
-            }
+        if let (Err(AppError::Transient { reason, .. }), Some(id)) = (&result, installation)
+            && reason.starts_with(TOKEN_REFUSED)
+        {
+            // Mint a new token on the retry instead of repeating the refused one.
+            self.github.forget(id).await;
         }
         result
     }
