@@ -69,6 +69,7 @@ struct World {
     http: reqwest::Client,
     deliveries: AtomicU64,
     public_url: Option<String>,
+    clock: Arc<dyn shipshape::clock::Clock>,
 }
 
 fn worker_config(workers: usize) -> WorkerConfig {
@@ -104,6 +105,7 @@ impl World {
             http: reqwest::Client::new(),
             deliveries: AtomicU64::new(1),
             public_url: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -125,7 +127,7 @@ impl World {
 
     async fn start(&mut self, workers: usize) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = serve::start(&self.config(), listener, Arc::new(SystemClock), worker_config(workers))
+        let running = serve::start(&self.config(), listener, self.clock.clone(), worker_config(workers))
             .await
             .expect("server starts");
         self.running = Some(running);
@@ -670,5 +672,33 @@ async fn a_refused_installation_token_is_replaced() {
     let minted = world.fake.requests().iter().filter(|r| r.path.ends_with("/access_tokens")).count();
     assert_eq!(minted, 2, "one token for the first delivery, one more after the refusal");
     assert_eq!(world.check_runs().len(), 2);
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installation_tokens_are_cached_and_renewed_before_they_expire() {
+    let mut world = World::new(2).await;
+    let clock = Arc::new(shipshape::clock::ManualClock::new(chrono::Utc::now()));
+    world.clock = clock.clone();
+    let base = world.commit(&good_files());
+    world.start(1).await;
+    let minted = |world: &World| world.fake.requests().iter().filter(|r| r.path.ends_with("/access_tokens")).count();
+    for (number, file) in [(21, "a"), (22, "b")] {
+        let head = world.commit(&with(&good_files(), "docs/x.md", file));
+        let delivery = world.next_delivery();
+        assert_eq!(
+            world.send("pull_request", &delivery, &world.pull_request("opened", number, &head, &base)).await,
+            202
+        );
+        world.settle().await;
+    }
+    assert_eq!(minted(&world), 1, "one token serves every delivery of the installation");
+    // GitHub's tokens last an hour; 56 minutes later ours is within the 5-minute margin and is replaced.
+    clock.advance(Duration::from_secs(56 * 60));
+    let head = world.commit(&with(&good_files(), "docs/x.md", "c"));
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 23, &head, &base)).await, 202);
+    world.settle().await;
+    assert_eq!(minted(&world), 2);
     world.fake.assert_clean();
 }
