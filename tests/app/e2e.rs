@@ -702,3 +702,39 @@ async fn installation_tokens_are_cached_and_renewed_before_they_expire() {
     assert_eq!(minted(&world), 2);
     world.fake.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requested_check_suite_evaluates_its_pull_request_and_other_apps_suites_are_ignored() {
+    let mut world = World::new(2).await;
+    let base = world.commit(&good_files());
+    let head = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    world.start(1).await;
+    world.fake.add_pull(OWNER, REPO, 17, &head, "feature", "main");
+    let suite = |app_id: u64| {
+        let mut payload = fixture("check_suite", "requested.payload.json");
+        payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+        point_at_repo(&mut payload["repository"]);
+        let cs = &mut payload["check_suite"];
+        cs["head_sha"] = head.as_str().into();
+        cs["head_branch"] = "feature".into();
+        cs["app"]["id"] = app_id.into();
+        cs["pull_requests"] = json!([{
+            "url": "https://api.github.com/repos/acme/payments/pulls/17", "id": 1, "number": 17,
+            "head": {"ref": "feature", "sha": head, "repo": {"id": 1, "url": "https://api.github.com/repos/acme/payments", "name": REPO}},
+            "base": {"ref": "main", "sha": base, "repo": {"id": 1, "url": "https://api.github.com/repos/acme/payments", "name": REPO}}
+        }]);
+        serde_json::to_vec(&payload).unwrap()
+    };
+    let other = world.next_delivery();
+    assert_eq!(world.send("check_suite", &other, &suite(1)).await, 202);
+    let ours = world.next_delivery();
+    assert_eq!(world.send("check_suite", &ours, &suite(world.fake.app_id())).await, 202);
+    world.settle().await;
+    let store = &world.running().store;
+    assert_eq!(store.delivery(&other).await.unwrap().unwrap().status, DeliveryStatus::Ignored, "another App's suite");
+    assert_eq!(store.delivery(&ours).await.unwrap().unwrap().status, DeliveryStatus::Done);
+    let runs = world.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["conclusion"], "failure");
+    world.fake.assert_clean();
+}
