@@ -28,9 +28,15 @@ pub trait KvStore: Send + Sync {
     fn kv_put(&self, namespace: &str, key: &str, value: String) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
+/// The evaluation history.
+pub trait HistoryStore: Send + Sync {
+    /// Records a scorecard of `git_ref`; a failure is logged, never fatal to the evaluation.
+    fn record(&self, card: &Scorecard, git_ref: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
 /// Everything the App keeps between deliveries.
-pub trait AppStore: BlobCache + KvStore {}
-impl<T: BlobCache + KvStore> AppStore for T {}
+pub trait AppStore: BlobCache + KvStore + HistoryStore {}
+impl<T: BlobCache + KvStore + HistoryStore> AppStore for T {}
 
 /// Why handling an event did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,8 +141,36 @@ impl App {
                 }
                 Ok(())
             }
+            Event::Push(e) => {
+                let installation = self.installation(e.installation).await?;
+                self.evaluate_default_branch(&installation, &e.repository, &e.after).await.map(|_| ())
+            }
             _ => Ok(()),
         }
+    }
+
+    /// Scores the default branch at `sha` and records it in the history (readiness decays: pushes re-score).
+    pub async fn evaluate_default_branch(
+        &self,
+        github: &Installation,
+        repository: &Repository,
+        sha: &str,
+    ) -> Result<Scorecard, AppError> {
+        let repo = repository.full_name();
+        let span = tracing::info_span!("evaluate_default_branch", repo = %repo, commit = %sha);
+        let _enter = span.enter();
+        let snapshot = self.catalog_snapshot(github).await?;
+        let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
+        let linked = self.linked_facts(github, &repo, &repository.default_branch).await;
+        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan).await?;
+        let mut card = self.score(&repo, &facts, &linked, &snapshot);
+        card.notes.extend(snapshot.notes.iter().cloned());
+        self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
+        if let Ok(json) = serde_json::to_string(&card) {
+            self.store.kv_put("scorecard", &format!("{repo}@{sha}"), json).await;
+        }
+        tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
+        Ok(card)
     }
 
     async fn installation(&self, id: Option<crate::github::events::InstallationId>) -> Result<Installation, AppError> {
@@ -178,6 +212,7 @@ impl App {
         if let Ok(json) = serde_json::to_string(&head) {
             self.store.kv_put("scorecard", &format!("{repo}@{}", pr.head_sha), json).await;
         }
+        self.store.record(&head, &format!("refs/pull/{}/head", pr.number)).await;
         self.sticky_comment(github, &repo, pr, &head, &diff).await?;
         tracing::info!(level = ?head.level, conclusion = ?conclusion, fixed = diff.fixed.len(), broken = diff.broken.len(), "evaluated");
         Ok(())
@@ -511,6 +546,12 @@ impl App {
 /// Whether the App does anything for this event (others are acknowledged and recorded as ignored).
 pub fn acts_on(event: &Event, app_id: u64) -> bool {
     match event {
+        Event::Push(e) => {
+            e.branch() == Some(e.repository.default_branch.as_str())
+                && !e.deleted
+                && !e.repository.archived
+                && e.after.bytes().any(|b| b != b'0')
+        }
         Event::PullRequest(e) => {
             matches!(e.action, PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview)
         }

@@ -1,8 +1,9 @@
 //! The App's caches kept in the [`Store`]: blobs by SHA, and small key-value entries.
 
-use super::KvStore;
 use super::remote_facts::BlobCache;
+use super::{HistoryStore, KvStore};
 use crate::clock::Clock;
+use crate::engine::Scorecard;
 use crate::store::Store;
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +56,17 @@ impl KvStore for StoreCache {
         Box::pin(async move {
             if let Err(e) = self.store.kv_put(&namespace, &key, value.as_bytes(), self.clock.now()).await {
                 tracing::warn!(error = %e, namespace, "cache write failed");
+            }
+        })
+    }
+}
+
+impl HistoryStore for StoreCache {
+    fn record(&self, card: &Scorecard, git_ref: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let (card, git_ref) = (card.clone(), git_ref.to_string());
+        Box::pin(async move {
+            if let Err(e) = self.store.record_evaluation(&card, &git_ref, self.clock.now()).await {
+                tracing::warn!(error = %e, "evaluation history write failed");
             }
         })
     }

@@ -17,8 +17,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod history;
 #[cfg(test)]
 mod tests;
+pub use history::EvaluationRecord;
 
 /// Well-known namespaces of the key/value cache.
 pub mod ns {

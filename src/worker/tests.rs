@@ -90,8 +90,16 @@ impl Harness {
         }
     }
 
-    fn metric(&self, line: &str) -> bool {
-        self.metrics.render().lines().any(|l| l == line)
+    /// Whether the metrics show `line`, waiting a little: a worker counts an outcome just after recording it, so a
+    /// test that saw the record may look before the count.
+    async fn metric(&self, line: &str) -> bool {
+        for _ in 0..200 {
+            if self.metrics.render().lines().any(|l| l == line) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 }
 
@@ -126,8 +134,8 @@ async fn a_delivery_is_processed_and_completed() {
     assert_eq!(record.attempts, 1);
     assert_eq!(record.finished_at, Some(t0()));
     assert_eq!(*seen.lock().unwrap(), vec![("d1".to_owned(), 1, b"{}".to_vec())]);
-    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"done\"} 1"));
-    assert!(h.metric("shipshape_delivery_processing_seconds_count 1"));
+    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"done\"} 1").await);
+    assert!(h.metric("shipshape_delivery_processing_seconds_count 1").await);
     pool.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -176,7 +184,7 @@ async fn a_transient_error_is_retried_with_backoff_then_done() {
     };
     assert_eq!(record.next_attempt_at, t0() + TimeDelta::seconds(10));
     assert_eq!(record.last_error.as_deref(), Some("GitHub answered 502"));
-    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"retried\"} 1"));
+    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"retried\"} 1").await);
 
     // Not before its time...
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -186,7 +194,7 @@ async fn a_transient_error_is_retried_with_backoff_then_done() {
     let record = h.wait_for("d1", DeliveryStatus::Done).await;
     assert_eq!(record.attempts, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"done\"} 1"));
+    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"done\"} 1").await);
     pool.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -238,7 +246,7 @@ async fn a_permanent_error_fails_once_and_for_all() {
     h.clock.advance(Duration::from_secs(86_400));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"failed\"} 1"));
+    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"failed\"} 1").await);
     pool.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -565,6 +573,6 @@ async fn superseded_deliveries_are_counted() {
     let pool = h.spawn(ok_handler(), config(1));
     h.wait_for("new", DeliveryStatus::Done).await;
     assert_eq!(h.record("old").await.status, DeliveryStatus::Superseded);
-    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"superseded\"} 1"));
+    assert!(h.metric("shipshape_deliveries_processed_total{event=\"pull_request\",outcome=\"superseded\"} 1").await);
     pool.shutdown(Duration::from_secs(5)).await;
 }

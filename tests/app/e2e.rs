@@ -738,3 +738,44 @@ async fn a_requested_check_suite_evaluates_its_pull_request_and_other_apps_suite
     assert_eq!(runs[0]["conclusion"], "failure");
     world.fake.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_the_default_branch_is_scored_and_kept_in_the_history() {
+    let mut world = World::new(2).await;
+    let first = world.commit(&without(&good_files(), ".github/CODEOWNERS"));
+    let second = world.commit(&good_files());
+    world.start(1).await;
+    let push = |before: &str, after: &str, git_ref: &str| {
+        let mut payload = fixture("push", "with-new-branch.payload.json");
+        payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+        point_at_repo(&mut payload["repository"]);
+        payload["ref"] = git_ref.into();
+        payload["before"] = before.into();
+        payload["after"] = after.into();
+        payload["created"] = false.into();
+        payload["deleted"] = false.into();
+        serde_json::to_vec(&payload).unwrap()
+    };
+    let zero = "0".repeat(40);
+    for (before, after) in [(zero.as_str(), first.as_str()), (first.as_str(), second.as_str())] {
+        let delivery = world.next_delivery();
+        assert_eq!(world.send("push", &delivery, &push(before, after, "refs/heads/main")).await, 202);
+        world.settle().await;
+        let record = world.running().store.delivery(&delivery).await.unwrap().unwrap();
+        assert_eq!(record.status, DeliveryStatus::Done, "{record:?}");
+    }
+    let other_branch = world.next_delivery();
+    assert_eq!(world.send("push", &other_branch, &push(&first, &second, "refs/heads/feature")).await, 202);
+    world.settle().await;
+    let store = &world.running().store;
+    assert_eq!(store.delivery(&other_branch).await.unwrap().unwrap().status, DeliveryStatus::Ignored);
+
+    let history = store.evaluations("acme/payments", "refs/heads/main").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].commit_sha, second);
+    assert_eq!(history[0].service.as_deref(), Some("payments"));
+    assert_eq!(history[1].level, None, "without CODEOWNERS no level is reached");
+    assert_eq!(history[0].level.as_deref(), Some("bronze"));
+    assert!(world.check_runs().is_empty(), "pushes are scored without check runs");
+    world.fake.assert_clean();
+}

@@ -1,0 +1,165 @@
+//! Evaluation history: every scorecard the App computes, with each rule's status.
+
+use super::{Result, Store, from_millis, millis};
+use crate::engine::{Scorecard, Status};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+/// One stored evaluation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvaluationRecord {
+    pub id: i64,
+    pub repository: String,
+    pub service: Option<String>,
+    pub git_ref: String,
+    pub commit_sha: String,
+    pub tier: u32,
+    pub level: Option<String>,
+    pub meets_required: bool,
+    pub evaluated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Records `card` as evaluated for `git_ref` at `now`; returns its id.
+    pub async fn record_evaluation(&self, card: &Scorecard, git_ref: &str, now: DateTime<Utc>) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO evaluations (repository, service, git_ref, commit_sha, tier, level, required_level,
+                 meets_required, evaluated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&card.repository)
+        .bind(&card.service)
+        .bind(git_ref)
+        .bind(card.commit.as_deref().unwrap_or(""))
+        .bind(i64::from(card.tier))
+        .bind(&card.level)
+        .bind(&card.required_level)
+        .bind(card.meets_required)
+        .bind(millis(now))
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        for rule in &card.rules {
+            sqlx::query("INSERT INTO evaluation_rules (evaluation_id, rule_id, status) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(&rule.id)
+                .bind(rule.status.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The evaluations of a repository's ref, newest first.
+    pub async fn evaluations(&self, repository: &str, git_ref: &str) -> Result<Vec<EvaluationRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, repository, service, git_ref, commit_sha, tier, level, meets_required, evaluated_at
+             FROM evaluations WHERE repository = ? AND git_ref = ? ORDER BY evaluated_at DESC, id DESC",
+        )
+        .bind(repository)
+        .bind(git_ref)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(EvaluationRecord {
+                    id: row.get("id"),
+                    repository: row.get("repository"),
+                    service: row.get("service"),
+                    git_ref: row.get("git_ref"),
+                    commit_sha: row.get("commit_sha"),
+                    tier: u32::try_from(row.get::<i64, _>("tier")).unwrap_or(0),
+                    level: row.get("level"),
+                    meets_required: row.get::<i64, _>("meets_required") == 1,
+                    evaluated_at: from_millis(row.get("evaluated_at"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// When `rule` started failing on a repository's ref: the earliest evaluation of the current run of failures
+    /// (the failures since the last evaluation where it did not fail). `None` when its latest status is not `fail`.
+    pub async fn failing_since(&self, repository: &str, git_ref: &str, rule: &str) -> Result<Option<DateTime<Utc>>> {
+        let rows = sqlx::query(
+            "SELECT e.evaluated_at, r.status FROM evaluations e
+             JOIN evaluation_rules r ON r.evaluation_id = e.id
+             WHERE e.repository = ? AND e.git_ref = ? AND r.rule_id = ?
+             ORDER BY e.evaluated_at DESC, e.id DESC",
+        )
+        .bind(repository)
+        .bind(git_ref)
+        .bind(rule)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut since = None;
+        for row in rows {
+            if row.get::<String, _>("status") != Status::Fail.as_str() {
+                break;
+            }
+            since = Some(from_millis(row.get("evaluated_at"))?);
+        }
+        Ok(since)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{RuleResult, Scorecard, Status, Summary};
+    use crate::store::Store;
+    use chrono::{TimeZone, Utc};
+
+    fn card(commit: &str, runbook: Status) -> Scorecard {
+        let rule = |id: &str, status| RuleResult {
+            id: id.into(),
+            title: id.into(),
+            level: "bronze".into(),
+            status,
+            message: String::new(),
+            evidence: vec![],
+            exception: None,
+            remediation: String::new(),
+            required: true,
+        };
+        Scorecard {
+            service: Some("payments".into()),
+            repository: "acme/payments".into(),
+            tier: 2,
+            required_level: "silver".into(),
+            level: Some("bronze".into()),
+            meets_required: false,
+            rules: vec![rule("readme", Status::Pass), rule("runbook", runbook)],
+            summary: Summary::default(),
+            owner: None,
+            commit: Some(commit.into()),
+            levels: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn evaluations_are_kept_and_first_failures_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap();
+        let main = "refs/heads/main";
+        store.record_evaluation(&card("a", Status::Fail), main, day(1)).await.unwrap();
+        store.record_evaluation(&card("b", Status::Pass), main, day(2)).await.unwrap();
+        store.record_evaluation(&card("c", Status::Fail), main, day(3)).await.unwrap();
+        store.record_evaluation(&card("d", Status::Fail), main, day(4)).await.unwrap();
+        store.record_evaluation(&card("x", Status::Pass), "refs/pull/1/head", day(5)).await.unwrap();
+
+        let history = store.evaluations("acme/payments", main).await.unwrap();
+        assert_eq!(history.iter().map(|e| e.commit_sha.as_str()).collect::<Vec<_>>(), ["d", "c", "b", "a"]);
+        assert_eq!(history[0].service.as_deref(), Some("payments"));
+        assert_eq!(
+            (history[0].tier, history[0].level.as_deref(), history[0].meets_required),
+            (2, Some("bronze"), false)
+        );
+        // The current run of failures started on day 3 (it passed on day 2); pull requests do not count.
+        assert_eq!(store.failing_since("acme/payments", main, "runbook").await.unwrap(), Some(day(3)));
+        assert_eq!(store.failing_since("acme/payments", main, "readme").await.unwrap(), None);
+        assert_eq!(store.failing_since("acme/other", main, "runbook").await.unwrap(), None);
+    }
+}
