@@ -1,10 +1,11 @@
-//! The command line (SPEC 2): `evaluate`, `validate`, `schema`.
+//! The command line (SPEC 2): `evaluate`, `validate`, `initiatives`, `schema`.
 
 use crate::catalog::{Catalog, Service};
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::diag::Diagnostics;
-use crate::engine::{self, Subject};
+use crate::engine::{self, Scorecard, Subject};
 use crate::facts::{self, LinkedFacts, ReadPlan};
+use crate::initiatives;
 use crate::policy::{self, Policy};
 use crate::report::{self, Format, RenderOptions};
 use crate::validate;
@@ -35,6 +36,8 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Check policy and catalog files; print every problem as `file:line:col: message`.
     Validate(ValidateArgs),
+    /// Score repositories like `evaluate` and report the policy's initiatives: progress by rule and by team.
+    Initiatives(InitiativesArgs),
     /// Run the GitHub App: receive webhooks, evaluate pull requests, report check runs.
     Serve(Box<crate::config::ServeArgs>),
     /// Print the JSON Schema of a file format (policy, service or exception).
@@ -90,6 +93,32 @@ struct ValidateArgs {
     as_of: Option<NaiveDate>,
 }
 
+#[derive(Debug, clap::Args)]
+struct InitiativesArgs {
+    /// Repositories to score.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Scorecard policy file, or a directory holding one (default: the embedded scorecard, or the catalog's
+    /// `policies/` when --catalog has one).
+    #[arg(long, value_name = "FILE|DIR")]
+    policy: Option<PathBuf>,
+    /// A local checkout of the catalog repository (owners, tiers, exceptions).
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// Count days to deadlines (and judge exceptions) as of this date (YYYY-MM-DD). Default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "text")]
+    format: InitiativesFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum InitiativesFormat {
+    Text,
+    Json,
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date written YYYY-MM-DD"))
 }
@@ -106,6 +135,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Evaluate(args) => evaluate(args),
         Command::Validate(args) => validate_command(args),
+        Command::Initiatives(args) => initiatives_command(args),
         Command::Serve(args) => return serve(*args),
         Command::Schema { kind } => {
             print!("{}", crate::schema::render(kind));
@@ -177,15 +207,109 @@ fn load_inputs(
     (policy, catalog)
 }
 
+/// [`load_inputs`], with every diagnostic printed to standard error; `None` when there are errors (exit status 2).
+fn load_checked(
+    policy_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    today: NaiveDate,
+) -> Option<(Policy, Option<Catalog>)> {
+    let mut diags = Diagnostics::default();
+    let (policy, catalog) = load_inputs(policy_path, catalog_dir, today, &mut diags);
+    let mut stderr = std::io::stderr().lock();
+    for d in diags.clone().sorted() {
+        let _ = writeln!(stderr, "{d}");
+    }
+    Some((policy.filter(|_| !diags.has_errors())?, catalog))
+}
+
+/// How [`score_paths`] scores each repository.
+struct Scoring<'a> {
+    policy: &'a Policy,
+    catalog: Option<&'a Catalog>,
+    /// `--service`: score every path as this catalog service.
+    service: Option<&'a str>,
+    /// `--tier`.
+    tier: Option<u32>,
+    /// `--rev`: read this commit through git instead of the working tree.
+    rev: Option<&'a str>,
+    today: NaiveDate,
+}
+
+/// Scores each repository path (matched to its catalog service, with its exceptions), with a progress bar on a
+/// terminal for several. Shared by `evaluate` and `initiatives`.
+fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<Scorecard>> {
+    let Scoring { policy, catalog, service: service_name, tier, rev, today } = *scoring;
+    let stderr = std::io::stderr();
+    let plan = ReadPlan::new(policy.read_globs.clone());
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"), set("SHIPSHAPE_PAGERDUTY_TOKEN"));
+    let progress = (paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(paths.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+
+    let mut cards = Vec::with_capacity(paths.len());
+    for path in paths {
+        if let Some(bar) = &progress {
+            bar.set_message(path.display().to_string());
+        }
+        let facts = match rev {
+            Some(rev) => facts::collect_rev(path, rev, &plan),
+            None => facts::collect_worktree(path, &plan),
+        }?;
+
+        let mut local_diags = Diagnostics::default();
+        let local_entity;
+        let service: Option<&Service> = match (catalog, service_name, &facts.origin_slug) {
+            (Some(catalog), Some(name), _) => catalog.services.get(name),
+            (Some(catalog), None, Some(slug)) => catalog.service_for_repository(slug),
+            (Some(_), None, None) => None,
+            (None, _, _) => {
+                local_entity = facts
+                    .text("catalog-info.yaml")
+                    .and_then(|text| Service::from_entity("catalog-info.yaml", text, &mut local_diags));
+                local_entity.as_ref()
+            }
+        };
+        for d in local_diags.sorted() {
+            let _ = writeln!(stderr.lock(), "{}: {d}", path.display());
+        }
+        let exceptions = match (catalog, service) {
+            (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
+            _ => Vec::new(),
+        };
+        let subject = Subject {
+            repository: facts.origin_slug.clone().unwrap_or_else(|| display_name(path)),
+            facts: &facts,
+            linked: &linked,
+            service,
+            exceptions,
+            tier_override: tier,
+            today,
+        };
+        cards.push(engine::evaluate(policy, &subject));
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    Ok(cards)
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR`.
+fn use_color(to_terminal: bool) -> bool {
+    to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     let today = clock(args.as_of).today();
-    let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), today, &mut diags);
-    let stderr = std::io::stderr();
-    for d in diags.clone().sorted() {
-        let _ = writeln!(stderr.lock(), "{d}");
-    }
-    let Some(policy) = policy.filter(|_| !diags.has_errors()) else {
+    let Some((policy, catalog)) = load_checked(args.policy.as_deref(), args.catalog.as_deref(), today) else {
         return Ok(EXIT_INPUT);
     };
     if let Some(tier) = args.tier
@@ -204,68 +328,17 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--service {name}: no such service in the catalog{hint}");
     }
 
-    let plan = ReadPlan::new(policy.read_globs.clone());
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"), set("SHIPSHAPE_PAGERDUTY_TOKEN"));
-    let progress = (args.paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(args.paths.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let scoring = Scoring {
+        policy: &policy,
+        catalog: catalog.as_ref(),
+        service: args.service.as_deref(),
+        tier: args.tier,
+        rev: args.rev.as_deref(),
+        today,
+    };
+    let cards = score_paths(&args.paths, &scoring)?;
 
-    let mut cards = Vec::with_capacity(args.paths.len());
-    for path in &args.paths {
-        if let Some(bar) = &progress {
-            bar.set_message(path.display().to_string());
-        }
-        let facts = match &args.rev {
-            Some(rev) => facts::collect_rev(path, rev, &plan),
-            None => facts::collect_worktree(path, &plan),
-        }?;
-
-        let mut local_diags = Diagnostics::default();
-        let local_entity;
-        let service: Option<&Service> = match (&catalog, &args.service, &facts.origin_slug) {
-            (Some(catalog), Some(name), _) => catalog.services.get(name),
-            (Some(catalog), None, Some(slug)) => catalog.service_for_repository(slug),
-            (Some(_), None, None) => None,
-            (None, _, _) => {
-                local_entity = facts
-                    .text("catalog-info.yaml")
-                    .and_then(|text| Service::from_entity("catalog-info.yaml", text, &mut local_diags));
-                local_entity.as_ref()
-            }
-        };
-        for d in local_diags.sorted() {
-            let _ = writeln!(stderr.lock(), "{}: {d}", path.display());
-        }
-        let exceptions = match (&catalog, service) {
-            (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
-            _ => Vec::new(),
-        };
-        let subject = Subject {
-            repository: facts.origin_slug.clone().unwrap_or_else(|| display_name(path)),
-            facts: &facts,
-            linked: &linked,
-            service,
-            exceptions,
-            tier_override: args.tier,
-            today,
-        };
-        cards.push(engine::evaluate(&policy, &subject));
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = use_color(args.output.is_none() && std::io::stdout().is_terminal());
     let rendered = report::render(args.format, &cards, &RenderOptions { color })?;
     match &args.output {
         Some(file) => std::fs::write(file, rendered).with_context(|| format!("cannot write {}", file.display()))?,
@@ -275,6 +348,36 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if cards.iter().all(|c| c.meets_required) { EXIT_OK } else { EXIT_BELOW })
+}
+
+/// `initiatives`: score like `evaluate`, then report each initiative's progress; exit 1 when one is overdue.
+fn initiatives_command(args: InitiativesArgs) -> anyhow::Result<u8> {
+    let today = clock(args.as_of).today();
+    let Some((policy, catalog)) = load_checked(args.policy.as_deref(), args.catalog.as_deref(), today) else {
+        return Ok(EXIT_INPUT);
+    };
+    let mut out = std::io::stdout().lock();
+    if policy.initiatives.is_empty() {
+        let note =
+            format!("{} defines no initiatives: nothing to track (add `initiatives:` to the policy)", policy.file);
+        match args.format {
+            InitiativesFormat::Text => writeln!(out, "{note}")?,
+            InitiativesFormat::Json => {
+                eprintln!("{note}");
+                writeln!(out, "{}", serde_json::json!({"as_of": today, "initiatives": []}))?;
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    let scoring = Scoring { policy: &policy, catalog: catalog.as_ref(), service: None, tier: None, rev: None, today };
+    let cards = score_paths(&args.paths, &scoring)?;
+    let progress = initiatives::progress(&cards, &policy.initiatives, today);
+    let rendered = match args.format {
+        InitiativesFormat::Text => initiatives::render_text(&progress, use_color(std::io::stdout().is_terminal())),
+        InitiativesFormat::Json => serde_json::to_string_pretty(&progress).context("serialising the progress")? + "\n",
+    };
+    out.write_all(rendered.as_bytes()).context("cannot write to standard output")?;
+    Ok(if progress.has_overdue_work() { EXIT_BELOW } else { EXIT_OK })
 }
 
 fn display_name(path: &Path) -> String {

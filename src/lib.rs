@@ -14,6 +14,7 @@ pub mod diag;
 pub mod engine;
 pub mod facts;
 pub mod github;
+pub mod initiatives;
 pub mod jq;
 pub mod policy;
 pub mod report;

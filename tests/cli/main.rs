@@ -1,6 +1,8 @@
-//! End-to-end tests of the `shipshape` binary: exit codes and output of `evaluate` and `validate` (SPEC 2 and 3).
+//! End-to-end tests of the `shipshape` binary: exit codes and output of `evaluate`, `validate` and `initiatives`
+//! (SPEC 2 and 3).
 
 mod evaluate;
 mod formats;
+mod initiatives;
 mod support;
 mod validate;
