@@ -47,8 +47,9 @@ enum Command {
     },
 }
 
+/// What `evaluate` and `initiatives` score: repositories, with a policy and a catalog, as of a date.
 #[derive(Debug, clap::Args)]
-struct EvaluateArgs {
+struct ScoreInputs {
     /// Repositories to score.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
@@ -59,6 +60,25 @@ struct EvaluateArgs {
     /// A local checkout of the catalog repository (tiers, owners, exceptions).
     #[arg(long, value_name = "DIR")]
     catalog: Option<PathBuf>,
+    /// Evaluate as of this date (YYYY-MM-DD): which exceptions are active, how far deadlines are. Default: today
+    /// (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+}
+
+impl ScoreInputs {
+    /// Today (or `--as-of`), the policy and the catalog; `None` (exit 2) when they have errors, already printed.
+    fn load(&self) -> Option<(NaiveDate, Policy, Option<Catalog>)> {
+        let today = clock(self.as_of).today();
+        let (policy, catalog) = load_checked(self.policy.as_deref(), self.catalog.as_deref(), today)?;
+        Some((today, policy, catalog))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    inputs: ScoreInputs,
     /// The catalog service to score the repository as (default: the service whose `github.com/project-slug`
     /// matches the repository's `origin`).
     #[arg(long, value_name = "NAME")]
@@ -75,9 +95,6 @@ struct EvaluateArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Evaluate as of this date (YYYY-MM-DD): which exceptions are active. Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    as_of: Option<NaiveDate>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,19 +112,8 @@ struct ValidateArgs {
 
 #[derive(Debug, clap::Args)]
 struct InitiativesArgs {
-    /// Repositories to score.
-    #[arg(default_value = ".")]
-    paths: Vec<PathBuf>,
-    /// Scorecard policy file, or a directory holding one (default: the embedded scorecard, or the catalog's
-    /// `policies/` when --catalog has one).
-    #[arg(long, value_name = "FILE|DIR")]
-    policy: Option<PathBuf>,
-    /// A local checkout of the catalog repository (owners, tiers, exceptions).
-    #[arg(long, value_name = "DIR")]
-    catalog: Option<PathBuf>,
-    /// Count days to deadlines (and judge exceptions) as of this date (YYYY-MM-DD). Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    inputs: ScoreInputs,
     /// Output format.
     #[arg(long, value_name = "FORMAT", value_enum, default_value = "text")]
     format: InitiativesFormat,
@@ -308,8 +314,7 @@ fn use_color(to_terminal: bool) -> bool {
 }
 
 fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
-    let today = clock(args.as_of).today();
-    let Some((policy, catalog)) = load_checked(args.policy.as_deref(), args.catalog.as_deref(), today) else {
+    let Some((today, policy, catalog)) = args.inputs.load() else {
         return Ok(EXIT_INPUT);
     };
     if let Some(tier) = args.tier
@@ -336,7 +341,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
         rev: args.rev.as_deref(),
         today,
     };
-    let cards = score_paths(&args.paths, &scoring)?;
+    let cards = score_paths(&args.inputs.paths, &scoring)?;
 
     let color = use_color(args.output.is_none() && std::io::stdout().is_terminal());
     let rendered = report::render(args.format, &cards, &RenderOptions { color })?;
@@ -352,8 +357,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
 
 /// `initiatives`: score like `evaluate`, then report each initiative's progress; exit 1 when one is overdue.
 fn initiatives_command(args: InitiativesArgs) -> anyhow::Result<u8> {
-    let today = clock(args.as_of).today();
-    let Some((policy, catalog)) = load_checked(args.policy.as_deref(), args.catalog.as_deref(), today) else {
+    let Some((today, policy, catalog)) = args.inputs.load() else {
         return Ok(EXIT_INPUT);
     };
     let mut out = std::io::stdout().lock();
@@ -370,7 +374,7 @@ fn initiatives_command(args: InitiativesArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     let scoring = Scoring { policy: &policy, catalog: catalog.as_ref(), service: None, tier: None, rev: None, today };
-    let cards = score_paths(&args.paths, &scoring)?;
+    let cards = score_paths(&args.inputs.paths, &scoring)?;
     let progress = initiatives::progress(&cards, &policy.initiatives, today);
     let rendered = match args.format {
         InitiativesFormat::Text => initiatives::render_text(&progress, use_color(std::io::stdout().is_terminal())),
