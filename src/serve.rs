@@ -155,7 +155,7 @@ fn readiness_routes(store: Store) -> axum::Router {
         if !valid_sha {
             return (StatusCode::NOT_FOUND, "no such commit\n").into_response();
         }
-        match store.kv_get("scorecard", &format!("{owner}/{repo}@{sha}")).await {
+        match store.kv_get(crate::store::ns::SCORECARD, &format!("{owner}/{repo}@{sha}")).await {
             Ok(Some(entry)) => ([(header::CONTENT_TYPE, "application/json")], entry.value).into_response(),
             Ok(None) => (StatusCode::NOT_FOUND, "this commit has not been evaluated\n").into_response(),
             Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response(),

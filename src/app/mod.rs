@@ -14,6 +14,7 @@ use crate::facts::{LinkedFacts, ReadPlan};
 use crate::github::client::{GhError, GitHubApp, Installation};
 use crate::github::events::{CheckRunAction, CheckSuiteAction, Event, PrAction, PrRef, Repository};
 use crate::policy::Policy;
+use crate::store::ns;
 use check_run::{Annotation, Conclusion};
 use remote_facts::BlobCache;
 use serde::{Deserialize, Serialize};
@@ -167,7 +168,7 @@ impl App {
         card.notes.extend(snapshot.notes.iter().cloned());
         self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
         if let Ok(json) = serde_json::to_string(&card) {
-            self.store.kv_put("scorecard", &format!("{repo}@{sha}"), json).await;
+            self.store.kv_put(ns::SCORECARD, &format!("{repo}@{sha}"), json).await;
         }
         tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
         Ok(card)
@@ -210,7 +211,7 @@ impl App {
         let annotations = check_run::annotations(&head, &head_facts);
         self.finish_check_run(github, &repo, check_id, &head, conclusion, &summary, &annotations).await?;
         if let Ok(json) = serde_json::to_string(&head) {
-            self.store.kv_put("scorecard", &format!("{repo}@{}", pr.head_sha), json).await;
+            self.store.kv_put(ns::SCORECARD, &format!("{repo}@{}", pr.head_sha), json).await;
         }
         self.store.record(&head, &format!("refs/pull/{}/head", pr.number)).await;
         self.sticky_comment(github, &repo, pr, &head, &diff).await?;
@@ -250,14 +251,15 @@ impl App {
         linked: &LinkedFacts,
     ) -> Result<Scorecard, AppError> {
         let key = format!("{repo}@{sha}#{}#{}", snapshot.sha, self.clock.today());
-        if let Some(card) = self.store.kv_get("base-scorecard", &key).await.and_then(|j| serde_json::from_str(&j).ok())
+        if let Some(card) =
+            self.store.kv_get(ns::BASE_SCORECARD, &key).await.and_then(|j| serde_json::from_str(&j).ok())
         {
             return Ok(card);
         }
         let facts = remote_facts::collect(github, self.store.as_ref(), repo, sha, plan).await?;
         let card = self.score(repo, &facts, linked, snapshot);
         if let Ok(json) = serde_json::to_string(&card) {
-            self.store.kv_put("base-scorecard", &key, json).await;
+            self.store.kv_put(ns::BASE_SCORECARD, &key, json).await;
         }
         Ok(card)
     }
@@ -372,14 +374,14 @@ impl App {
         let key = format!("{repo}:{branch}");
         let now = self.clock.now();
         if let Some(cached) =
-            self.store.kv_get("linked", &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
+            self.store.kv_get(ns::LINKED_FACTS, &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
             && now - cached.at < LINKED_FACTS_TTL
         {
             return cached.facts;
         }
         let facts = linked::collect(github, repo, branch).await;
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
-            self.store.kv_put("linked", &key, json).await;
+            self.store.kv_put(ns::LINKED_FACTS, &key, json).await;
         }
         facts
     }
@@ -387,7 +389,7 @@ impl App {
     /// Finds the check run for this head (by name and head SHA) or creates it, and marks it in progress.
     async fn start_check_run(&self, github: &Installation, repo: &str, head_sha: &str) -> Result<u64, AppError> {
         let key = format!("{repo}@{head_sha}");
-        let mut id = self.store.kv_get("check-run", &key).await.and_then(|v| v.parse::<u64>().ok());
+        let mut id = self.store.kv_get(ns::CHECK_RUN, &key).await.and_then(|v| v.parse::<u64>().ok());
         if id.is_none() {
             #[derive(Deserialize)]
             struct Listing {
@@ -446,7 +448,7 @@ impl App {
                 created.id
             }
         };
-        self.store.kv_put("check-run", &key, id.to_string()).await;
+        self.store.kv_put(ns::CHECK_RUN, &key, id.to_string()).await;
         Ok(id)
     }
 
@@ -494,7 +496,7 @@ impl App {
         diff: &engine::ScorecardDiff,
     ) -> Result<(), AppError> {
         let key = format!("{repo}#{}", pr.number);
-        let mut existing = self.store.kv_get("comment", &key).await.and_then(|v| v.parse::<u64>().ok());
+        let mut existing = self.store.kv_get(ns::STICKY_COMMENT, &key).await.and_then(|v| v.parse::<u64>().ok());
         if existing.is_none() && diff.is_empty() {
             return Ok(()); // nothing to say and nothing said before
         }
@@ -538,7 +540,7 @@ impl App {
                     .await?
             }
         };
-        self.store.kv_put("comment", &key, written.id.to_string()).await;
+        self.store.kv_put(ns::STICKY_COMMENT, &key, written.id.to_string()).await;
         Ok(())
     }
 }

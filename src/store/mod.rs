@@ -24,10 +24,10 @@ pub use history::EvaluationRecord;
 
 /// Well-known namespaces of the key/value cache.
 pub mod ns {
-    /// Catalog snapshot by catalog commit SHA.
-    pub const CATALOG: &str = "catalog";
-    /// Scorecard by `owner/name@sha`.
+    /// Scorecard by `owner/name@sha`: the evaluated head of a pull request or of a default branch.
     pub const SCORECARD: &str = "scorecard";
+    /// A base commit's scorecard by `owner/name@sha#catalog_sha#date`, reused while neither changes.
+    pub const BASE_SCORECARD: &str = "base_scorecard";
     /// Linked-tool facts (PagerDuty, Prometheus, GitHub settings) by repository, with their fetch time.
     pub const LINKED_FACTS: &str = "linked_facts";
     /// Check run id by `owner/name@head_sha`.
