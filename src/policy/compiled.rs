@@ -102,10 +102,46 @@ impl Policy {
     }
 
     /// Parses and compiles a policy; every problem goes to `diags`. `None` when there are errors.
+    ///
+    /// Rules are read one by one: a rule that does not deserialize is reported and left out, and the others are still
+    /// compiled, so a user sees the problems of every rule (shape and meaning) in one run.
     pub fn parse(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Policy> {
-        let (parsed, _) = yaml::load::<PolicyFile>(file, text, diags)?;
         let errors_before = diags.iter().filter(|d| d.is_error()).count();
-        let policy = Compiler::new(file, text, diags).policy(parsed);
+        let mut root = match yaml::parse(text) {
+            Ok(root) => root,
+            Err(e) => {
+                diags.push(Diagnostic::error(file, e.pos, e.message));
+                return None;
+            }
+        };
+        let mut dropped = 0;
+        if let yaml::Value::Map(entries) = &mut root.value
+            && let Some((_, rules)) = entries.iter_mut().find(|(k, _)| k.as_str() == Some("rules"))
+            && let yaml::Value::Seq(items) = &mut rules.value
+        {
+            items.retain(|rule| match yaml::from_node::<model::RuleSpec>(rule) {
+                Ok(_) => true,
+                Err(errors) => {
+                    dropped += 1;
+                    for e in errors {
+                        diags.push(Diagnostic::error(file, e.pos.unwrap_or(rule.pos), e.message));
+                    }
+                    false
+                }
+            });
+        }
+        let parsed = match yaml::from_node::<PolicyFile>(&root) {
+            Ok(parsed) => parsed,
+            Err(errors) => {
+                for e in errors {
+                    diags.push(Diagnostic::error(file, e.pos.unwrap_or(root.pos), e.message));
+                }
+                return None;
+            }
+        };
+        let mut compiler = Compiler::new(file, text, diags);
+        compiler.rules_left_out = dropped;
+        let policy = compiler.policy(parsed);
         let errors_after = diags.iter().filter(|d| d.is_error()).count();
         (errors_after == errors_before).then_some(policy)
     }
@@ -139,6 +175,8 @@ struct Compiler<'a> {
     patterns: Vec<String>,
     glob_ids: HashMap<(String, bool), GlobId>,
     read_globs: GlobSetBuilder,
+    /// Rules already reported as malformed and left out.
+    rules_left_out: usize,
 }
 
 impl<'a> Compiler<'a> {
@@ -150,6 +188,7 @@ impl<'a> Compiler<'a> {
             globs: Vec::new(),
             patterns: Vec::new(),
             glob_ids: HashMap::new(),
+            rules_left_out: 0,
             // The repository's own catalog entry supplies the owner when no catalog is given.
             read_globs: {
                 let mut set = GlobSetBuilder::new();
@@ -248,7 +287,7 @@ impl<'a> Compiler<'a> {
                 });
             }
         }
-        if seen.is_empty() {
+        if seen.is_empty() && self.rules_left_out == 0 {
             self.error(Pos::new(1, 1), "`rules` must define at least one rule");
         }
 

@@ -608,3 +608,35 @@ cat/services/gamma.yaml:6:30: annotation `github.com/project-slug` must be `owne
 "
     );
 }
+
+#[test]
+fn a_malformed_rule_does_not_hide_the_problems_of_the_others() {
+    // Rule 1 lacks `remediation` (a shape error); rule 2 is well formed but names an unknown level; tier 1 requires
+    // an unknown level. All three are reported in one run.
+    let out = validate_policy(
+        "apiVersion: shipshape.dev/v1
+kind: Scorecard
+tiers:
+  1: {requires: goold}
+default_tier: 1
+rules:
+  - id: readme
+    title: README
+    level: bronze
+    check: {file: {any: [README.md]}}
+  - id: runbook
+    title: Runbook
+    level: silvr
+    remediation: write one
+    check: {file: {any: [RUNBOOK.md]}}
+",
+    );
+    out.expect_code(2);
+    assert_eq!(
+        out.stdout,
+        "policy.yaml:4:17: tier 1 requires: unknown level `goold` (did you mean `gold`?); levels are: bronze, silver, gold
+policy.yaml:7:5: missing required key `remediation`
+policy.yaml:13:12: rule `runbook`: unknown level `silvr` (did you mean `silver`?); levels are: bronze, silver, gold
+"
+    );
+}
