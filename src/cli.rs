@@ -47,12 +47,9 @@ enum Command {
     },
 }
 
-/// What `evaluate` and `initiatives` score: repositories, with a policy and a catalog, as of a date.
+/// Where the policy and catalog come from, and the date to judge them by (`evaluate`, `initiatives`, `validate`).
 #[derive(Debug, clap::Args)]
-struct ScoreInputs {
-    /// Repositories to score.
-    #[arg(default_value = ".")]
-    paths: Vec<PathBuf>,
+struct Sources {
     /// Scorecard policy file, or a directory holding one (default: the embedded scorecard, or the catalog's
     /// `policies/` when --catalog has one).
     #[arg(long, value_name = "FILE|DIR")]
@@ -66,11 +63,21 @@ struct ScoreInputs {
     as_of: Option<NaiveDate>,
 }
 
+/// What `evaluate` and `initiatives` score: repositories, with a policy and a catalog, as of a date.
+#[derive(Debug, clap::Args)]
+struct ScoreInputs {
+    /// Repositories to score.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    sources: Sources,
+}
+
 impl ScoreInputs {
     /// Today (or `--as-of`), the policy and the catalog; `None` (exit 2) when they have errors, already printed.
     fn load(&self) -> Option<(NaiveDate, Policy, Option<Catalog>)> {
-        let today = clock(self.as_of).today();
-        let (policy, catalog) = load_checked(self.policy.as_deref(), self.catalog.as_deref(), today)?;
+        let today = clock(self.sources.as_of).today();
+        let (policy, catalog) = load_checked(self.sources.policy.as_deref(), self.sources.catalog.as_deref(), today)?;
         Some((today, policy, catalog))
     }
 }
@@ -99,15 +106,8 @@ struct EvaluateArgs {
 
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
-    /// Scorecard policy file or directory (default: the catalog's `policies/`, else the embedded scorecard).
-    #[arg(long, value_name = "FILE|DIR")]
-    policy: Option<PathBuf>,
-    /// A local checkout of the catalog repository.
-    #[arg(long, value_name = "DIR")]
-    catalog: Option<PathBuf>,
-    /// Check exception expiry against this date instead of today.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    sources: Sources,
 }
 
 #[derive(Debug, clap::Args)]
@@ -390,9 +390,10 @@ fn display_name(path: &Path) -> String {
 }
 
 fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
-    let today = clock(args.as_of).today();
+    let today = clock(args.sources.as_of).today();
     let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(args.policy.as_deref(), args.catalog.as_deref(), today, &mut diags);
+    let (policy, catalog) =
+        load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, &mut diags);
     let failed = diags.has_errors();
     let mut out = std::io::stdout().lock();
     for d in diags.sorted() {
