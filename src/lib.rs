@@ -22,6 +22,7 @@ pub mod schema;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod validate;
 pub mod worker;
 pub mod yaml;

@@ -1,15 +1,17 @@
 //! Linked-tool facts from GitHub: protection of the base branch (branch protection and repository rulesets) and open
 //! Dependabot alerts. "Not protected", "alerts disabled" and missing permissions are facts, not failures of the
-//! evaluation.
+//! evaluation. Every read is a conditional request: an unchanged setting costs a `304 Not Modified`, which GitHub does
+//! not count against the rate limit.
 
 use crate::facts::{AlertCounts, BranchProtection, Fact, LinkedFacts};
-use crate::github::client::{GhError, Installation, segment};
+use crate::github::client::{GhError, Installation, ResponseCache, segment};
 use serde::Deserialize;
 use serde_json::Value;
 
 /// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the protected branch.
-pub async fn collect(github: &Installation, repo: &str, branch: &str) -> LinkedFacts {
-    let (protection, alerts) = tokio::join!(branch_protection(github, repo, branch), dependabot_alerts(github, repo));
+pub async fn collect(github: &Installation, repo: &str, branch: &str, cache: &dyn ResponseCache) -> LinkedFacts {
+    let (protection, alerts) =
+        tokio::join!(branch_protection(github, repo, branch, cache), dependabot_alerts(github, repo, cache));
     LinkedFacts {
         branch_protection: protection,
         vulnerability_alerts: alerts,
@@ -17,13 +19,22 @@ pub async fn collect(github: &Installation, repo: &str, branch: &str) -> LinkedF
     }
 }
 
-async fn branch_protection(github: &Installation, repo: &str, branch: &str) -> Fact<BranchProtection> {
+async fn branch_protection(
+    github: &Installation,
+    repo: &str,
+    branch: &str,
+    cache: &dyn ResponseCache,
+) -> Fact<BranchProtection> {
     let b = segment(branch);
     let protection_path = format!("/repos/{repo}/branches/{b}/protection");
     let rules_path = format!("/repos/{repo}/rules/branches/{b}?per_page=100");
     let (classic, rules) = tokio::join!(
-        github.get::<Value>(&protection_path, "GET /repos/{owner}/{repo}/branches/{branch}/protection"),
-        github.get::<Vec<Value>>(&rules_path, "GET /repos/{owner}/{repo}/rules/branches/{branch}"),
+        github.get_conditional::<Value>(
+            &protection_path,
+            "GET /repos/{owner}/{repo}/branches/{branch}/protection",
+            cache
+        ),
+        github.get_conditional::<Vec<Value>>(&rules_path, "GET /repos/{owner}/{repo}/rules/branches/{branch}", cache),
     );
     let mut facts = BranchProtection { branch: branch.to_string(), ..BranchProtection::default() };
     match classic {
@@ -87,11 +98,12 @@ struct Severity {
     severity: String,
 }
 
-async fn dependabot_alerts(github: &Installation, repo: &str) -> Fact<Option<AlertCounts>> {
+async fn dependabot_alerts(github: &Installation, repo: &str, cache: &dyn ResponseCache) -> Fact<Option<AlertCounts>> {
     let alerts = github
-        .get_all::<Alert>(
+        .get_all_conditional::<Alert>(
             &format!("/repos/{repo}/dependabot/alerts?state=open&per_page=100"),
             "GET /repos/{owner}/{repo}/dependabot/alerts",
+            cache,
         )
         .await;
     match alerts {

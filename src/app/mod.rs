@@ -11,7 +11,9 @@ use crate::clock::Clock;
 use crate::diag::Diagnostics;
 use crate::engine::{self, Scorecard, Subject};
 use crate::facts::{LinkedFacts, ReadPlan};
-use crate::github::client::{GhError, GitHubApp, Installation};
+use crate::github::client::{GhError, GitHubApp, Installation, ResponseCache};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use crate::github::events::{CheckRunAction, CheckSuiteAction, Event, PrAction, PrRef, Repository};
 use crate::policy::Policy;
 use crate::store::ns;
@@ -33,11 +35,18 @@ pub trait KvStore: Send + Sync {
 pub trait HistoryStore: Send + Sync {
     /// Records a scorecard of `git_ref`; a failure is logged, never fatal to the evaluation.
     fn record(&self, card: &Scorecard, git_ref: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// For each rule whose latest status on `git_ref` is `fail`, when its current run of failures started.
+    fn failing_since(
+        &self,
+        repository: &str,
+        git_ref: &str,
+    ) -> Pin<Box<dyn Future<Output = BTreeMap<String, DateTime<Utc>>> + Send + '_>>;
 }
 
 /// Everything the App keeps between deliveries.
-pub trait AppStore: BlobCache + KvStore + HistoryStore {}
-impl<T: BlobCache + KvStore + HistoryStore> AppStore for T {}
+pub trait AppStore: BlobCache + KvStore + HistoryStore + ResponseCache {}
+impl<T: BlobCache + KvStore + HistoryStore + ResponseCache> AppStore for T {}
 
 /// Why handling an event did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,6 +181,10 @@ impl App {
         }
         tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
         Ok(card)
+    }
+
+    fn cache(&self) -> &dyn ResponseCache {
+        self.store.as_ref()
     }
 
     async fn installation(&self, id: Option<crate::github::events::InstallationId>) -> Result<Installation, AppError> {
@@ -379,7 +392,7 @@ impl App {
         {
             return cached.facts;
         }
-        let facts = linked::collect(github, repo, branch).await;
+        let facts = linked::collect(github, repo, branch, self.cache()).await;
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
             self.store.kv_put(ns::LINKED_FACTS, &key, json).await;
         }

@@ -4,7 +4,10 @@ use super::remote_facts::BlobCache;
 use super::{HistoryStore, KvStore};
 use crate::clock::Clock;
 use crate::engine::Scorecard;
-use crate::store::Store;
+use crate::github::client::{CachedResponse, ResponseCache};
+use crate::store::{Store, ns};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,6 +70,39 @@ impl HistoryStore for StoreCache {
         Box::pin(async move {
             if let Err(e) = self.store.record_evaluation(&card, &git_ref, self.clock.now()).await {
                 tracing::warn!(error = %e, "evaluation history write failed");
+            }
+        })
+    }
+
+    fn failing_since(
+        &self,
+        repository: &str,
+        git_ref: &str,
+    ) -> Pin<Box<dyn Future<Output = BTreeMap<String, DateTime<Utc>>> + Send + '_>> {
+        let (repository, git_ref) = (repository.to_string(), git_ref.to_string());
+        Box::pin(async move {
+            self.store.failing_since_all(&repository, &git_ref).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "evaluation history read failed");
+                BTreeMap::new()
+            })
+        })
+    }
+}
+
+impl ResponseCache for StoreCache {
+    fn load(&self, path: &str) -> Pin<Box<dyn Future<Output = Option<CachedResponse>> + Send + '_>> {
+        let path = path.to_string();
+        Box::pin(async move {
+            let value = KvStore::kv_get(self, ns::GITHUB_ETAG, &path).await?;
+            serde_json::from_str(&value).ok()
+        })
+    }
+
+    fn store(&self, path: &str, response: CachedResponse) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let path = path.to_string();
+        Box::pin(async move {
+            if let Ok(json) = serde_json::to_string(&response) {
+                KvStore::kv_put(self, ns::GITHUB_ETAG, &path, json).await;
             }
         })
     }

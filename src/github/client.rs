@@ -11,8 +11,14 @@
 //!   exhausted quota: GitHub did not process it) when the wait is short; otherwise the error is `Transient` with the
 //!   wait GitHub asked for, and the worker retries the delivery later. A POST that got a 5xx is never repeated
 //!   blindly: GitHub may have acted on it, so the handler looks the resource up before creating it again.
+//! - Every content-creating request (POST, PATCH, PUT, DELETE) of the App, whatever the installation, goes through
+//!   one [`WriteThrottle`] (GitHub's secondary limit of 80 a minute).
+//! - Conditional GETs ([`Installation::get_conditional`]): the `ETag` of an earlier answer is sent as
+//!   `If-None-Match`, and a `304 Not Modified` (which GitHub does not count against the rate limit) reuses the
+//!   stored body.
 
 use super::events::InstallationId;
+use super::throttle::WriteThrottle;
 use crate::clock::Clock;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -23,6 +29,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,12 +98,30 @@ impl Reply {
     }
 }
 
+/// An earlier answer to a GET, kept to make the next request conditional.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CachedResponse {
+    pub etag: String,
+    /// The body (JSON text).
+    pub body: String,
+    /// The `Link` header, so a cached page still leads to the next one.
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// Where conditional GETs keep their `ETag`s and bodies, by request path.
+pub trait ResponseCache: Send + Sync {
+    fn load(&self, path: &str) -> Pin<Box<dyn Future<Output = Option<CachedResponse>> + Send + '_>>;
+    fn store(&self, path: &str, response: CachedResponse) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
 /// The App: mints installation tokens and hands out cached installation clients.
 pub struct GitHubApp {
     base_url: String,
     app: Octocrab,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn RequestObserver>,
+    throttle: Arc<WriteThrottle>,
     installations: tokio::sync::Mutex<HashMap<InstallationId, (Installation, DateTime<Utc>)>>,
 }
 
@@ -125,7 +151,44 @@ impl GitHubApp {
             .context("the private key is not a PEM-encoded RSA key")?;
         let base_url = base_url.trim_end_matches('/').to_string();
         let app = builder(&base_url)?.app(app_id.into(), key).build().context("cannot build the GitHub client")?;
-        Ok(Self { base_url, app, clock, observer, installations: tokio::sync::Mutex::new(HashMap::new()) })
+        Ok(Self {
+            base_url,
+            app,
+            clock,
+            observer,
+            throttle: Arc::new(WriteThrottle::default()),
+            installations: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Paces the App's content-creating requests with `throttle` instead of GitHub's 80 a minute.
+    pub fn with_write_throttle(mut self, throttle: WriteThrottle) -> Self {
+        self.throttle = Arc::new(throttle);
+        self
+    }
+
+    pub fn write_throttle(&self) -> &WriteThrottle {
+        &self.throttle
+    }
+
+    fn app_api(&self) -> Api {
+        Api {
+            client: self.app.clone(),
+            base_url: self.base_url.clone(),
+            observer: self.observer.clone(),
+            throttle: self.throttle.clone(),
+        }
+    }
+
+    /// The App's installations (`GET /app/installations`, as the App).
+    pub async fn installations(&self) -> Result<Vec<InstallationId>, GhError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            id: u64,
+        }
+        let listed: Vec<Listed> =
+            self.app_api().get_all("/app/installations?per_page=100", "GET /app/installations", None).await?;
+        Ok(listed.into_iter().map(|i| InstallationId(i.id)).collect())
     }
 
     /// The client for an installation, minting a token only when there is none or it is about to expire.
@@ -137,7 +200,7 @@ impl GitHubApp {
         {
             return Ok(client.clone());
         }
-        let app = Api { client: self.app.clone(), base_url: self.base_url.clone(), observer: self.observer.clone() };
+        let app = self.app_api();
         let path = format!("/app/installations/{id}/access_tokens");
         let reply = app
             .send(
@@ -145,14 +208,22 @@ impl GitHubApp {
                 &path,
                 Some(&serde_json::json!({})),
                 "POST /app/installations/{installation_id}/access_tokens",
+                None,
             )
             .await?;
         let token: AccessToken = reply.json("installation token")?;
         let client = builder(&self.base_url).and_then(|b| Ok(b.personal_token(token.token).build()?)).map_err(|e| {
             GhError::Permanent { what: "installation client".into(), status: 0, message: e.to_string() }
         })?;
-        let installation =
-            Installation { id, api: Api { client, base_url: self.base_url.clone(), observer: self.observer.clone() } };
+        let installation = Installation {
+            id,
+            api: Api {
+                client,
+                base_url: self.base_url.clone(),
+                observer: self.observer.clone(),
+                throttle: self.throttle.clone(),
+            },
+        };
         cache.insert(id, (installation.clone(), token.expires_at));
         Ok(installation)
     }
@@ -191,11 +262,21 @@ impl fmt::Debug for Installation {
 impl Installation {
     /// GET a JSON document. `endpoint` is the path template, for metrics and messages.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, endpoint: &'static str) -> Result<T, GhError> {
-        self.api.send::<()>(Method::GET, path, None, endpoint).await?.json(endpoint)
+        self.api.send::<()>(Method::GET, path, None, endpoint, None).await?.json(endpoint)
     }
 
     pub async fn get_reply(&self, path: &str, endpoint: &'static str) -> Result<Reply, GhError> {
-        self.api.send::<()>(Method::GET, path, None, endpoint).await
+        self.api.send::<()>(Method::GET, path, None, endpoint, None).await
+    }
+
+    /// GET with `If-None-Match` from `cache`: a `304 Not Modified` answers with the stored body.
+    pub async fn get_conditional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        endpoint: &'static str,
+        cache: &dyn ResponseCache,
+    ) -> Result<T, GhError> {
+        self.api.get_conditional(path, endpoint, cache).await?.json(endpoint)
     }
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -204,7 +285,7 @@ impl Installation {
         body: &B,
         endpoint: &'static str,
     ) -> Result<T, GhError> {
-        self.api.send(Method::POST, path, Some(body), endpoint).await?.json(endpoint)
+        self.api.send(Method::POST, path, Some(body), endpoint, None).await?.json(endpoint)
     }
 
     pub async fn patch<B: Serialize, T: DeserializeOwned>(
@@ -213,20 +294,52 @@ impl Installation {
         body: &B,
         endpoint: &'static str,
     ) -> Result<T, GhError> {
-        self.api.send(Method::PATCH, path, Some(body), endpoint).await?.json(endpoint)
+        self.api.send(Method::PATCH, path, Some(body), endpoint, None).await?.json(endpoint)
+    }
+
+    /// DELETE; the body of the answer (often empty) is ignored.
+    pub async fn delete<B: Serialize>(&self, path: &str, body: Option<&B>, endpoint: &'static str) -> Result<(), GhError> {
+        self.api.send(Method::DELETE, path, body, endpoint, None).await.map(|_| ())
     }
 
     /// Every item of a paginated listing (a JSON array per page), following `Link: rel="next"` on the same host.
     pub async fn get_all<T: DeserializeOwned>(&self, path: &str, endpoint: &'static str) -> Result<Vec<T>, GhError> {
+        self.api.get_all(path, endpoint, None).await
+    }
+
+    /// [`Installation::get_all`] with each page requested conditionally.
+    pub async fn get_all_conditional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        endpoint: &'static str,
+        cache: &dyn ResponseCache,
+    ) -> Result<Vec<T>, GhError> {
+        self.api.get_all(path, endpoint, Some(cache)).await
+    }
+
+    /// Every item of a paginated listing whose pages are objects holding the items in `field`
+    /// (`GET /installation/repositories` answers `{total_count, repositories: [...]}`).
+    pub async fn get_all_in<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: &str,
+        endpoint: &'static str,
+    ) -> Result<Vec<T>, GhError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_string());
         let mut pages = 0;
         while let Some(path) = next.take() {
-            let reply = self.api.send::<()>(Method::GET, &path, None, endpoint).await?;
-            items.extend(reply.json::<Vec<T>>(endpoint)?);
+            let reply = self.api.send::<()>(Method::GET, &path, None, endpoint, None).await?;
+            let mut page: serde_json::Map<String, serde_json::Value> = reply.json(endpoint)?;
+            let listed = page.remove(field).unwrap_or_default();
+            items.extend(serde_json::from_value::<Vec<T>>(listed).map_err(|e| GhError::Permanent {
+                what: endpoint.into(),
+                status: reply.status.as_u16(),
+                message: format!("unexpected response body: {e}"),
+            })?);
             pages += 1;
             if pages >= 100 {
-                break; // 10,000 items at 100 a page: enough for any listing we read
+                break;
             }
             next = next_link(&reply.headers).and_then(|url| self.api.same_host_path(&url));
         }
@@ -239,9 +352,68 @@ struct Api {
     client: Octocrab,
     base_url: String,
     observer: Arc<dyn RequestObserver>,
+    throttle: Arc<WriteThrottle>,
 }
 
 impl Api {
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        endpoint: &'static str,
+        cache: Option<&dyn ResponseCache>,
+    ) -> Result<Vec<T>, GhError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            let reply = match cache {
+                Some(cache) => self.get_conditional(&path, endpoint, cache).await?,
+                None => self.send::<()>(Method::GET, &path, None, endpoint, None).await?,
+            };
+            items.extend(reply.json::<Vec<T>>(endpoint)?);
+            pages += 1;
+            if pages >= 100 {
+                break; // 10,000 items at 100 a page: enough for any listing we read
+            }
+            next = next_link(&reply.headers).and_then(|url| self.same_host_path(&url));
+        }
+        Ok(items)
+    }
+
+    async fn get_conditional(
+        &self,
+        path: &str,
+        endpoint: &'static str,
+        cache: &dyn ResponseCache,
+    ) -> Result<Reply, GhError> {
+        let cached = cache.load(path).await;
+        let mut headers = HeaderMap::new();
+        if let Some(value) = cached.as_ref().and_then(|c| http::HeaderValue::from_str(&c.etag).ok()) {
+            headers.insert(http::header::IF_NONE_MATCH, value);
+        }
+        let mut reply = self.send::<()>(Method::GET, path, None, endpoint, Some(headers)).await?;
+        if reply.status == StatusCode::NOT_MODIFIED {
+            let Some(cached) = cached else {
+                return Err(GhError::Permanent {
+                    what: endpoint.into(),
+                    status: 304,
+                    message: "304 Not Modified to an unconditional request".into(),
+                });
+            };
+            if let Some(link) = cached.link.as_deref().and_then(|l| http::HeaderValue::from_str(l).ok()) {
+                reply.headers.insert(http::header::LINK, link);
+            }
+            reply.body = Bytes::from(cached.body.into_bytes());
+            return Ok(reply);
+        }
+        let etag = reply.headers.get(http::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+        if let (Some(etag), Ok(body)) = (etag, std::str::from_utf8(&reply.body)) {
+            let link = reply.headers.get(http::header::LINK).and_then(|v| v.to_str().ok()).map(str::to_string);
+            cache.store(path, CachedResponse { etag, body: body.to_string(), link }).await;
+        }
+        Ok(reply)
+    }
+
     /// `url` as a path (and query) on our base host, or `None` when it points elsewhere (never send the token there).
     fn same_host_path(&self, url: &str) -> Option<String> {
         let origin_end = |u: &str| u.find("://").map(|i| i + 3).map(|i| u[i..].find('/').map_or(u.len(), |j| i + j));
@@ -256,13 +428,20 @@ impl Api {
         path: &str,
         body: Option<&B>,
         endpoint: &'static str,
+        headers: Option<HeaderMap>,
     ) -> Result<Reply, GhError> {
         let idempotent = method != Method::POST;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if method != Method::GET {
+                let waited = self.throttle.acquire().await;
+                if !waited.is_zero() {
+                    tracing::debug!(endpoint, waited_ms = waited.as_millis() as u64, "write paced");
+                }
+            }
             let response = match method {
-                Method::GET => self.client._get(path).await,
+                Method::GET => self.client._get_with_headers(path, headers.clone()).await,
                 Method::POST => self.client._post(path, body).await,
                 Method::PATCH => self.client._patch(path, body).await,
                 Method::PUT => self.client._put(path, body).await,
@@ -298,7 +477,7 @@ impl Api {
             };
             let remaining = header_u64(&headers, "x-ratelimit-remaining");
             self.observer.github_request(endpoint, status.as_u16(), remaining);
-            if status.is_success() {
+            if status.is_success() || status == StatusCode::NOT_MODIFIED {
                 return Ok(Reply { status, headers, body });
             }
             let message = error_message(&body);

@@ -21,6 +21,14 @@ const TEMPLATE_NAME: &str = "scorecard.md";
 const TEMPLATE: &str = include_str!("../../templates/scorecard.md.hbs");
 const CHECK_RUN_NAME: &str = "check_run.md";
 const CHECK_RUN: &str = include_str!("../../templates/check_run.md.hbs");
+/// The templates of tracking issues (`crate::tracking::text`), by name.
+const TRACKING: [(&str, &str); 5] = [
+    ("tracking_issue.md", include_str!("../../templates/tracking_issue.md.hbs")),
+    ("rule_issue.md", include_str!("../../templates/rule_issue.md.hbs")),
+    ("task_closed.md", include_str!("../../templates/task_closed.md.hbs")),
+    ("task_overdue.md", include_str!("../../templates/task_overdue.md.hbs")),
+    ("expiry_warning.md", include_str!("../../templates/expiry_warning.md.hbs")),
+];
 
 /// Text for a JSON value: strings as they are, `null` as nothing, anything else as JSON.
 fn value_text(v: &Value) -> String {
@@ -45,6 +53,9 @@ fn registry() -> &'static Handlebars<'static> {
         // The template is part of the binary and covered by tests: failing to parse it is a bug.
         hb.register_template_string(TEMPLATE_NAME, TEMPLATE).expect("templates/scorecard.md.hbs parses");
         hb.register_template_string(CHECK_RUN_NAME, CHECK_RUN).expect("templates/check_run.md.hbs parses");
+        for (name, template) in TRACKING {
+            hb.register_template_string(name, template).unwrap_or_else(|e| panic!("templates/{name}.hbs: {e}"));
+        }
         hb
     })
 }
@@ -53,6 +64,12 @@ fn registry() -> &'static Handlebars<'static> {
 /// template neutralises it), except `scorecard`, which is Markdown from [`render_markdown`].
 pub fn render_check_run(view: &impl Serialize) -> anyhow::Result<String> {
     let out = registry().render(CHECK_RUN_NAME, view).context("rendering the check-run summary")?;
+    Ok(tidy(&out))
+}
+
+/// Renders one of the other embedded templates (`tracking_issue.md`, ...) with `view`.
+pub fn render_template(name: &str, view: &impl Serialize) -> anyhow::Result<String> {
+    let out = registry().render(name, view).with_context(|| format!("rendering templates/{name}.hbs"))?;
     Ok(tidy(&out))
 }
 

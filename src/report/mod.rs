@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 
 use crate::engine::{RuleResult, Scorecard};
 
-pub use markdown::{render_check_run, render_markdown};
+pub use markdown::{render_check_run, render_markdown, render_template};
 pub use sarif::{NO_FILE_URI, SARIF_SCHEMA};
 
 /// An output format of `shipshape evaluate --format`.

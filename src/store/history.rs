@@ -104,6 +104,41 @@ impl Store {
     }
 }
 
+impl Store {
+    /// [`Store::failing_since`] for every rule of the repository's ref at once: rules whose latest status is
+    /// `fail`, with the start of their current run of failures.
+    pub async fn failing_since_all(
+        &self,
+        repository: &str,
+        git_ref: &str,
+    ) -> Result<std::collections::BTreeMap<String, DateTime<Utc>>> {
+        let rows = sqlx::query(
+            "SELECT r.rule_id, e.evaluated_at, r.status FROM evaluations e
+             JOIN evaluation_rules r ON r.evaluation_id = e.id
+             WHERE e.repository = ? AND e.git_ref = ?
+             ORDER BY r.rule_id, e.evaluated_at DESC, e.id DESC",
+        )
+        .bind(repository)
+        .bind(git_ref)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut since = std::collections::BTreeMap::new();
+        let mut settled: Option<String> = None; // the rule whose run is known (a non-failure was reached)
+        for row in rows {
+            let rule: String = row.get("rule_id");
+            if settled.as_deref() == Some(rule.as_str()) {
+                continue;
+            }
+            if row.get::<String, _>("status") != Status::Fail.as_str() {
+                settled = Some(rule);
+                continue;
+            }
+            since.insert(rule, from_millis(row.get("evaluated_at"))?);
+        }
+        Ok(since)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::engine::{RuleResult, Scorecard, Status, Summary};
@@ -161,5 +196,7 @@ mod tests {
         assert_eq!(store.failing_since("acme/payments", main, "runbook").await.unwrap(), Some(day(3)));
         assert_eq!(store.failing_since("acme/payments", main, "readme").await.unwrap(), None);
         assert_eq!(store.failing_since("acme/other", main, "runbook").await.unwrap(), None);
+        let all = store.failing_since_all("acme/payments", main).await.unwrap();
+        assert_eq!(all.into_iter().collect::<Vec<_>>(), [("runbook".to_string(), day(3))]);
     }
 }

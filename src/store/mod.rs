@@ -34,6 +34,18 @@ pub mod ns {
     pub const CHECK_RUN: &str = "check_run";
     /// Sticky comment id by `owner/name#pr`.
     pub const STICKY_COMMENT: &str = "sticky_comment";
+    /// GitHub answers to conditional GETs (`ETag` and body) by request path.
+    pub const GITHUB_ETAG: &str = "github_etag";
+    /// The recursive tree listing of a repository's last evaluated default-branch commit, by `owner/name`.
+    pub const TREE: &str = "tree";
+    /// The default branch's last evaluated head and the repository's `pushed_at` then, by `owner/name`.
+    pub const DEFAULT_HEAD: &str = "default_head";
+    /// The tracking issue of a repository's service and the state last written to it, by `owner/name`.
+    pub const TRACKING: &str = "tracking";
+    /// Whether a tier-1 service met its required level at its last default-branch evaluation, by `owner/name`.
+    pub const SLACK: &str = "slack";
+    /// When the last periodic sweep was started (`last`).
+    pub const SWEEP: &str = "sweep";
 }
 
 /// How long a connection waits for SQLite's write lock before giving up.
