@@ -621,3 +621,567 @@ async fn dropping_the_fake_with_violations_panics() {
     let crab = installation_client(&fake).await;
     let _ = crab.get::<Value, _, _>(format!("/repos/{OWNER}/{REPO}/nonsense"), None::<&()>).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Raw HTTP (reqwest) against the fake, for the status codes and headers octocrab hides: installations, issues,
+// labels, sub-issues and conditional requests.
+
+/// A reqwest client that sends one credential (an App JWT or an installation token) to the fake.
+struct Http {
+    client: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+/// A response: status, headers and the body as JSON (`Null` when empty).
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn numbers(&self) -> Vec<u64> {
+        self.body.as_array().expect("an array").iter().map(|i| i["number"].as_u64().expect("number")).collect()
+    }
+}
+
+fn app_jwt(fake: &FakeGitHub) -> String {
+    let key = EncodingKey::from_rsa_pem(fake.private_key_pem().as_bytes()).expect("test key");
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": fake.app_id(), "iat": now - 60, "exp": now + 540});
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key).expect("JWT")
+}
+
+impl Http {
+    fn app(fake: &FakeGitHub) -> Http {
+        Http { client: reqwest::Client::new(), base: fake.url.clone(), auth: format!("Bearer {}", app_jwt(fake)) }
+    }
+
+    /// An installation token of [`INSTALLATION`], for all its repositories or (with `body`) a selection.
+    async fn installation(fake: &FakeGitHub, body: Option<Value>) -> Http {
+        let minted =
+            Http::app(fake).send("POST", &format!("/app/installations/{INSTALLATION}/access_tokens"), body).await;
+        assert_eq!(minted.status, 201, "{}", minted.body);
+        let token = minted.body["token"].as_str().expect("token");
+        Http { client: reqwest::Client::new(), base: fake.url.clone(), auth: format!("token {token}") }
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None).await
+    }
+
+    async fn send_with(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, url)
+            .header("authorization", &self.auth)
+            .header("accept", "application/vnd.github+json")
+            .header("user-agent", "shipshape-selftest")
+            .header("x-github-api-version", "2022-11-28");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        Answer { status, headers, body }
+    }
+}
+
+/// The URL of a `Link` header's `rel`, if any.
+fn link(answer: &Answer, rel: &str) -> Option<String> {
+    let header = answer.header("link")?;
+    header.split(", ").find(|part| part.ends_with(&format!("rel=\"{rel}\""))).map(|part| {
+        let url = part.split(';').next().unwrap_or_default();
+        url.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+    })
+}
+
+#[tokio::test]
+async fn installations_and_installation_repositories_paginate() {
+    let (fake, _) = world().await;
+    for name in ["alpha", "beta", "gamma", "delta"] {
+        fake.add_repo(INSTALLATION, OWNER, name, "main");
+    }
+    fake.add_installation(8, "other");
+    fake.add_repo(8, "other", "secret", "main");
+    let app = Http::app(&fake);
+
+    let first = app.get("/app/installations?per_page=1").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body[0]["id"], INSTALLATION);
+    assert_eq!(first.body[0]["account"]["login"], OWNER);
+    let next = link(&first, "next").expect("a next page");
+    let second = app.get(&next).await;
+    assert_eq!((second.body.as_array().unwrap().len(), &second.body[0]["id"]), (1, &json!(8)));
+    assert!(link(&second, "next").is_none());
+
+    let crab = Http::installation(&fake, None).await;
+    let page1 = crab.get("/installation/repositories?per_page=2").await;
+    assert_eq!(page1.status, 200, "{}", page1.body);
+    assert_eq!(page1.body["total_count"], 5);
+    assert_eq!(page1.body["repository_selection"], "all");
+    let names = |a: &Answer| -> Vec<String> {
+        a.body["repositories"].as_array().unwrap().iter().map(|r| r["full_name"].as_str().unwrap().into()).collect()
+    };
+    assert_eq!(names(&page1), ["acme/alpha", "acme/beta"]);
+    assert!(link(&page1, "last").expect("rel=last").contains("page=3"));
+    let page2 = crab.get(&link(&page1, "next").expect("next")).await;
+    assert_eq!(names(&page2), ["acme/delta", "acme/gamma"]);
+    let page3 = crab.get(&link(&page2, "next").expect("next")).await;
+    assert_eq!(names(&page3), ["acme/widgets"]);
+    assert_eq!(page3.body["total_count"], 5);
+    assert!(link(&page3, "next").is_none());
+    assert!(link(&page3, "prev").expect("prev").contains("page=2"));
+
+    // A token for some repositories lists only those.
+    let scoped = Http::installation(&fake, Some(json!({"repositories": ["beta", "widgets"]}))).await;
+    let listed = scoped.get("/installation/repositories").await;
+    assert_eq!(
+        (listed.body["total_count"].as_u64(), names(&listed)),
+        (Some(2), vec!["acme/beta".into(), "acme/widgets".into()])
+    );
+    assert_eq!(listed.body["repository_selection"], "selected");
+
+    // Each endpoint wants its own credential.
+    assert_eq!(app.get("/installation/repositories").await.status, 401);
+    assert_eq!(crab.get("/app/installations").await.status, 401);
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn repository_flags_and_pushed_at() {
+    let (fake, _) = world().await;
+    let crab = Http::installation(&fake, None).await;
+    let route = format!("/repos/{OWNER}/{REPO}");
+    let repo = crab.get(&route).await;
+    let flags = |r: &Answer| (r.body["archived"].clone(), r.body["fork"].clone(), r.body["has_issues"].clone());
+    assert_eq!(flags(&repo), (json!(false), json!(false), json!(true)));
+    let pushed = repo.body["pushed_at"].as_str().expect("pushed_at").to_string();
+
+    let sha = fake.commit(OWNER, REPO, &[("README.md", "changed\n")]);
+    fake.set_branch(OWNER, REPO, "main", &sha);
+    let after = crab.get(&route).await;
+    let pushed_after = after.body["pushed_at"].as_str().expect("pushed_at").to_string();
+    assert!(pushed_after > pushed, "{pushed_after} after {pushed}");
+    // Pointing a branch where it already is is no push.
+    fake.set_branch(OWNER, REPO, "main", &sha);
+    assert_eq!(crab.get(&route).await.body["pushed_at"], pushed_after.as_str());
+
+    fake.set_archived(OWNER, REPO, true);
+    fake.set_fork(OWNER, REPO, true);
+    fake.set_has_issues(OWNER, REPO, false);
+    let changed = crab.get(&route).await;
+    assert_eq!(flags(&changed), (json!(true), json!(true), json!(false)));
+    let listed = crab.get("/installation/repositories").await;
+    assert_eq!(listed.body["repositories"][0]["archived"], true);
+    // An archived repository is read-only.
+    let refused = crab.send("POST", &format!("{route}/labels"), Some(json!({"name": "x"}))).await;
+    assert_eq!(
+        (refused.status, refused.body["message"].as_str()),
+        (403, Some("Repository was archived so is read-only."))
+    );
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn issues_are_created_listed_closed_and_reopened() {
+    let (fake, sha) = world().await;
+    fake.add_pull(OWNER, REPO, 1, &sha, "feature/x", "main");
+    let crab = Http::installation(&fake, None).await;
+    let issues = format!("/repos/{OWNER}/{REPO}/issues");
+
+    let created = crab
+        .send(
+            "POST",
+            &issues,
+            Some(
+                json!({"title": "Shipshape: 3 checks failing", "body": "Details", "labels": ["shipshape", "tracking"]}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let issue = &created.body;
+    assert_eq!(issue["number"], 2, "numbers are shared with pull requests");
+    assert_eq!(
+        (issue["state"].as_str(), &issue["state_reason"], &issue["closed_at"]),
+        (Some("open"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(issue["user"]["login"], "shipshape-test[bot]");
+    assert_eq!(issue["user"]["type"], "Bot");
+    assert_eq!(issue["performed_via_github_app"]["slug"], "shipshape-test");
+    assert_eq!(issue["labels"][1]["name"], "tracking");
+    assert_eq!(issue["labels"][1]["color"], "ededed");
+    assert_eq!(issue["html_url"], format!("https://github.com/{OWNER}/{REPO}/issues/2"));
+    assert_eq!(issue["sub_issues_summary"], json!({"total": 0, "completed": 0, "percent_completed": 0}));
+    assert_eq!(created.header("location"), issue["url"].as_str());
+    assert!(issue["id"].as_u64().unwrap() != 2, "an id is not a number");
+    // The labels did not exist: they were created.
+    let label = crab.get(&format!("/repos/{OWNER}/{REPO}/labels/tracking")).await;
+    assert_eq!((label.status, label.body["name"].as_str()), (200, Some("tracking")));
+    assert_eq!(crab.get(&format!("/repos/{OWNER}/{REPO}/labels/nope")).await.status, 404);
+
+    let by_person = fake.create_issue(OWNER, REPO, "Broken link", "See README", &["bug"], "octocat");
+    assert_eq!(by_person, 3);
+
+    // Listing: open by default, pull requests too (with `pull_request`), newest first.
+    let open = crab.get(&issues).await;
+    assert_eq!(open.numbers(), [3, 2, 1]);
+    assert!(open.body[2]["pull_request"]["url"].as_str().unwrap().ends_with("/pulls/1"));
+    assert!(open.body[1].get("pull_request").is_none());
+    assert_eq!(crab.get(&format!("{issues}?labels=tracking")).await.numbers(), [2]);
+    assert_eq!(crab.get(&format!("{issues}?labels=Tracking,shipshape")).await.numbers(), [2]);
+    assert!(crab.get(&format!("{issues}?labels=tracking,bug")).await.numbers().is_empty());
+    assert_eq!(crab.get(&format!("{issues}?creator=shipshape-test%5Bbot%5D")).await.numbers(), [2]);
+    assert_eq!(crab.get(&format!("{issues}?sort=created&direction=asc")).await.numbers(), [1, 2, 3]);
+    let page1 = crab.get(&format!("{issues}?per_page=2")).await;
+    assert_eq!(page1.numbers(), [3, 2]);
+    let page2 = crab.get(&link(&page1, "next").expect("next")).await;
+    assert_eq!(page2.numbers(), [1]);
+
+    // Close as not planned, reopen, close again (completed by default).
+    let one = format!("{issues}/2");
+    let closed = crab.send("PATCH", &one, Some(json!({"state": "closed", "state_reason": "not_planned"}))).await;
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    assert_eq!(
+        (closed.body["state"].as_str(), closed.body["state_reason"].as_str()),
+        (Some("closed"), Some("not_planned"))
+    );
+    assert!(closed.body["closed_at"].is_string());
+    assert_eq!(closed.body["closed_by"]["login"], "shipshape-test[bot]");
+    assert_eq!(crab.get(&issues).await.numbers(), [3, 1]);
+    assert_eq!(crab.get(&format!("{issues}?state=closed")).await.numbers(), [2]);
+    assert_eq!(crab.get(&format!("{issues}?state=all")).await.numbers(), [3, 2, 1]);
+    let reopened = crab.send("PATCH", &one, Some(json!({"state": "open"}))).await;
+    assert_eq!(
+        (reopened.body["state"].as_str(), reopened.body["state_reason"].as_str()),
+        (Some("open"), Some("reopened"))
+    );
+    assert_eq!(reopened.body["closed_at"], Value::Null);
+    let edited = crab.send("PATCH", &one, Some(json!({"title": "Shipshape: 1 check failing", "body": "Less", "labels": ["shipshape", "Tracking", "fresh"]}))).await;
+    assert_eq!(edited.body["state_reason"], "reopened", "a reason only changes with the state");
+    let names: Vec<&str> =
+        edited.body["labels"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["shipshape", "tracking", "fresh"]);
+    let closed = crab.send("PATCH", &one, Some(json!({"state": "closed"}))).await;
+    assert_eq!(closed.body["state_reason"], "completed");
+    let got = crab.get(&one).await;
+    assert_eq!((got.status, &got.body["title"]), (200, &json!("Shipshape: 1 check failing")));
+    assert_eq!(crab.get(&format!("{issues}/99")).await.status, 404);
+
+    // The test accessors.
+    let all = fake.issues(OWNER, REPO);
+    assert_eq!(all.iter().map(|i| i.number).collect::<Vec<_>>(), [2, 3], "issues, not pull requests");
+    let tracking = &all[0];
+    assert_eq!(tracking.title, "Shipshape: 1 check failing");
+    assert_eq!(tracking.body.as_deref(), Some("Less"));
+    assert_eq!((tracking.state.as_str(), tracking.state_reason.as_deref()), ("closed", Some("completed")));
+    assert_eq!(tracking.labels, ["shipshape", "tracking", "fresh"]);
+    assert_eq!((tracking.user.as_str(), tracking.parent), ("shipshape-test[bot]", None));
+    assert!(tracking.closed_at.is_some());
+    assert_eq!(tracking.id, got.body["id"].as_u64().unwrap());
+    assert_eq!(all[1].user, "octocat");
+
+    // Comments on the issue.
+    let comment = crab.send("POST", &format!("{one}/comments"), Some(json!({"body": "Still failing"}))).await;
+    assert_eq!(comment.status, 201);
+    assert_eq!(crab.get(&format!("{one}/comments")).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(crab.get(&one).await.body["comments"], 1);
+    assert_eq!(fake.issue_comments(OWNER, REPO, 2)[0]["body"], "Still failing");
+
+    // Titles and bodies have GitHub's limits.
+    let long = crab.send("POST", &issues, Some(json!({"title": "t", "body": "x".repeat(65_537)}))).await;
+    assert_eq!((long.status, long.body["errors"][0]["field"].as_str()), (422, Some("body")));
+    fake.set_issue_state(OWNER, REPO, 3, "closed", Some("not_planned"));
+    assert_eq!(fake.issues(OWNER, REPO)[1].state_reason.as_deref(), Some("not_planned"));
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn labels_are_added_removed_and_created() {
+    let (fake, _) = world().await;
+    let crab = Http::installation(&fake, None).await;
+    let number = fake.create_issue(OWNER, REPO, "Tracking", "", &["shipshape"], "shipshape-test[bot]");
+    let labels = format!("/repos/{OWNER}/{REPO}/issues/{number}/labels");
+    let names = |a: &Answer| -> Vec<String> {
+        a.body.as_array().expect("labels").iter().map(|l| l["name"].as_str().unwrap().to_string()).collect()
+    };
+
+    let added = crab.send("POST", &labels, Some(json!({"labels": ["severity:high", "shipshape"]}))).await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert_eq!(names(&added), ["shipshape", "severity:high"]);
+    assert_eq!(crab.get(&format!("/repos/{OWNER}/{REPO}/labels/severity:high")).await.status, 200);
+    let set = crab.send("PUT", &labels, Some(json!({"labels": ["only"]}))).await;
+    assert_eq!(names(&set), ["only"]);
+    let added = crab.send("POST", &labels, Some(json!(["shipshape"]))).await;
+    assert_eq!(names(&added), ["only", "shipshape"]);
+
+    let removed = crab.send("DELETE", &format!("{labels}/only"), None).await;
+    assert_eq!((removed.status, names(&removed)), (200, vec!["shipshape".to_string()]));
+    let again = crab.send("DELETE", &format!("{labels}/only"), None).await;
+    assert_eq!((again.status, again.body["message"].as_str()), (404, Some("Label does not exist")));
+    assert_eq!(crab.get(&labels).await.body.as_array().unwrap().len(), 1);
+
+    let create = format!("/repos/{OWNER}/{REPO}/labels");
+    let made = crab
+        .send("POST", &create, Some(json!({"name": "needs triage", "color": "0E8A16", "description": "New"})))
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!((made.body["color"].as_str(), made.body["description"].as_str()), (Some("0e8a16"), Some("New")));
+    assert!(made.body["url"].as_str().unwrap().ends_with("/labels/needs%20triage"));
+    let fetched = crab.get(&format!("{create}/needs%20triage")).await;
+    assert_eq!(fetched.body, made.body);
+    let exists = crab.send("POST", &create, Some(json!({"name": "Shipshape", "color": "000000"}))).await;
+    assert_eq!(exists.status, 422);
+    assert_eq!(exists.body["message"], "Validation Failed");
+    assert_eq!(exists.body["errors"], json!([{"resource": "Label", "code": "already_exists", "field": "name"}]));
+    let bad = crab.send("POST", &create, Some(json!({"name": "x", "color": "#00ff00"}))).await;
+    assert_eq!((bad.status, bad.body["errors"][0]["field"].as_str()), (422, Some("color")));
+    let all = fake.labels(OWNER, REPO);
+    assert!(all.iter().any(|(name, color, _)| name == "needs triage" && color == "0e8a16"), "{all:?}");
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn issues_disabled_answer_410() {
+    let (fake, sha) = world().await;
+    fake.add_pull(OWNER, REPO, 1, &sha, "feature/x", "main");
+    let number = fake.create_issue(OWNER, REPO, "Old", "", &[], "octocat");
+    fake.set_has_issues(OWNER, REPO, false);
+    let crab = Http::installation(&fake, None).await;
+    let issues = format!("/repos/{OWNER}/{REPO}/issues");
+    let gone = |a: &Answer| (a.status, a.body["message"].as_str().map(str::to_string));
+    let expected = (410, Some("Issues are disabled for this repo".to_string()));
+    assert_eq!(gone(&crab.send("POST", &issues, Some(json!({"title": "t"}))).await), expected);
+    assert_eq!(gone(&crab.get(&issues).await), expected);
+    assert_eq!(gone(&crab.get(&format!("{issues}/{number}")).await), expected);
+    assert_eq!(
+        gone(&crab.send("PATCH", &format!("{issues}/{number}"), Some(json!({"state": "closed"}))).await),
+        expected
+    );
+    assert_eq!(gone(&crab.get(&format!("{issues}/{number}/comments")).await), expected);
+    let comment = crab.send("POST", &format!("{issues}/{number}/comments"), Some(json!({"body": "b"}))).await;
+    assert_eq!(gone(&comment), expected);
+    // Pull requests keep their conversation.
+    let on_pull = crab.send("POST", &format!("{issues}/1/comments"), Some(json!({"body": "b"}))).await;
+    assert_eq!(on_pull.status, 201);
+    assert!(fake.issues(OWNER, REPO).iter().all(|i| i.state == "open"));
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn sub_issues_are_linked_up_to_githubs_limit() {
+    let (fake, _) = world().await;
+    let crab = Http::installation(&fake, None).await;
+    let parent = crab.send("POST", &format!("/repos/{OWNER}/{REPO}/issues"), Some(json!({"title": "Tracking"}))).await;
+    let parent = parent.body["number"].as_u64().expect("number");
+    let children: Vec<u64> = (1..=101)
+        .map(|i| fake.create_issue(OWNER, REPO, &format!("Check {i}"), "", &[], "shipshape-test[bot]"))
+        .collect();
+    let id_of = |number: u64| fake.issues(OWNER, REPO).into_iter().find(|i| i.number == number).unwrap().id;
+    let sub_issues = format!("/repos/{OWNER}/{REPO}/issues/{parent}/sub_issues");
+
+    for child in &children[..100] {
+        let added = crab.send("POST", &sub_issues, Some(json!({"sub_issue_id": id_of(*child)}))).await;
+        assert_eq!((added.status, added.body["number"].as_u64()), (201, Some(parent)), "{}", added.body);
+    }
+    let full = crab.send("POST", &sub_issues, Some(json!({"sub_issue_id": id_of(children[100])}))).await;
+    assert_eq!(full.status, 422, "the 101st sub-issue");
+    assert_eq!(full.body["message"], "Validation Failed");
+    assert!(full.body["errors"][0]["message"].as_str().unwrap().contains("100"), "{}", full.body);
+    assert_eq!(fake.sub_issues(OWNER, REPO, parent), children[..100]);
+
+    let listed = crab.get(&format!("{sub_issues}?per_page=40")).await;
+    assert_eq!(listed.numbers(), children[..40]);
+    assert!(link(&listed, "last").expect("rel=last").contains("page=3"));
+    let child = children[0];
+    assert_eq!(listed.body[0]["parent_issue_url"], format!("{}/repos/{OWNER}/{REPO}/issues/{parent}", fake.url));
+    fake.set_issue_state(OWNER, REPO, child, "closed", None);
+    let summary = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/{parent}")).await.body["sub_issues_summary"].clone();
+    assert_eq!(summary, json!({"total": 100, "completed": 1, "percent_completed": 1}));
+    let up = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/{child}/parent")).await;
+    assert_eq!(up.body["number"].as_u64(), Some(parent));
+
+    // One parent per sub-issue, unless replace_parent; unknown ids are refused.
+    let other = fake.create_issue(OWNER, REPO, "Other tracking", "", &[], "shipshape-test[bot]");
+    let other_subs = format!("/repos/{OWNER}/{REPO}/issues/{other}/sub_issues");
+    let taken = crab.send("POST", &other_subs, Some(json!({"sub_issue_id": id_of(child)}))).await;
+    assert_eq!(taken.status, 422);
+    let moved =
+        crab.send("POST", &other_subs, Some(json!({"sub_issue_id": id_of(child), "replace_parent": true}))).await;
+    assert_eq!(moved.status, 201);
+    assert_eq!(fake.sub_issues(OWNER, REPO, other), [child]);
+    assert_eq!(fake.sub_issues(OWNER, REPO, parent).len(), 99);
+    assert_eq!(fake.issues(OWNER, REPO).iter().find(|i| i.number == child).unwrap().parent, Some(other));
+    let unknown = crab.send("POST", &other_subs, Some(json!({"sub_issue_id": 1}))).await;
+    assert_eq!(unknown.status, 422);
+    let by_number = crab.send("POST", &other_subs, Some(json!({"sub_issue_id": children[100]}))).await;
+    assert_eq!(by_number.status, 422, "sub_issue_id is an id, not a number");
+
+    let removed = crab
+        .send(
+            "DELETE",
+            &format!("/repos/{OWNER}/{REPO}/issues/{other}/sub_issue"),
+            Some(json!({"sub_issue_id": id_of(child)})),
+        )
+        .await;
+    assert_eq!((removed.status, removed.body["number"].as_u64()), (200, Some(other)));
+    assert!(fake.sub_issues(OWNER, REPO, other).is_empty());
+    assert_eq!(fake.issues(OWNER, REPO).iter().find(|i| i.number == child).unwrap().parent, None);
+    let again = crab
+        .send(
+            "DELETE",
+            &format!("/repos/{OWNER}/{REPO}/issues/{other}/sub_issue"),
+            Some(json!({"sub_issue_id": id_of(child)})),
+        )
+        .await;
+    assert_eq!(again.status, 404);
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn sub_issues_unavailable_answer_404() {
+    let (fake, _) = world().await;
+    let parent = fake.create_issue(OWNER, REPO, "Tracking", "", &[], "shipshape-test[bot]");
+    let child = fake.create_issue(OWNER, REPO, "Check", "", &[], "shipshape-test[bot]");
+    let child_id = fake.issues(OWNER, REPO)[1].id;
+    fake.set_sub_issues_available(OWNER, REPO, false);
+    let crab = Http::installation(&fake, None).await;
+    let base = format!("/repos/{OWNER}/{REPO}/issues/{parent}");
+    let not_found = |a: &Answer| (a.status, a.body["message"].as_str().map(str::to_string));
+    let expected = (404, Some("Not Found".to_string()));
+    assert_eq!(not_found(&crab.get(&format!("{base}/sub_issues")).await), expected);
+    let add = crab.send("POST", &format!("{base}/sub_issues"), Some(json!({"sub_issue_id": child_id}))).await;
+    assert_eq!(not_found(&add), expected);
+    let remove = crab.send("DELETE", &format!("{base}/sub_issue"), Some(json!({"sub_issue_id": child_id}))).await;
+    assert_eq!(not_found(&remove), expected);
+    let issue = crab.get(&base).await;
+    assert_eq!(issue.status, 200);
+    assert!(issue.body.get("sub_issues_summary").is_none(), "no sub-issues, no summary");
+    assert!(fake.sub_issues(OWNER, REPO, parent).is_empty());
+    let _ = child;
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn conditional_requests_answer_304_and_do_not_count() {
+    let (fake, _) = world().await;
+    let number = fake.create_issue(OWNER, REPO, "Tracking", "", &[], "shipshape-test[bot]");
+    let crab = Http::installation(&fake, None).await;
+    let route = format!("/repos/{OWNER}/{REPO}/issues/{number}");
+    let remaining = |a: &Answer| a.header("x-ratelimit-remaining").unwrap().parse::<u64>().unwrap();
+
+    let first = crab.get(&route).await;
+    let etag = first.header("etag").expect("an ETag").to_string();
+    assert!(etag.starts_with("W/\"") && etag.ends_with('"'), "{etag}");
+    assert_eq!(crab.get(&route).await.header("etag"), Some(etag.as_str()), "same body, same ETag");
+    let before = remaining(&crab.get(&route).await);
+    let cached = crab.send_with("GET", &route, None, &[("if-none-match", &etag)]).await;
+    assert_eq!((cached.status, &cached.body), (304, &Value::Null));
+    assert_eq!(remaining(&cached), before, "a 304 costs nothing");
+    let other = crab.send_with("GET", &route, None, &[("if-none-match", "W/\"0000\"")]).await;
+    assert_eq!(other.status, 200);
+    assert_eq!(remaining(&other), before - 1);
+
+    // A changed resource has a new ETag; the old one no longer matches.
+    let patched = crab.send("PATCH", &route, Some(json!({"body": "changed"}))).await;
+    assert_eq!(patched.status, 200);
+    assert!(patched.header("etag").is_none(), "only GETs carry ETags");
+    let changed = crab.send_with("GET", &route, None, &[("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, 200);
+    let new_etag = changed.header("etag").expect("an ETag");
+    assert_ne!(new_etag, etag);
+    assert_eq!(crab.send_with("GET", &route, None, &[("if-none-match", new_etag)]).await.status, 304);
+
+    // Lists and App endpoints too.
+    let app = Http::app(&fake);
+    let listed = app.get("/app/installations").await;
+    let etag = listed.header("etag").expect("an ETag").to_string();
+    assert_eq!(app.send_with("GET", "/app/installations", None, &[("if-none-match", &etag)]).await.status, 304);
+
+    let seen = fake.requests();
+    let not_modified = seen.iter().filter(|r| r.status == 304).count();
+    assert_eq!(not_modified, 3);
+    assert!(seen.windows(2).all(|w| w[0].at <= w[1].at), "`at` follows arrival order");
+    let writes_in_last_minute =
+        seen.iter().filter(|r| r.method != "GET" && r.at.elapsed() < std::time::Duration::from_secs(60)).count();
+    assert_eq!(writes_in_last_minute, 2, "minting the token and the PATCH");
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn fake_slack_accepts_checks_and_fails_on_demand() {
+    use crate::fake_slack::FakeSlack;
+    let slack = FakeSlack::start().await;
+    assert!(slack.url.ends_with("/services/T000/B000/XXXX"), "{}", slack.url);
+    let client = reqwest::Client::new();
+    let post = |body: String, content_type: &'static str| {
+        let request = client.post(&slack.url).header("content-type", content_type).body(body);
+        async move {
+            let response = request.send().await.expect("POST");
+            let status = response.status().as_u16();
+            let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+            (status, response.text().await.unwrap(), retry, content_type)
+        }
+    };
+    let json = "application/json";
+
+    let (status, text, _, content_type) = post(json!({"text": "Sweep finished"}).to_string(), json).await;
+    assert_eq!((status, text.as_str()), (200, "ok"));
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let blocks = json!({"text": "fallback", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Shipshape"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*3* repositories failing"}},
+        {"type": "divider"}
+    ]});
+    assert_eq!(post(blocks.to_string(), json).await.0, 200);
+    assert_eq!(post("not json".into(), json).await.1, "invalid_payload");
+    assert_eq!(post("{}".into(), json).await.1, "invalid_payload");
+    let unknown = json!({"blocks": [{"type": "table"}]});
+    assert_eq!(
+        post(unknown.to_string(), json).await,
+        (400, "invalid_blocks".into(), None, "text/plain; charset=utf-8".into())
+    );
+    let long = json!({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(3001)}}]});
+    assert_eq!(post(long.to_string(), json).await.1, "invalid_blocks");
+    let header = json!({"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}}]});
+    assert_eq!(post(header.to_string(), json).await.1, "invalid_blocks");
+    let many: Vec<Value> = (0..51).map(|_| json!({"type": "divider"})).collect();
+    assert_eq!(post(json!({"text": "t", "blocks": many}).to_string(), json).await.1, "invalid_blocks");
+
+    slack.fail_next(429);
+    slack.fail_next(500);
+    let limited = post(json!({"text": "retry me"}).to_string(), json).await;
+    assert_eq!((limited.0, limited.2.as_deref()), (429, Some("1")));
+    assert_eq!(post(json!({"text": "retry me"}).to_string(), json).await.0, 500);
+    assert_eq!(post(json!({"text": "retry me"}).to_string(), json).await.0, 200);
+    // Slack also takes a form with the JSON in `payload`.
+    let form = "payload=%7B%22text%22%3A%22from+a+form%22%7D".to_string();
+    assert_eq!(post(form, "application/x-www-form-urlencoded").await.0, 200);
+
+    let elsewhere = client.post(slack.url.replace("XXXX", "YYYY")).body("{}").send().await.unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404);
+
+    let texts: Vec<Value> = slack.messages().iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, [json!("Sweep finished"), json!("fallback"), json!("retry me"), json!("from a form")]);
+    let statuses: Vec<u16> = slack.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 400, 400, 400, 400, 400, 400, 429, 500, 200, 200]);
+    assert!(slack.requests()[8].injected);
+}

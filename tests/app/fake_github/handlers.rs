@@ -9,9 +9,9 @@ use super::git::EntryKind;
 use super::*;
 
 const APP_HOMEPAGE: &str = "https://shipshape.invalid";
-const BOT_ID: u64 = 41_898_282;
+pub(crate) const BOT_ID: u64 = 41_898_282;
 
-type Handled = Result<Reply, Reply>;
+pub(crate) type Handled = Result<Reply, Reply>;
 
 /// Answers a request for an operation the fake implements; `None` for the others.
 pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
@@ -37,7 +37,9 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
         ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => update_comment(w, ctx),
         ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}") => get_pull(w, ctx),
         ("GET", "/repos/{owner}/{repo}/pulls") => list_pulls(w, ctx),
-        _ => return None,
+        ("GET", "/app/installations") => list_installations(w, ctx),
+        ("GET", "/installation/repositories") => list_installation_repos(w, ctx),
+        _ => return issues::route(w, ctx),
     };
     Some(handled.unwrap_or_else(|reply| reply))
 }
@@ -45,7 +47,7 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
 // ---------------------------------------------------------------------------------------------------------------
 // Authentication and lookups
 
-fn require_app(ctx: &Ctx<'_>) -> Result<(), Reply> {
+pub(crate) fn require_app(ctx: &Ctx<'_>) -> Result<(), Reply> {
     match ctx.caller {
         Caller::App => Ok(()),
         Caller::Invalid(msg) if msg.starts_with("A JSON web token") || msg.starts_with('\'') => {
@@ -56,7 +58,8 @@ fn require_app(ctx: &Ctx<'_>) -> Result<(), Reply> {
 }
 
 /// The repository of the request, if the caller's installation token reaches it (404 otherwise, as GitHub does).
-fn repo_access(w: &World, ctx: &Ctx<'_>) -> Result<(String, String), Reply> {
+/// Writes to an archived repository are refused 403, as GitHub refuses them.
+pub(crate) fn repo_access(w: &World, ctx: &Ctx<'_>) -> Result<(String, String), Reply> {
     let (installation, repository_ids) = match ctx.caller {
         Caller::Installation { id, repository_ids } => (*id, repository_ids),
         Caller::None => return Err(Reply::error(401, "Requires authentication")),
@@ -68,13 +71,16 @@ fn repo_access(w: &World, ctx: &Ctx<'_>) -> Result<(String, String), Reply> {
             if repo.installation == installation
                 && repository_ids.as_ref().is_none_or(|ids| ids.contains(&repo.id)) =>
         {
+            if repo.archived && ctx.method != "GET" {
+                return Err(Reply::error(403, "Repository was archived so is read-only."));
+            }
             Ok(key)
         }
         _ => Err(Reply::error(404, "Not Found")),
     }
 }
 
-fn id_param(ctx: &Ctx<'_>, name: &str) -> Result<u64, Reply> {
+pub(crate) fn id_param(ctx: &Ctx<'_>, name: &str) -> Result<u64, Reply> {
     ctx.param(name).parse().map_err(|_| Reply::error(404, "Not Found"))
 }
 
@@ -104,7 +110,7 @@ fn no_commit(reference: &str) -> Reply {
 // JSON shapes
 
 /// Moves an example's URLs and names to the fake's host and the given repository.
-fn rebase(mut v: Value, base: &str, full_name: &str) -> Value {
+pub(crate) fn rebase(mut v: Value, base: &str, full_name: &str) -> Value {
     fn walk(v: &mut Value, base: &str, full_name: &str) {
         match v {
             Value::String(s) => {
@@ -123,12 +129,12 @@ fn rebase(mut v: Value, base: &str, full_name: &str) -> Value {
     v
 }
 
-fn node_id(kind: &str, id: impl std::fmt::Display) -> String {
+pub(crate) fn node_id(kind: &str, id: impl std::fmt::Display) -> String {
     BASE64_STANDARD.encode(format!("{kind}:{id}"))
 }
 
 /// A `simple-user`.
-fn user_json(base: &str, login: &str, id: u64, kind: &str) -> Value {
+pub(crate) fn user_json(base: &str, login: &str, id: u64, kind: &str) -> Value {
     let users = format!("{base}/users/{login}");
     json!({
         "login": login, "id": id, "node_id": node_id(kind, id),
@@ -143,7 +149,7 @@ fn user_json(base: &str, login: &str, id: u64, kind: &str) -> Value {
     })
 }
 
-fn bot_json(base: &str) -> Value {
+pub(crate) fn bot_json(base: &str) -> Value {
     user_json(base, &format!("{APP_SLUG}[bot]"), BOT_ID, "Bot")
 }
 
@@ -158,7 +164,7 @@ fn owner_json(w: &World, base: &str, login: &str) -> Value {
 }
 
 /// The App as `integration`.
-fn app_json(w: &World, base: &str) -> Value {
+pub(crate) fn app_json(w: &World, base: &str) -> Value {
     let mut app = rebase(Spec::global().example("check-run")["app"].clone(), base, "shipshape/shipshape");
     app["id"] = json!(w.app_id);
     app["slug"] = json!(APP_SLUG);
@@ -213,14 +219,20 @@ fn fill_repo(w: &World, base: &str, repo: &Repo, mut v: Value) -> Value {
     v["owner"] = owner_json(w, base, &repo.owner);
     v["private"] = json!(true);
     v["visibility"] = json!("private");
-    v["fork"] = json!(false);
+    v["fork"] = json!(repo.fork);
     v["description"] = Value::Null;
     v["default_branch"] = json!(repo.default_branch);
     v["created_at"] = json!(timestamp(repo.created_at));
     v["updated_at"] = json!(timestamp(repo.created_at));
-    v["pushed_at"] = json!(timestamp(repo.created_at));
-    v["archived"] = json!(false);
+    v["pushed_at"] = json!(timestamp(repo.pushed_at));
+    v["archived"] = json!(repo.archived);
     v["disabled"] = json!(false);
+    v["has_issues"] = json!(repo.has_issues);
+    let open = repo.issues.values().filter(|i| issues::current_state(repo, i) == "open").count();
+    if v.get("open_issues_count").is_some() {
+        v["open_issues_count"] = json!(open);
+        v["open_issues"] = json!(open);
+    }
     if let Some(map) = v.as_object_mut() {
         for key in ["parent", "source", "template_repository", "organization"] {
             map.remove(key);
@@ -452,7 +464,7 @@ fn per_page(ctx: &Ctx<'_>) -> usize {
 
 /// GitHub's page-number pagination: `per_page` (default 30, at most 100) and `page`, with a `Link` header of
 /// `prev`, `next`, `last` and `first` as they apply.
-fn paginate(ctx: &Ctx<'_>, items: Vec<Value>) -> (Vec<Value>, Option<String>) {
+pub(crate) fn paginate(ctx: &Ctx<'_>, items: Vec<Value>) -> (Vec<Value>, Option<String>) {
     let per_page = per_page(ctx);
     let page = ctx.query("page").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(1);
     let last = items.len().div_ceil(per_page).max(1);
@@ -477,7 +489,7 @@ fn paginate(ctx: &Ctx<'_>, items: Vec<Value>) -> (Vec<Value>, Option<String>) {
     (slice, (!links.is_empty()).then(|| links.join(", ")))
 }
 
-fn with_link(reply: Reply, link: Option<String>) -> Reply {
+pub(crate) fn with_link(reply: Reply, link: Option<String>) -> Reply {
     match link {
         Some(link) => reply.header("link", link),
         None => reply,
@@ -936,16 +948,9 @@ fn list_check_runs_for_ref(w: &mut World, ctx: &Ctx<'_>) -> Handled {
 // ---------------------------------------------------------------------------------------------------------------
 // Issue comments and pull requests
 
-fn issue_exists(repo: &Repo, number: u64) -> bool {
-    repo.pulls.contains_key(&number) || repo.issues.contains(&number)
-}
-
 fn list_comments(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let key = repo_access(w, ctx)?;
-    let number = id_param(ctx, "issue_number")?;
-    if !issue_exists(&w.repos[&key], number) {
-        return Err(Reply::error(404, "Not Found"));
-    }
+    let number = issues::find_issue(w, ctx, &key)?;
     let items: Vec<Value> = w
         .comments
         .values()
@@ -958,13 +963,15 @@ fn list_comments(w: &mut World, ctx: &Ctx<'_>) -> Handled {
 
 fn create_comment(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let key = repo_access(w, ctx)?;
-    let number = id_param(ctx, "issue_number")?;
-    if !issue_exists(&w.repos[&key], number) {
-        return Err(Reply::error(404, "Not Found"));
-    }
+    let number = issues::find_issue(w, ctx, &key)?;
     let body = ctx.body.and_then(|b| b["body"].as_str()).unwrap_or_default().to_string();
+    issues::check_lengths("IssueComment", None, Some(&body))?;
     let id = w.id();
-    let at = timestamp(now());
+    let now = now();
+    if let Some(issue) = w.repos.get_mut(&key).and_then(|r| r.issues.get_mut(&number)) {
+        issue.updated_at = now;
+    }
+    let at = timestamp(now);
     let comment = Comment { id, repo: key, issue_number: number, body, created_at: at.clone(), updated_at: at };
     let v = comment_json(w, ctx.base, &comment);
     w.comments.insert(id, comment);
@@ -976,6 +983,7 @@ fn update_comment(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let key = repo_access(w, ctx)?;
     let id = id_param(ctx, "comment_id")?;
     let body = ctx.body.and_then(|b| b["body"].as_str()).unwrap_or_default().to_string();
+    issues::check_lengths("IssueComment", None, Some(&body))?;
     match w.comments.get_mut(&id) {
         Some(c) if c.repo == key => {
             c.body = body;
@@ -1020,4 +1028,49 @@ fn list_pulls(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         .collect();
     let (page, link) = paginate(ctx, items);
     Ok(with_link(Reply::json(200, Value::Array(page)), link))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Installations and their repositories
+
+fn list_installations(w: &mut World, ctx: &Ctx<'_>) -> Handled {
+    require_app(ctx)?;
+    let since = ctx.query("since").and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+    let items: Vec<Value> = w
+        .installations
+        .values()
+        .filter(|i| since.is_none_or(|s| i.created_at >= s))
+        .map(|i| installation_json(w, ctx.base, i))
+        .collect();
+    let (page, link) = paginate(ctx, items);
+    Ok(with_link(Reply::json(200, Value::Array(page)), link))
+}
+
+/// The repositories an installation token reaches (all of the installation's, or the token's selection), by full
+/// name.
+fn list_installation_repos(w: &mut World, ctx: &Ctx<'_>) -> Handled {
+    let (installation, repository_ids) = match ctx.caller {
+        Caller::Installation { id, repository_ids } => (*id, repository_ids),
+        Caller::None => return Err(Reply::error(401, "Requires authentication")),
+        Caller::App | Caller::Invalid(_) => return Err(Reply::error(401, "Bad credentials")),
+    };
+    let template = Spec::global().example("repository-paginated-2")["repositories"][0].clone();
+    let items: Vec<Value> = w
+        .repos
+        .values()
+        .filter(|r| r.installation == installation)
+        .filter(|r| repository_ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
+        .map(|r| {
+            let mut v = fill_repo(w, ctx.base, r, template.clone());
+            v["custom_properties"] = json!({});
+            v
+        })
+        .collect();
+    let total = items.len();
+    let (page, link) = paginate(ctx, items);
+    let selection = if repository_ids.is_some() { "selected" } else { "all" };
+    Ok(with_link(
+        Reply::json(200, json!({"total_count": total, "repository_selection": selection, "repositories": page})),
+        link,
+    ))
 }

@@ -22,6 +22,7 @@
 
 mod git;
 mod handlers;
+mod issues;
 mod key;
 pub mod openapi;
 
@@ -76,6 +77,30 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Answered by [`FakeGitHub::fail_next`] instead of real handling.
     pub injected: bool,
+    /// When the fake received it (for counting writes in a sliding window).
+    pub at: std::time::Instant,
+}
+
+/// An issue as the fake holds it (see [`FakeGitHub::issues`]): plain cloned data, no JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeIssue {
+    pub number: u64,
+    /// The issue's id (what `sub_issue_id` takes), not its number.
+    pub id: u64,
+    pub title: String,
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// `completed`, `not_planned`, `duplicate`, `reopened` or none.
+    pub state_reason: Option<String>,
+    /// Label names, in the order they were added.
+    pub labels: Vec<String>,
+    /// The parent issue's number, when this is a sub-issue.
+    pub parent: Option<u64>,
+    /// The author's login, e.g. `shipshape-test[bot]`.
+    pub user: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ` when closed.
+    pub closed_at: Option<String>,
 }
 
 /// A repository's Dependabot alerts setting.
@@ -130,6 +155,11 @@ pub(crate) struct Repo {
     name: String,
     default_branch: String,
     created_at: DateTime<Utc>,
+    pushed_at: DateTime<Utc>,
+    archived: bool,
+    fork: bool,
+    has_issues: bool,
+    sub_issues_available: bool,
     branches: BTreeMap<String, String>,
     commits: HashMap<String, Commit>,
     objects: git::Objects,
@@ -138,7 +168,104 @@ pub(crate) struct Repo {
     /// `None`: Dependabot alerts disabled.
     dependabot: Option<Vec<Alert>>,
     pulls: BTreeMap<u64, Pull>,
-    issues: BTreeSet<u64>,
+    /// Issues and pull requests (every pull request is an issue too), by number: one number sequence.
+    issues: BTreeMap<u64, Issue>,
+    /// Keyed by lower-case name: GitHub's label names are case-insensitive.
+    labels: BTreeMap<String, Label>,
+}
+
+pub(crate) struct Issue {
+    id: u64,
+    number: u64,
+    /// The issue of a pull request (its state lives in [`Pull::state`]).
+    pull: bool,
+    title: String,
+    body: Option<String>,
+    state: String,
+    state_reason: Option<String>,
+    /// Label names as the repository spells them, in the order added.
+    labels: Vec<String>,
+    assignees: Vec<String>,
+    user: String,
+    parent: Option<u64>,
+    /// Sub-issue numbers, in the order added.
+    sub_issues: Vec<u64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    closed_by: Option<String>,
+}
+
+pub(crate) struct Label {
+    id: u64,
+    name: String,
+    color: String,
+    description: Option<String>,
+}
+
+impl Issue {
+    fn new(id: u64, number: u64, title: &str, body: Option<String>, user: &str) -> Issue {
+        let at = now();
+        Issue {
+            id,
+            number,
+            pull: false,
+            title: title.to_string(),
+            body,
+            state: "open".into(),
+            state_reason: None,
+            labels: Vec::new(),
+            assignees: Vec::new(),
+            user: user.to_string(),
+            parent: None,
+            sub_issues: Vec::new(),
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+            closed_by: None,
+        }
+    }
+
+    /// GitHub's rules: closing sets `closed_at` and `state_reason` (default `completed`); reopening clears
+    /// `closed_at` and sets `state_reason` `reopened`; the reason is ignored when the state does not change.
+    fn set_state(&mut self, state: &str, reason: Option<&str>, by: &str) {
+        let at = now();
+        if state == "closed" && self.state != "closed" {
+            self.closed_at = Some(at);
+            self.closed_by = Some(by.to_string());
+            self.state_reason = Some(reason.unwrap_or("completed").to_string());
+        } else if state == "open" && self.state != "open" {
+            self.closed_at = None;
+            self.closed_by = None;
+            self.state_reason = Some("reopened".into());
+        }
+        self.state = state.to_string();
+        self.updated_at = at;
+    }
+
+    fn fake(&self) -> FakeIssue {
+        FakeIssue {
+            number: self.number,
+            id: self.id,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            state: self.state.clone(),
+            state_reason: self.state_reason.clone(),
+            labels: self.labels.clone(),
+            parent: self.parent,
+            user: self.user.clone(),
+            closed_at: self.closed_at.map(timestamp),
+        }
+    }
+}
+
+impl Repo {
+    /// The next issue or pull request number.
+    fn next_number(&self) -> u64 {
+        let pulls = self.pulls.keys().next_back().copied().unwrap_or(0);
+        let issues = self.issues.keys().next_back().copied().unwrap_or(0);
+        pulls.max(issues) + 1
+    }
 }
 
 pub(crate) struct Commit {
@@ -307,6 +434,19 @@ impl World {
         self.next_id
     }
 
+    /// The repository's spelling of label `name`, creating the label (colour `ededed`, as GitHub does) when the
+    /// repository has none of that name.
+    fn ensure_label(&mut self, key: &(String, String), name: &str) -> String {
+        let lower = name.to_lowercase();
+        if let Some(label) = self.repos[key].labels.get(&lower) {
+            return label.name.clone();
+        }
+        let id = self.id();
+        let label = Label { id, name: name.to_string(), color: "ededed".into(), description: None };
+        self.repos.get_mut(key).expect("repository").labels.insert(lower, label);
+        name.to_string()
+    }
+
     fn repo_mut(&mut self, owner: &str, name: &str) -> &mut Repo {
         self.repos
             .get_mut(&repo_key(owner, name))
@@ -442,6 +582,11 @@ impl FakeGitHub {
             name: name.to_string(),
             default_branch: default_branch.to_string(),
             created_at: now(),
+            pushed_at: now(),
+            archived: false,
+            fork: false,
+            has_issues: true,
+            sub_issues_available: true,
             branches: BTreeMap::new(),
             commits: HashMap::new(),
             objects: git::Objects::default(),
@@ -449,7 +594,8 @@ impl FakeGitHub {
             rules: BTreeMap::new(),
             dependabot: Some(Vec::new()),
             pulls: BTreeMap::new(),
-            issues: BTreeSet::new(),
+            issues: BTreeMap::new(),
+            labels: BTreeMap::new(),
         };
         w.repos.insert(repo_key(owner, name), repo);
         id
@@ -469,12 +615,44 @@ impl FakeGitHub {
         sha
     }
 
-    /// Points `branch` at `sha` (a commit made with [`FakeGitHub::commit`]).
+    /// Points `branch` at `sha` (a commit made with [`FakeGitHub::commit`]). When that moves the branch, the
+    /// repository's `pushed_at` becomes now (at least a second after the previous value, so each push is visible in
+    /// GitHub's one-second timestamps).
     pub fn set_branch(&self, owner: &str, name: &str, branch: &str, sha: &str) {
         let mut w = self.world();
         let repo = w.repo_mut(owner, name);
         assert!(repo.commits.contains_key(sha), "fake GitHub: no commit {sha} in {owner}/{name}");
-        repo.branches.insert(branch.to_string(), sha.to_string());
+        if repo.branches.insert(branch.to_string(), sha.to_string()).as_deref() != Some(sha) {
+            repo.pushed_at = now().max(repo.pushed_at + chrono::Duration::seconds(1));
+        }
+    }
+
+    /// Sets the repository's `pushed_at` (e.g. long ago, for a dormant repository).
+    pub fn set_pushed_at(&self, owner: &str, name: &str, at: DateTime<Utc>) {
+        self.world().repo_mut(owner, name).pushed_at = at;
+    }
+
+    /// `archived` in the repository's JSON; an archived repository answers writes 403 "Repository was archived so
+    /// is read-only.", as GitHub does.
+    pub fn set_archived(&self, owner: &str, name: &str, archived: bool) {
+        self.world().repo_mut(owner, name).archived = archived;
+    }
+
+    /// `fork` in the repository's JSON.
+    pub fn set_fork(&self, owner: &str, name: &str, fork: bool) {
+        self.world().repo_mut(owner, name).fork = fork;
+    }
+
+    /// `has_issues` in the repository's JSON; when false, the issue endpoints answer 410 "Issues are disabled for
+    /// this repo" (pull requests stay reachable).
+    pub fn set_has_issues(&self, owner: &str, name: &str, has_issues: bool) {
+        self.world().repo_mut(owner, name).has_issues = has_issues;
+    }
+
+    /// Whether the sub-issue endpoints exist for this repository (as on a GitHub Enterprise Server without them):
+    /// when false they answer 404 "Not Found" and issue JSON has no `sub_issues_summary`/`parent_issue_url`.
+    pub fn set_sub_issues_available(&self, owner: &str, name: &str, available: bool) {
+        self.world().repo_mut(owner, name).sub_issues_available = available;
     }
 
     /// The branch protection `GET .../branches/{branch}/protection` returns (GitHub's JSON), or none (404 "Branch
@@ -533,11 +711,67 @@ impl FakeGitHub {
             state: "open".into(),
         };
         repo.pulls.insert(number, pull);
+        let issue_id = w.id();
+        let mut issue = Issue::new(issue_id, number, &format!("Pull request {number}"), None, "octocat");
+        issue.pull = true;
+        w.repo_mut(owner, name).issues.insert(number, issue);
     }
 
-    /// An issue (comments can be posted on issues and pull requests that exist).
+    /// An open issue `Issue {number}` by `octocat`, with no labels.
     pub fn add_issue(&self, owner: &str, name: &str, number: u64) {
-        self.world().repo_mut(owner, name).issues.insert(number);
+        let mut w = self.world();
+        let id = w.id();
+        let issue = Issue::new(id, number, &format!("Issue {number}"), None, "octocat");
+        w.repo_mut(owner, name).issues.insert(number, issue);
+    }
+
+    /// An open issue by `user` (e.g. `octocat`, or `shipshape-test[bot]` for one the App made earlier), numbered
+    /// next in the repository's sequence (shared with pull requests); labels missing from the repository are
+    /// created. Returns its number.
+    pub fn create_issue(&self, owner: &str, name: &str, title: &str, body: &str, labels: &[&str], user: &str) -> u64 {
+        let mut w = self.world();
+        let id = w.id();
+        let key = repo_key(owner, name);
+        let labels = labels.iter().map(|l| w.ensure_label(&key, l)).collect();
+        let repo = w.repo_mut(owner, name);
+        let number = repo.next_number();
+        let mut issue = Issue::new(id, number, title, Some(body.to_string()), user);
+        issue.labels = labels;
+        repo.issues.insert(number, issue);
+        number
+    }
+
+    /// Closes (`state` `closed`, `state_reason` default `completed`) or reopens (`open`, `state_reason`
+    /// `reopened`) an issue as a person would, by `octocat`.
+    pub fn set_issue_state(&self, owner: &str, name: &str, number: u64, state: &str, state_reason: Option<&str>) {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        let issue = repo.issues.get_mut(&number).unwrap_or_else(|| panic!("fake GitHub: no issue {number}"));
+        issue.set_state(state, state_reason, "octocat");
+        if let Some(pull) = repo.pulls.get_mut(&number) {
+            pull.state = state.to_string();
+        }
+    }
+
+    /// The repository's issues (not pull requests), by number.
+    pub fn issues(&self, owner: &str, name: &str) -> Vec<FakeIssue> {
+        let w = self.world();
+        let Some(repo) = w.repos.get(&repo_key(owner, name)) else { return Vec::new() };
+        repo.issues.values().filter(|i| !i.pull).map(Issue::fake).collect()
+    }
+
+    /// The numbers of an issue's sub-issues, in the order they were added.
+    pub fn sub_issues(&self, owner: &str, name: &str, parent_number: u64) -> Vec<u64> {
+        let w = self.world();
+        let repo = w.repos.get(&repo_key(owner, name));
+        repo.and_then(|r| r.issues.get(&parent_number)).map(|i| i.sub_issues.clone()).unwrap_or_default()
+    }
+
+    /// The repository's labels as `(name, color, description)`, by lower-case name.
+    pub fn labels(&self, owner: &str, name: &str) -> Vec<(String, String, Option<String>)> {
+        let w = self.world();
+        let Some(repo) = w.repos.get(&repo_key(owner, name)) else { return Vec::new() };
+        repo.labels.values().map(|l| (l.name.clone(), l.color.clone(), l.description.clone())).collect()
     }
 
     /// Fault injection: the next `times` requests matching `method` and the OpenAPI path `template` (e.g. `("POST",
@@ -691,7 +925,29 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     response
 }
 
+/// Conditional requests: a weak `ETag` (a hash of the body) on a GET answered 200, and `304 Not Modified` without a
+/// body when the request's `If-None-Match` names it (or is `*`).
+fn conditional(reply: &mut Reply, headers: &HeaderMap) {
+    let Some(body) = &reply.body else { return };
+    let digest = Sha256::digest(serde_json::to_vec(body).expect("JSON"));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("W/\"{hex}\"");
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let matches = headers
+        .get_all("if-none-match")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || strip(t) == strip(&etag));
+    reply.headers.push(("etag".into(), etag));
+    if matches {
+        reply.status = 304;
+        reply.body = None;
+    }
+}
+
 fn dispatch(inner: &Inner, method: &str, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> Reply {
+    let at = std::time::Instant::now();
     let spec = Spec::global();
     let path = uri.path();
     let query = uri.query().map(parse_query).unwrap_or_default();
@@ -784,7 +1040,11 @@ fn dispatch(inner: &Inner, method: &str, uri: &axum::http::Uri, headers: &Header
         }
     }
     let mut reply = reply;
-    let counted = matches!(caller, Caller::App | Caller::Installation { .. }) && !injected;
+    if method.eq_ignore_ascii_case("GET") && reply.status == 200 && !injected {
+        conditional(&mut reply, headers);
+    }
+    // GitHub: a 304 does not count against the primary rate limit.
+    let counted = matches!(caller, Caller::App | Caller::Installation { .. }) && !injected && reply.status != 304;
     if counted {
         w.rate_remaining = w.rate_remaining.saturating_sub(1);
     }
@@ -823,6 +1083,7 @@ fn dispatch(inner: &Inner, method: &str, uri: &axum::http::Uri, headers: &Header
         body: body_json.ok().flatten(),
         headers: recorded_headers,
         injected,
+        at,
     });
     w.violations.extend(violations);
     reply
