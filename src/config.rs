@@ -21,6 +21,7 @@ pub const LISTEN: &str = "SHIPSHAPE_LISTEN";
 pub const SWEEP_INTERVAL: &str = "SHIPSHAPE_SWEEP_INTERVAL";
 pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
+pub const WRITE_LIMIT: &str = "SHIPSHAPE_WRITE_LIMIT";
 pub const LOG: &str = "SHIPSHAPE_LOG";
 pub const LOG_FORMAT: &str = "SHIPSHAPE_LOG_FORMAT";
 
@@ -29,6 +30,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://shipshape.db";
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:3000";
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(6 * 60 * 60);
 pub const DEFAULT_LOG: &str = "info";
+/// GitHub's secondary limit for content-creating requests.
+pub const DEFAULT_WRITE_LIMIT: (usize, Duration) = (80, Duration::from_secs(60));
 
 /// A bad or missing setting. `Display` is one line: `VARIABLE: problem`. It never contains a secret value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -189,6 +192,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Slack incoming webhook: the URL is itself a credential.
     pub slack_webhook_url: Option<Secret>,
+    /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
+    pub write_limit: (usize, Duration),
     /// A `tracing_subscriber::EnvFilter` directive string, already checked.
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -283,6 +288,10 @@ impl ServeConfig {
             },
             None => None,
         };
+        let write_limit = match get(WRITE_LIMIT) {
+            Some(value) => parse_rate(value.trim()).map_err(|p| ConfigError::new(WRITE_LIMIT, p))?,
+            None => DEFAULT_WRITE_LIMIT,
+        };
         let log_filter = get(LOG).map(|v| v.trim().to_owned()).unwrap_or_else(|| DEFAULT_LOG.to_owned());
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
             return Err(ConfigError::new(LOG, format!("invalid filter {log_filter:?}: {e}")));
@@ -306,6 +315,7 @@ impl ServeConfig {
             sweep_interval,
             public_url,
             slack_webhook_url,
+            write_limit,
             log_filter,
             log_format,
         })
@@ -382,6 +392,17 @@ fn parse_database_url(value: &str) -> Result<String, ConfigError> {
 }
 
 /// Humane durations: `90s`, `30m`, `6h`, `1d`, and sums of them (`1h30m`). Zero is refused.
+/// `N/DURATION`: at most N in any DURATION (`80/1m`).
+pub fn parse_rate(value: &str) -> Result<(usize, Duration), String> {
+    let bad = || format!("expected a rate like 80/1m, found {value:?}");
+    let (count, period) = value.split_once('/').ok_or_else(bad)?;
+    let count: usize = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err(bad());
+    }
+    Ok((count, parse_duration(period.trim())?))
+}
+
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let bad = || format!("expected a duration like 6h, 30m, 90s or 1d, found {value:?}");
     if value.is_empty() {
@@ -449,6 +470,9 @@ pub struct ServeArgs {
     /// Slack incoming webhook for tier-1 degradations.
     #[arg(long, env = SLACK_WEBHOOK_URL, value_name = "URL", hide_env_values = true)]
     pub slack_webhook_url: Option<String>,
+    /// Content-creating GitHub requests allowed per period [default: 80/1m].
+    #[arg(long, env = WRITE_LIMIT, value_name = "N/DURATION")]
+    pub write_limit: Option<String>,
     /// Log filter (tracing directives) [default: info].
     #[arg(long, env = LOG, value_name = "FILTER")]
     pub log: Option<String>,
@@ -472,6 +496,7 @@ impl ServeArgs {
             (SWEEP_INTERVAL, self.sweep_interval),
             (PUBLIC_URL, self.public_url),
             (SLACK_WEBHOOK_URL, self.slack_webhook_url),
+            (WRITE_LIMIT, self.write_limit),
             (LOG, self.log),
             (LOG_FORMAT, self.log_format),
         ];

@@ -1,7 +1,10 @@
 //! `shipshape serve`: wires the webhook edge, the durable queue, the workers and the App together.
 
 use crate::app::persist::StoreCache;
+use crate::app::sweep::{JOB_EVENT, Job, JobQueue};
 use crate::app::{App, AppConfig, AppError, acts_on};
+use crate::github::throttle::WriteThrottle;
+use crate::store::ns;
 use crate::clock::Clock;
 use crate::config::{LogFormat, ServeConfig};
 use crate::github::client::{GitHubApp, RequestObserver};
@@ -45,17 +48,26 @@ struct AppHandler {
     app: Arc<App>,
 }
 
+fn handle_error(e: AppError) -> HandleError {
+    match e {
+        AppError::Transient { reason, retry_after } => HandleError::Transient { reason, retry_after },
+        AppError::Permanent(reason) => HandleError::Permanent(reason),
+    }
+}
+
 impl Handler for AppHandler {
     fn handle(&self, delivery: Claimed) -> HandleFuture {
         let app = self.app.clone();
         Box::pin(async move {
+            if delivery.event == JOB_EVENT {
+                let job: Job = serde_json::from_slice(&delivery.payload)
+                    .map_err(|e| HandleError::permanent(format!("malformed job: {e}")))?;
+                return app.handle_job(&delivery.delivery_id, job).await.map_err(handle_error);
+            }
             let event =
                 events::parse(&delivery.event, &delivery.payload).map_err(|e| HandleError::permanent(e.to_string()))?;
             let Some(event) = event else { return Ok(()) };
-            app.handle_event(event).await.map_err(|e| match e {
-                AppError::Transient { reason, retry_after } => HandleError::Transient { reason, retry_after },
-                AppError::Permanent(reason) => HandleError::Permanent(reason),
-            })
+            app.handle_event(event).await.map_err(handle_error)
         })
     }
 }
@@ -68,11 +80,15 @@ pub struct Running {
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Option<WorkerPool>,
+    scheduler: tokio::task::JoinHandle<()>,
+    jobs: Arc<StoreCache>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Running {
     /// Stops accepting requests, lets running deliveries finish (up to `grace`), and returns.
     pub async fn stop(self, grace: Duration) {
+        self.scheduler.abort();
         let _ = self.stop.send(());
         let _ = self.server.await;
         if let Some(workers) = self.workers {
@@ -82,8 +98,58 @@ impl Running {
 
     /// Stops everything at once, as a crash would: nothing is finished or cleaned up.
     pub fn kill(self) {
+        self.scheduler.abort();
         self.server.abort();
         drop(self.workers);
+    }
+}
+
+impl Running {
+    /// Queues a sweep of every repository of every installation now, as the schedule would; returns its job id.
+    pub async fn sweep_now(&self) -> anyhow::Result<String> {
+        queue_sweep(&self.jobs, self.clock.as_ref(), "requested").await
+    }
+}
+
+async fn queue_sweep(jobs: &StoreCache, clock: &dyn Clock, reason: &str) -> anyhow::Result<String> {
+    let now = clock.now();
+    let id = format!("sweep-{}", now.format("%Y%m%dT%H%M%S%.3fZ"));
+    jobs.enqueue(id.clone(), Job::Sweep { reason: reason.into(), installation: None, repositories: None })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot queue the sweep: {e}"))?;
+    jobs.store.kv_put(ns::SWEEP, "last", now.to_rfc3339().as_bytes(), now).await?;
+    Ok(id)
+}
+
+/// Queues a sweep whenever `interval` has passed since the last one (by the injected clock), checking every `tick`.
+/// The first sweep comes one interval after the first start: a new installation is scored by its `installation`
+/// event, not by a sweep at boot.
+async fn schedule_sweeps(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, interval: Duration, tick: Duration) {
+    loop {
+        let last = match jobs.store.kv_get(ns::SWEEP, "last").await {
+            Ok(Some(entry)) => String::from_utf8(entry.value)
+                .ok()
+                .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            Ok(None) => {
+                let now = clock.now();
+                let _ = jobs.store.kv_put(ns::SWEEP, "last", now.to_rfc3339().as_bytes(), now).await;
+                Some(now)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sweep schedule");
+                None
+            }
+        };
+        if let Some(last) = last
+            && clock.now() >= crate::app::sweep::next_sweep(Some(last), clock.now(), interval)
+        {
+            match queue_sweep(&jobs, clock.as_ref(), "schedule").await {
+                Ok(id) => tracing::info!(job = %id, "periodic sweep queued"),
+                Err(e) => tracing::warn!(error = %e, "periodic sweep not queued"),
+            }
+        }
+        tokio::time::sleep(tick).await;
     }
 }
 
@@ -102,21 +168,30 @@ pub async fn start(
         config.private_key.pem(),
         clock.clone(),
         metrics.clone() as Arc<dyn RequestObserver>,
-    )?;
-    let cache = Arc::new(StoreCache { store: store.clone(), clock: clock.clone() });
-    let app = Arc::new(App::new(
-        AppConfig {
-            app_id: config.app_id,
-            catalog_repo: format!("{}/{}", config.catalog_repo.owner, config.catalog_repo.name),
-            public_url: config.public_url.clone(),
-        },
-        Arc::new(github),
-        cache,
-        clock.clone(),
-    ));
+    )?
+    .with_write_throttle(WriteThrottle::new(config.write_limit.0, config.write_limit.1));
+    let slack = match &config.slack_webhook_url {
+        Some(url) => Some(crate::slack::Slack::new(url.expose()).context("cannot set up the Slack client")?),
+        None => None,
+    };
+    let notify = Arc::new(Notify::new());
+    let cache = Arc::new(StoreCache { store: store.clone(), clock: clock.clone(), notify: Some(notify.clone()) });
+    let app = Arc::new(
+        App::new(
+            AppConfig {
+                app_id: config.app_id,
+                catalog_repo: format!("{}/{}", config.catalog_repo.owner, config.catalog_repo.name),
+                public_url: config.public_url.clone(),
+                slack,
+            },
+            Arc::new(github),
+            cache.clone(),
+            clock.clone(),
+        )
+        .with_jobs(cache.clone()),
+    );
     let app_id = config.app_id;
     let parser: EventParser = Arc::new(move |event, body| delivery_meta(event, body, app_id));
-    let notify = Arc::new(Notify::new());
     let state = ServerState::new(
         store.clone(),
         config.webhook_secret.clone(),
@@ -126,8 +201,10 @@ pub async fn start(
         clock.clone(),
     );
     let pool = (workers.workers > 0).then(|| {
-        WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock, workers)
+        WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
+    let tick = (config.sweep_interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    let scheduler = tokio::spawn(schedule_sweeps(cache.clone(), clock.clone(), config.sweep_interval, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let routes = server::router(state).merge(readiness_routes(store.clone()));
@@ -138,7 +215,7 @@ pub async fn start(
             })
             .await
     });
-    Ok(Running { addr, store, metrics, stop, server, workers: pool })
+    Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock })
 }
 
 /// `GET /readiness/{owner}/{repo}/{sha}`: the scorecard of a commit the App evaluated, as JSON (the check run's

@@ -5,6 +5,8 @@ pub mod check_run;
 pub mod linked;
 pub mod persist;
 pub mod remote_facts;
+pub mod sweep;
+pub mod tracking;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
@@ -87,6 +89,8 @@ pub struct AppConfig {
     pub catalog_repo: String,
     /// Base URL for links in check runs.
     pub public_url: Option<String>,
+    /// Where tier-1 degradations are announced.
+    pub slack: Option<crate::slack::Slack>,
 }
 
 pub struct App {
@@ -95,6 +99,14 @@ pub struct App {
     store: Arc<dyn AppStore>,
     clock: Arc<dyn Clock>,
     catalog: tokio::sync::Mutex<Option<CatalogSnapshot>>,
+    jobs: Option<Arc<dyn sweep::JobQueue>>,
+}
+
+/// What the Slack notifier remembers of a tier-1 service.
+#[derive(Serialize, Deserialize)]
+struct SlackRecord {
+    meets_required: bool,
+    level: Option<String>,
 }
 
 /// The catalog and the policy at one commit of the catalog repository.
@@ -112,7 +124,13 @@ struct CatalogSnapshot {
 
 impl App {
     pub fn new(config: AppConfig, github: Arc<GitHubApp>, store: Arc<dyn AppStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { config, github, store, clock, catalog: tokio::sync::Mutex::new(None) }
+        Self { config, github, store, clock, catalog: tokio::sync::Mutex::new(None), jobs: None }
+    }
+
+    /// Lets the App queue its own jobs (sweeps).
+    pub fn with_jobs(mut self, jobs: Arc<dyn sweep::JobQueue>) -> Self {
+        self.jobs = Some(jobs);
+        self
     }
 
     /// Handles one event. Events and actions that need no work succeed at once.
@@ -151,9 +169,35 @@ impl App {
                 }
                 Ok(())
             }
+            Event::Push(e) if e.repository.full_name().eq_ignore_ascii_case(&self.config.catalog_repo) => {
+                // The catalog changed: every service may have a new tier, owner, exception or policy.
+                *self.catalog.lock().await = None;
+                let job = sweep::Job::Sweep { reason: "catalog changed".into(), installation: None, repositories: None };
+                self.enqueue(format!("catalog-{}", e.after), job).await
+            }
             Event::Push(e) => {
                 let installation = self.installation(e.installation).await?;
-                self.evaluate_default_branch(&installation, &e.repository, &e.after).await.map(|_| ())
+                self.evaluate_default_branch_with(&installation, &e.repository, &e.after, None, false).await.map(|_| ())
+            }
+            Event::Installation(e) => {
+                let repositories = e.repositories.map(|r| r.iter().map(|r| r.id.0).collect());
+                let job = sweep::Job::Sweep {
+                    reason: format!("installation {}", e.action),
+                    installation: Some(e.installation.0),
+                    repositories,
+                };
+                self.enqueue(format!("installation-{}-{}", e.installation, self.clock.now().timestamp_millis()), job)
+                    .await
+            }
+            Event::InstallationRepositories(e) => {
+                let ids: Vec<u64> = e.added.iter().map(|r| r.id.0).collect();
+                let key = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+                let job = sweep::Job::Sweep {
+                    reason: "repositories added".into(),
+                    installation: Some(e.installation.0),
+                    repositories: Some(ids),
+                };
+                self.enqueue(format!("installation-{}-added-{key}", e.installation), job).await
             }
             _ => Ok(()),
         }
@@ -166,21 +210,78 @@ impl App {
         repository: &Repository,
         sha: &str,
     ) -> Result<Scorecard, AppError> {
+        self.evaluate_default_branch_with(github, repository, sha, None, false).await
+    }
+
+    /// [`App::evaluate_default_branch`], then the tracking issue and the Slack alert. `pushed_at` is the listing's
+    /// (sweeps); `fresh_linked` reads the linked-tool facts again (conditionally) instead of trusting the cache.
+    pub async fn evaluate_default_branch_with(
+        &self,
+        github: &Installation,
+        repository: &Repository,
+        sha: &str,
+        pushed_at: Option<String>,
+        fresh_linked: bool,
+    ) -> Result<Scorecard, AppError> {
         let repo = repository.full_name();
         let span = tracing::info_span!("evaluate_default_branch", repo = %repo, commit = %sha);
         let _enter = span.enter();
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &repository.default_branch).await;
-        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan).await?;
+        let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await;
+        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
         let mut card = self.score(&repo, &facts, &linked, &snapshot);
         card.notes.extend(snapshot.notes.iter().cloned());
         self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
         if let Ok(json) = serde_json::to_string(&card) {
             self.store.kv_put(ns::SCORECARD, &format!("{repo}@{sha}"), json).await;
         }
+        self.remember_head(&repo, sha, pushed_at).await;
         tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
+        if !repository.archived && !repository.fork {
+            self.track(github, repository, &card, &snapshot.policy).await?;
+            self.alert_degradation(repository, &card).await;
+        }
         Ok(card)
+    }
+
+    /// One Slack message when a tier-1 service drops below its required level (not on every evaluation while it
+    /// stays below). A message Slack did not take is tried again at the next evaluation.
+    async fn alert_degradation(&self, repository: &Repository, card: &Scorecard) {
+        let repo = repository.full_name();
+        if card.tier != 1 {
+            return;
+        }
+        let previous: Option<SlackRecord> =
+            self.store.kv_get(ns::SLACK, &repo).await.and_then(|j| serde_json::from_str(&j).ok());
+        let record = SlackRecord { meets_required: card.meets_required, level: card.level.clone() };
+        let dropped = previous.as_ref().is_some_and(|p| p.meets_required) && !card.meets_required;
+        if dropped && let Some(slack) = &self.config.slack {
+            let mut links = Vec::new();
+            if let Some(Ok(record)) = self
+                .store
+                .kv_get(ns::TRACKING, &repo)
+                .await
+                .map(|j| serde_json::from_str::<serde_json::Value>(&j))
+                && let Some(issue) = record["issue"].as_u64()
+            {
+                links.push(("Tracking issue".to_string(), format!("https://github.com/{repo}/issues/{issue}")));
+            }
+            links.push(("Repository".to_string(), format!("https://github.com/{repo}")));
+            let previous_level = previous.as_ref().and_then(|p| p.level.as_deref());
+            let message = crate::slack::degradation_message(card, previous_level, &links);
+            match slack.post(&message).await {
+                Ok(()) => tracing::info!(repo = %repo, "degradation announced on Slack"),
+                Err(e) => {
+                    // Keep the previous record: the next evaluation tries again.
+                    tracing::warn!(repo = %repo, error = %e, "Slack message not sent; will retry");
+                    return;
+                }
+            }
+        }
+        if let Ok(json) = serde_json::to_string(&record) {
+            self.store.kv_put(ns::SLACK, &repo, json).await;
+        }
     }
 
     fn cache(&self) -> &dyn ResponseCache {
@@ -210,9 +311,9 @@ impl App {
 
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &pr.base_ref).await;
+        let linked = self.linked_facts(github, &repo, &pr.base_ref, false).await;
         let base = self.scorecard(github, &repo, &pr.base_sha, &snapshot, &plan, &linked).await?;
-        let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan).await?;
+        let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan, false).await?;
         let mut head = self.score(&repo, &head_facts, &linked, &snapshot);
         head.notes.extend(snapshot.notes.iter().cloned());
 
@@ -269,7 +370,7 @@ impl App {
         {
             return Ok(card);
         }
-        let facts = remote_facts::collect(github, self.store.as_ref(), repo, sha, plan).await?;
+        let facts = remote_facts::collect(github, self.store.as_ref(), repo, sha, plan, false).await?;
         let card = self.score(repo, &facts, linked, snapshot);
         if let Ok(json) = serde_json::to_string(&card) {
             self.store.kv_put(ns::BASE_SCORECARD, &key, json).await;
@@ -341,7 +442,7 @@ impl App {
     async fn load_catalog(&self, github: &Installation, sha: &str) -> Result<CatalogSnapshot, AppError> {
         let catalog_repo = &self.config.catalog_repo;
         let plan = ReadPlan::new(catalog_globs());
-        let facts = remote_facts::collect(github, self.store.as_ref(), catalog_repo, sha, &plan).await?;
+        let facts = remote_facts::collect(github, self.store.as_ref(), catalog_repo, sha, &plan, false).await?;
         let files: std::collections::BTreeMap<String, String> =
             facts.files.keys().filter_map(|p| Some((p.clone(), facts.text(p)?.to_string()))).collect();
         let mut diags = Diagnostics::default();
@@ -378,7 +479,7 @@ impl App {
         })
     }
 
-    async fn linked_facts(&self, github: &Installation, repo: &str, branch: &str) -> LinkedFacts {
+    async fn linked_facts(&self, github: &Installation, repo: &str, branch: &str, fresh: bool) -> LinkedFacts {
         #[derive(Serialize, Deserialize)]
         struct Cached {
             at: chrono::DateTime<chrono::Utc>,
@@ -389,6 +490,7 @@ impl App {
         if let Some(cached) =
             self.store.kv_get(ns::LINKED_FACTS, &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
             && now - cached.at < LINKED_FACTS_TTL
+            && !fresh
         {
             return cached.facts;
         }
@@ -575,6 +677,11 @@ pub fn acts_on(event: &Event, app_id: u64) -> bool {
                 && e.app_id == app_id
                 && !e.pull_requests.is_empty()
         }
+        Event::Installation(e) => {
+            use crate::github::events::InstallationAction as A;
+            matches!(e.action, A::Created | A::NewPermissionsAccepted | A::Unsuspend)
+        }
+        Event::InstallationRepositories(e) => !e.added.is_empty(),
         Event::CheckRun(e) => {
             let recheck = match &e.action {
                 CheckRunAction::Rerequested => true,

@@ -5,7 +5,8 @@ use super::{HistoryStore, KvStore};
 use crate::clock::Clock;
 use crate::engine::Scorecard;
 use crate::github::client::{CachedResponse, ResponseCache};
-use crate::store::{Store, ns};
+use super::sweep::{JOB_EVENT, Job, JobQueue};
+use crate::store::{Disposition, NewDelivery, Store, ns};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 pub struct StoreCache {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// Wakes the workers when a job is queued.
+    pub notify: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl BlobCache for StoreCache {
@@ -36,6 +39,62 @@ impl BlobCache for StoreCache {
             if let Err(e) = self.store.put_blob(&sha, &content).await {
                 tracing::warn!(error = %e, "blob cache write failed");
             }
+        })
+    }
+
+    fn get_tree(&self, repo: &str, sha: &str) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+        let (repo, sha) = (repo.to_string(), sha.to_string());
+        Box::pin(async move {
+            let kept: KeptTree = serde_json::from_str(&KvStore::kv_get(self, ns::TREE, &repo).await?).ok()?;
+            (kept.sha == sha).then_some(kept.tree)
+        })
+    }
+
+    fn put_tree(&self, repo: &str, sha: &str, json: String) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let (repo, sha) = (repo.to_string(), sha.to_string());
+        Box::pin(async move {
+            if let Ok(value) = serde_json::to_string(&KeptTree { sha, tree: json }) {
+                KvStore::kv_put(self, ns::TREE, &repo, value).await;
+            }
+        })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptTree {
+    sha: String,
+    tree: String,
+}
+
+impl JobQueue for StoreCache {
+    fn enqueue(&self, id: String, job: Job) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let payload = serde_json::to_vec(&job).map_err(|e| e.to_string())?;
+            let repository = match &job {
+                Job::Repository { repository, .. } => Some(repository.full_name.clone()),
+                Job::Sweep { .. } => None,
+            };
+            let installation_id = match &job {
+                Job::Repository { installation, .. } => Some(*installation),
+                Job::Sweep { installation, .. } => *installation,
+            };
+            let delivery = NewDelivery {
+                delivery_id: id,
+                event: JOB_EVENT.into(),
+                action: Some(job.kind().into()),
+                installation_id,
+                repository,
+                serial_key: Some(job.serial_key()),
+                head_sha: None,
+                payload,
+                received_at: self.clock.now(),
+                disposition: Disposition::Queue,
+            };
+            self.store.insert_delivery(&delivery).await.map_err(|e| e.to_string())?;
+            if let Some(notify) = &self.notify {
+                notify.notify_one();
+            }
+            Ok(())
         })
     }
 }

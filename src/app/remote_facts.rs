@@ -12,10 +12,20 @@ use std::pin::Pin;
 pub trait BlobCache: Send + Sync {
     fn get(&self, sha: &str) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + '_>>;
     fn put(&self, sha: &str, content: Vec<u8>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// The tree listing (GitHub's JSON) kept for `repo` when it is of commit `sha`.
+    fn get_tree(&self, _repo: &str, _sha: &str) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+        Box::pin(async { None })
+    }
+
+    /// Keeps the tree listing of `repo` at `sha` (one per repository: the default branch's head).
+    fn put_tree(&self, _repo: &str, _sha: &str, _json: String) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }
 
 #[derive(Debug, Deserialize)]
-struct Tree {
+pub(crate) struct Tree {
     tree: Vec<TreeEntry>,
     #[serde(default)]
     truncated: bool,
@@ -41,17 +51,32 @@ struct Blob {
 /// Most blob requests in flight at once for one evaluation.
 const CONCURRENT_BLOBS: usize = 6;
 
-/// The facts of `repo` (`owner/name`) at `sha` (a commit).
+/// The facts of `repo` (`owner/name`) at `sha` (a commit). With `keep_tree` (the default branch's head), the tree
+/// listing is kept, so scoring the same head again (a sweep) reads nothing from GitHub but new blobs.
 pub async fn collect(
     github: &Installation,
     cache: &dyn BlobCache,
     repo: &str,
     sha: &str,
     plan: &ReadPlan,
+    keep_tree: bool,
 ) -> Result<RepoFacts, GhError> {
-    let tree: Tree = github
-        .get(&format!("/repos/{repo}/git/trees/{sha}?recursive=1"), "GET /repos/{owner}/{repo}/git/trees/{tree_sha}")
-        .await?;
+    let kept = match keep_tree {
+        true => cache.get_tree(repo, sha).await.and_then(|json| serde_json::from_str::<Tree>(&json).ok()),
+        false => None,
+    };
+    let tree: Tree = match kept {
+        Some(tree) => tree,
+        None => {
+            let path = format!("/repos/{repo}/git/trees/{sha}?recursive=1");
+            let reply = github.get_reply(&path, "GET /repos/{owner}/{repo}/git/trees/{tree_sha}").await?;
+            let tree: Tree = reply.json("GET /repos/{owner}/{repo}/git/trees/{tree_sha}")?;
+            if keep_tree && let Ok(json) = std::str::from_utf8(&reply.body) {
+                cache.put_tree(repo, sha, json.to_string()).await;
+            }
+            tree
+        }
+    };
     let mut facts =
         RepoFacts { commit: Some(sha.to_string()), origin_slug: Some(repo.to_string()), ..RepoFacts::default() };
     if tree.truncated {

@@ -78,6 +78,8 @@ pub struct Repository {
     pub archived: bool,
     pub fork: bool,
     pub private: bool,
+    /// Issues are enabled (`has_issues`; absent in some payloads, then taken as enabled).
+    pub has_issues: bool,
 }
 
 impl Repository {
@@ -672,6 +674,12 @@ mod raw {
         pub archived: bool,
         pub fork: bool,
         pub private: bool,
+        #[serde(default = "enabled")]
+        pub has_issues: bool,
+    }
+
+    fn enabled() -> bool {
+        true
     }
 
     impl From<Repository> for super::Repository {
@@ -684,6 +692,7 @@ mod raw {
                 archived: r.archived,
                 fork: r.fork,
                 private: r.private,
+                has_issues: r.has_issues,
             }
         }
     }

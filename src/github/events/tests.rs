@@ -98,6 +98,7 @@ fn expected_repo(json: &Value) -> Repository {
         archived: b(&r["archived"]),
         fork: b(&r["fork"]),
         private: b(&r["private"]),
+        has_issues: r["has_issues"].as_bool().unwrap_or(true),
     }
 }
 

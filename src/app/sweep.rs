@@ -1,0 +1,230 @@
+//! Continuous readiness: the periodic sweep of every repository of every installation, and the internal jobs it (and
+//! installation and catalog events) fan out into.
+//!
+//! Jobs go through the same durable queue as webhook deliveries (event [`JOB_EVENT`]), so a sweep survives a crash,
+//! its jobs are deduplicated by id, and a repository's job is serialised with the pushes to its default branch (same
+//! serial key). A repository job spends, when nothing changed, only the conditional reads of its linked-tool facts:
+//! the head comes from the listing's `pushed_at`, the tree and blobs from the cache, and the tracking issue is not
+//! touched.
+
+use super::{App, AppError};
+use crate::github::client::Installation;
+use crate::github::events::{InstallationId, RepoId, Repository};
+use crate::store::ns;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The event name of internal jobs in the delivery queue (GitHub never sends it; the webhook edge ignores it).
+pub const JOB_EVENT: &str = "shipshape.job";
+
+/// Work the App gives itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// List repositories and queue a [`Job::Repository`] for each: every installation, or one, or some of its
+    /// repositories.
+    Sweep {
+        reason: String,
+        #[serde(default)]
+        installation: Option<u64>,
+        #[serde(default)]
+        repositories: Option<Vec<u64>>,
+    },
+    /// Score one repository's default branch and update its tracking issue.
+    Repository { reason: String, installation: u64, repository: JobRepository },
+}
+
+/// A repository as listed by `GET /installation/repositories`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRepository {
+    pub id: u64,
+    pub full_name: String,
+    pub default_branch: String,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub fork: bool,
+    #[serde(default = "yes")]
+    pub has_issues: bool,
+    #[serde(default)]
+    pub private: bool,
+    /// Changes on every push to any branch: when it has not changed, neither has the default branch.
+    #[serde(default)]
+    pub pushed_at: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl JobRepository {
+    fn repository(&self) -> Repository {
+        let (owner, name) = self.full_name.split_once('/').unwrap_or(("", &self.full_name));
+        Repository {
+            id: RepoId(self.id),
+            owner: owner.to_string(),
+            name: name.to_string(),
+            default_branch: self.default_branch.clone(),
+            archived: self.archived,
+            fork: self.fork,
+            private: self.private,
+            has_issues: self.has_issues,
+        }
+    }
+}
+
+impl Job {
+    /// Work on the same key runs one at a time: a repository job shares its key with pushes to the default branch.
+    pub fn serial_key(&self) -> String {
+        match self {
+            Job::Sweep { .. } => "sweep".into(),
+            Job::Repository { repository, .. } => {
+                format!("{}@refs/heads/{}", repository.full_name, repository.default_branch)
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Sweep { .. } => "sweep",
+            Job::Repository { .. } => "repository",
+        }
+    }
+}
+
+/// Where the App queues jobs (the delivery queue).
+pub trait JobQueue: Send + Sync {
+    /// Queues `job` under `id`; an id already queued or done is not queued again.
+    fn enqueue(&self, id: String, job: Job) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// What the last default-branch evaluation saw of the head.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct HeadRecord {
+    sha: String,
+    pushed_at: Option<String>,
+}
+
+impl App {
+    /// Runs an internal job; `id` is its delivery id.
+    pub async fn handle_job(&self, id: &str, job: Job) -> Result<(), AppError> {
+        match job {
+            Job::Sweep { reason, installation, repositories } => {
+                let span = tracing::info_span!("sweep", job = %id, reason = %reason);
+                let _enter = span.enter();
+                self.sweep(id, installation, repositories.as_deref()).await
+            }
+            Job::Repository { installation, repository, reason } => {
+                let span = tracing::info_span!("sweep_repository", job = %id, repo = %repository.full_name, reason = %reason);
+                let _enter = span.enter();
+                let github = self.github.installation(InstallationId(installation)).await?;
+                self.sweep_repository(&github, &repository).await
+            }
+        }
+    }
+
+    /// Queues a repository job for every repository to sweep.
+    async fn sweep(&self, id: &str, only_installation: Option<u64>, only: Option<&[u64]>) -> Result<(), AppError> {
+        let queue = self.jobs.as_ref().ok_or_else(|| AppError::Permanent("no job queue".into()))?;
+        let installations = match only_installation {
+            Some(one) => vec![InstallationId(one)],
+            None => self.github.installations().await?,
+        };
+        let (mut queued, mut skipped) = (0usize, 0usize);
+        for installation in installations {
+            let github = match self.github.installation(installation).await {
+                Ok(github) => github,
+                Err(e) => {
+                    tracing::warn!(installation = %installation, error = %e, "installation not swept");
+                    continue;
+                }
+            };
+            let repositories: Vec<JobRepository> = github
+                .get_all_in("/installation/repositories?per_page=100", "repositories", "GET /installation/repositories")
+                .await?;
+            for repository in repositories {
+                if only.is_some_and(|ids| !ids.contains(&repository.id)) {
+                    continue;
+                }
+                if repository.archived || repository.fork {
+                    tracing::debug!(repo = %repository.full_name, archived = repository.archived, fork = repository.fork, "skipped");
+                    skipped += 1;
+                    continue;
+                }
+                if !repository.has_issues {
+                    tracing::info!(repo = %repository.full_name, "issues are disabled: not swept");
+                    skipped += 1;
+                    continue;
+                }
+                let job_id = format!("{id}/{}", repository.id);
+                let job = Job::Repository { reason: "sweep".into(), installation: installation.0, repository };
+                queue.enqueue(job_id, job).await.map_err(|e| AppError::Transient { reason: e, retry_after: None })?;
+                queued += 1;
+            }
+        }
+        tracing::info!(queued, skipped, "sweep queued");
+        Ok(())
+    }
+
+    /// Scores a repository's default branch, reusing what has not changed.
+    async fn sweep_repository(&self, github: &Installation, listed: &JobRepository) -> Result<(), AppError> {
+        let repo = &listed.full_name;
+        let known: Option<HeadRecord> =
+            self.store.kv_get(ns::DEFAULT_HEAD, repo).await.and_then(|j| serde_json::from_str(&j).ok());
+        let sha = match known {
+            Some(head) if listed.pushed_at.is_some() && head.pushed_at == listed.pushed_at => head.sha,
+            _ => {
+                #[derive(Deserialize)]
+                struct Ref {
+                    object: Object,
+                }
+                #[derive(Deserialize)]
+                struct Object {
+                    sha: String,
+                }
+                let branch = &listed.default_branch;
+                let found: Result<Ref, _> = github
+                    .get(
+                        &format!("/repos/{repo}/git/ref/heads/{}", crate::github::client::segment(branch)),
+                        "GET /repos/{owner}/{repo}/git/ref/{ref}",
+                    )
+                    .await;
+                match found {
+                    Ok(r) => r.object.sha,
+                    Err(crate::github::client::GhError::NotFound { .. }) => {
+                        tracing::info!(repo = %repo, "empty repository: nothing to score");
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        self.evaluate_default_branch_with(github, &listed.repository(), &sha, listed.pushed_at.clone(), true).await?;
+        Ok(())
+    }
+
+    /// Remembers the default branch's head (and `pushed_at` when known) after an evaluation.
+    pub(crate) async fn remember_head(&self, repo: &str, sha: &str, pushed_at: Option<String>) {
+        let record = HeadRecord { sha: sha.to_string(), pushed_at };
+        if let Ok(json) = serde_json::to_string(&record) {
+            self.store.kv_put(ns::DEFAULT_HEAD, repo, json).await;
+        }
+    }
+
+    /// Queues a job (installation and catalog events).
+    pub(crate) async fn enqueue(&self, id: String, job: Job) -> Result<(), AppError> {
+        let queue = self.jobs.as_ref().ok_or_else(|| AppError::Permanent("no job queue".into()))?;
+        queue.enqueue(id, job).await.map_err(|e| AppError::Transient { reason: e, retry_after: None })
+    }
+}
+
+/// When the next periodic sweep is due, given the last one.
+pub fn next_sweep(last: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: std::time::Duration) -> DateTime<Utc> {
+    let interval = chrono::TimeDelta::from_std(interval).unwrap_or(chrono::TimeDelta::hours(6));
+    match last {
+        Some(last) => last + interval,
+        None => now + interval,
+    }
+}
