@@ -874,7 +874,9 @@ async fn issues_are_created_listed_closed_and_reopened() {
         (Some("open"), Some("reopened"))
     );
     assert_eq!(reopened.body["closed_at"], Value::Null);
-    let edited = crab.send("PATCH", &one, Some(json!({"title": "Shipshape: 1 check failing", "body": "Less", "labels": ["shipshape", "Tracking", "fresh"]}))).await;
+    let edit =
+        json!({"title": "Shipshape: 1 check failing", "body": "Less", "labels": ["shipshape", "Tracking", "fresh"]});
+    let edited = crab.send("PATCH", &one, Some(edit)).await;
     assert_eq!(edited.body["state_reason"], "reopened", "a reason only changes with the state");
     let names: Vec<&str> =
         edited.body["labels"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
@@ -1060,7 +1062,7 @@ async fn sub_issues_unavailable_answer_404() {
     let (fake, _) = world().await;
     let parent = fake.create_issue(OWNER, REPO, "Tracking", "", &[], "shipshape-test[bot]");
     let child = fake.create_issue(OWNER, REPO, "Check", "", &[], "shipshape-test[bot]");
-    let child_id = fake.issues(OWNER, REPO)[1].id;
+    let child_id = fake.issues(OWNER, REPO).iter().find(|i| i.number == child).expect("child").id;
     fake.set_sub_issues_available(OWNER, REPO, false);
     let crab = Http::installation(&fake, None).await;
     let base = format!("/repos/{OWNER}/{REPO}/issues/{parent}");
@@ -1075,7 +1077,6 @@ async fn sub_issues_unavailable_answer_404() {
     assert_eq!(issue.status, 200);
     assert!(issue.body.get("sub_issues_summary").is_none(), "no sub-issues, no summary");
     assert!(fake.sub_issues(OWNER, REPO, parent).is_empty());
-    let _ = child;
     fake.assert_clean();
 }
 

@@ -184,7 +184,7 @@ fn sub_issues_summary(repo: &Repo, issue: &Issue) -> Value {
         .filter_map(|n| repo.issues.get(n))
         .filter(|i| current_state(repo, i) == "closed")
         .count();
-    let percent = if total == 0 { 0 } else { completed * 100 / total };
+    let percent = (completed * 100).checked_div(total).unwrap_or(0);
     json!({"total": total, "completed": completed, "percent_completed": percent})
 }
 
