@@ -3,14 +3,14 @@
 use crate::app::persist::StoreCache;
 use crate::app::sweep::{JOB_EVENT, Job, JobQueue};
 use crate::app::{App, AppConfig, AppError, acts_on};
-use crate::github::throttle::WriteThrottle;
-use crate::store::ns;
 use crate::clock::Clock;
 use crate::config::{LogFormat, ServeConfig};
 use crate::github::client::{GitHubApp, RequestObserver};
 use crate::github::events;
+use crate::github::throttle::WriteThrottle;
 use crate::server::metrics::Metrics;
 use crate::server::{self, DeliveryMeta, EventParser, ServerState};
+use crate::store::ns;
 use crate::store::{Claimed, Store};
 use crate::worker::{HandleError, HandleFuture, Handler, WorkerConfig, WorkerPool};
 use anyhow::Context;

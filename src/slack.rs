@@ -143,14 +143,22 @@ mod tests {
             required_level: "gold".into(),
             level: Some("silver".into()),
             meets_required: false,
-            rules: vec![rule("slo", Status::Fail, true), rule("extra", Status::Fail, false), rule("ok", Status::Pass, true)],
+            rules: vec![
+                rule("slo", Status::Fail, true),
+                rule("extra", Status::Fail, false),
+                rule("ok", Status::Pass, true),
+            ],
             summary: Summary::default(),
             owner: Some("group:payments".into()),
             commit: None,
             levels: vec![],
             notes: vec![],
         };
-        let message = degradation_message(&card, Some("gold"), &[("Tracking issue".into(), "https://github.com/acme/payments/issues/3".into())]);
+        let message = degradation_message(
+            &card,
+            Some("gold"),
+            &[("Tracking issue".into(), "https://github.com/acme/payments/issues/3".into())],
+        );
         let text = message.to_string();
         assert!(!text.contains("<!channel>") && !text.contains("<@U123>"), "{text}");
         assert!(text.contains("dropped from *gold* to *silver*"), "{text}");

@@ -14,14 +14,14 @@ use crate::diag::Diagnostics;
 use crate::engine::{self, Scorecard, Subject};
 use crate::facts::{LinkedFacts, ReadPlan};
 use crate::github::client::{GhError, GitHubApp, Installation, ResponseCache};
-use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use crate::github::events::{CheckRunAction, CheckSuiteAction, Event, PrAction, PrRef, Repository};
 use crate::policy::Policy;
 use crate::store::ns;
 use check_run::{Annotation, Conclusion};
+use chrono::{DateTime, Utc};
 use remote_facts::BlobCache;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -172,7 +172,8 @@ impl App {
             Event::Push(e) if e.repository.full_name().eq_ignore_ascii_case(&self.config.catalog_repo) => {
                 // The catalog changed: every service may have a new tier, owner, exception or policy.
                 *self.catalog.lock().await = None;
-                let job = sweep::Job::Sweep { reason: "catalog changed".into(), installation: None, repositories: None };
+                let job =
+                    sweep::Job::Sweep { reason: "catalog changed".into(), installation: None, repositories: None };
                 self.enqueue(format!("catalog-{}", e.after), job).await
             }
             Event::Push(e) => {
@@ -238,7 +239,10 @@ impl App {
         }
         self.remember_head(&repo, sha, pushed_at).await;
         tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
-        if !repository.archived && !repository.fork {
+        // Tracking issues and alerts are for catalog services: an unregistered repository is scored (and its pull
+        // requests checked) but gets no issue, so installing the App on a whole organisation files nothing there.
+        let is_service = snapshot.catalog.service_for_repository(&repo).is_some();
+        if is_service && !repository.archived && !repository.fork {
             self.track(github, repository, &card, &snapshot.policy).await?;
             self.alert_degradation(repository, &card).await;
         }
@@ -258,11 +262,8 @@ impl App {
         let dropped = previous.as_ref().is_some_and(|p| p.meets_required) && !card.meets_required;
         if dropped && let Some(slack) = &self.config.slack {
             let mut links = Vec::new();
-            if let Some(Ok(record)) = self
-                .store
-                .kv_get(ns::TRACKING, &repo)
-                .await
-                .map(|j| serde_json::from_str::<serde_json::Value>(&j))
+            if let Some(Ok(record)) =
+                self.store.kv_get(ns::TRACKING, &repo).await.map(|j| serde_json::from_str::<serde_json::Value>(&j))
                 && let Some(issue) = record["issue"].as_u64()
             {
                 links.push(("Tracking issue".to_string(), format!("https://github.com/{repo}/issues/{issue}")));

@@ -1,11 +1,11 @@
 //! The App's caches kept in the [`Store`]: blobs by SHA, and small key-value entries.
 
 use super::remote_facts::BlobCache;
+use super::sweep::{JOB_EVENT, Job, JobQueue};
 use super::{HistoryStore, KvStore};
 use crate::clock::Clock;
 use crate::engine::Scorecard;
 use crate::github::client::{CachedResponse, ResponseCache};
-use super::sweep::{JOB_EVENT, Job, JobQueue};
 use crate::store::{Disposition, NewDelivery, Store, ns};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

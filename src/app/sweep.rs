@@ -117,7 +117,8 @@ impl App {
                 self.sweep(id, installation, repositories.as_deref()).await
             }
             Job::Repository { installation, repository, reason } => {
-                let span = tracing::info_span!("sweep_repository", job = %id, repo = %repository.full_name, reason = %reason);
+                let span =
+                    tracing::info_span!("sweep_repository", job = %id, repo = %repository.full_name, reason = %reason);
                 let _enter = span.enter();
                 let github = self.github.installation(InstallationId(installation)).await?;
                 self.sweep_repository(&github, &repository).await
@@ -147,6 +148,9 @@ impl App {
             for repository in repositories {
                 if only.is_some_and(|ids| !ids.contains(&repository.id)) {
                     continue;
+                }
+                if repository.full_name.eq_ignore_ascii_case(&self.config.catalog_repo) {
+                    continue; // the catalog is not a service; its changes trigger sweeps of their own
                 }
                 if repository.archived || repository.fork {
                     tracing::debug!(repo = %repository.full_name, archived = repository.archived, fork = repository.fork, "skipped");

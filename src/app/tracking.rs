@@ -106,7 +106,11 @@ impl App {
             let body = text::issue_body(card, policy, &target, today).map_err(render_error)?;
             let title = text::issue_title(card);
             let created: IssueJson = github
-                .post(&format!("/repos/{repo}/issues"), &json!({"title": title, "body": body, "labels": [LABEL]}), ISSUES)
+                .post(
+                    &format!("/repos/{repo}/issues"),
+                    &json!({"title": title, "body": body, "labels": [LABEL]}),
+                    ISSUES,
+                )
                 .await?;
             tracing::info!(repo = %repo, issue = created.number, "tracking issue created");
             // Start from the marker just written: tasks are added one by one as their sub-issues exist.
@@ -115,11 +119,7 @@ impl App {
                 open: true,
                 title,
                 body,
-                state: TrackingState {
-                    service: target.service.clone(),
-                    task_list: false,
-                    ..TrackingState::default()
-                },
+                state: TrackingState { service: target.service.clone(), task_list: false, ..TrackingState::default() },
             };
             self.save(&repo, &record).await;
         }
@@ -187,8 +187,8 @@ impl App {
                                         ISSUES,
                                     )
                                     .await?;
-                                let is_attached = attached < 100
-                                    && self.attach(github, &repo, parent, created.id).await?;
+                                let is_attached =
+                                    attached < 100 && self.attach(github, &repo, parent, created.id).await?;
                                 if is_attached {
                                     attached += 1;
                                 }
@@ -302,8 +302,9 @@ impl App {
             }
         }
         if !patch.is_empty() {
-            let _: serde_json::Value =
-                github.patch(&format!("/repos/{repo}/issues/{parent}"), &serde_json::Value::Object(patch), ISSUE).await?;
+            let _: serde_json::Value = github
+                .patch(&format!("/repos/{repo}/issues/{parent}"), &serde_json::Value::Object(patch), ISSUE)
+                .await?;
             if open != record.open {
                 tracing::info!(repo = %repo, issue = parent, open, "tracking issue {}", if open { "reopened" } else { "closed" });
             }
@@ -348,7 +349,13 @@ impl App {
     }
 
     /// Makes `sub_issue_id` a sub-issue of `parent`; `false` when GitHub refuses (unavailable, or the limit).
-    async fn attach(&self, github: &Installation, repo: &str, parent: u64, sub_issue_id: u64) -> Result<bool, AppError> {
+    async fn attach(
+        &self,
+        github: &Installation,
+        repo: &str,
+        parent: u64,
+        sub_issue_id: u64,
+    ) -> Result<bool, AppError> {
         let result: Result<serde_json::Value, GhError> = github
             .post(
                 &format!("/repos/{repo}/issues/{parent}/sub_issues"),

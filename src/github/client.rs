@@ -298,7 +298,12 @@ impl Installation {
     }
 
     /// DELETE; the body of the answer (often empty) is ignored.
-    pub async fn delete<B: Serialize>(&self, path: &str, body: Option<&B>, endpoint: &'static str) -> Result<(), GhError> {
+    pub async fn delete<B: Serialize>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+        endpoint: &'static str,
+    ) -> Result<(), GhError> {
         self.api.send(Method::DELETE, path, body, endpoint, None).await.map(|_| ())
     }
 

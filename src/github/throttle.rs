@@ -31,7 +31,12 @@ impl Default for WriteThrottle {
 impl WriteThrottle {
     /// At most `limit` writes in any `window` (a `limit` of 0 is taken as 1).
     pub fn new(limit: usize, window: Duration) -> Self {
-        Self { limit: limit.max(1), window, started: tokio::sync::Mutex::new(VecDeque::new()), waits: AtomicU64::new(0) }
+        Self {
+            limit: limit.max(1),
+            window,
+            started: tokio::sync::Mutex::new(VecDeque::new()),
+            waits: AtomicU64::new(0),
+        }
     }
 
     /// Waits until one more write fits in the window and counts it as started. Returns how long it waited.

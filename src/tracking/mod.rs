@@ -12,9 +12,9 @@
 
 pub mod plan;
 pub mod state;
-pub mod text;
 #[cfg(test)]
 mod tests;
+pub mod text;
 
 pub use plan::{ExpiryWarning, IssueAction, Plan, PlanInput, TaskAction, plan};
 pub use state::{CloseReason, Task, TrackingState};

@@ -73,7 +73,9 @@ impl Plan {
 
 /// What a rule's status asks of its task.
 enum Want {
-    Open { due: NaiveDate },
+    Open {
+        due: NaiveDate,
+    },
     Close(CloseReason),
     /// Unknown (a linked tool not configured or unreachable): leave the task as it is.
     Leave,
@@ -103,7 +105,9 @@ fn want(input: &PlanInput<'_>, rule: &RuleResult, failing_since: NaiveDate) -> W
         },
         Status::Pass => Want::Close(CloseReason::Fixed { commit: input.card.commit.clone() }),
         Status::Excepted => match &rule.exception {
-            Some(e) => Want::Close(CloseReason::Excepted { expires: e.expires.clone(), approved_in: e.approved_in.clone() }),
+            Some(e) => {
+                Want::Close(CloseReason::Excepted { expires: e.expires.clone(), approved_in: e.approved_in.clone() })
+            }
             None => Want::Close(CloseReason::NotRequired { why: "it is excepted".into() }),
         },
         Status::Skipped if rule.message.starts_with(DOES_NOT_APPLY) => {

@@ -103,18 +103,21 @@ fn a_first_failure_opens_one_task_per_required_failing_rule_with_its_due_date() 
 fn fixing_closes_the_task_and_then_the_issue_and_a_regression_reopens_both() {
     let policy = policy("");
     let mut run = Run { policy: &policy, state: TrackingState::default(), issue_open: None, since: BTreeMap::new() };
-    let failing = card(vec![rule("readme", "bronze", Status::Fail, true), rule("runbook", "silver", Status::Fail, true)]);
+    let failing =
+        card(vec![rule("readme", "bronze", Status::Fail, true), rule("runbook", "silver", Status::Fail, true)]);
     run.step("2026-11-01", &failing);
     run.state.tasks.get_mut("readme").unwrap().issue = Some(11);
     run.state.tasks.get_mut("runbook").unwrap().issue = Some(12);
 
-    let one_fixed = card(vec![rule("readme", "bronze", Status::Pass, true), rule("runbook", "silver", Status::Fail, true)]);
+    let one_fixed =
+        card(vec![rule("readme", "bronze", Status::Pass, true), rule("runbook", "silver", Status::Fail, true)]);
     let plan = run.step("2026-11-02", &one_fixed);
     assert_eq!(plan.issue, IssueAction::Keep);
     let commit = one_fixed.commit.clone();
     assert_eq!(plan.tasks, [TaskAction::Close { rule: "readme".into(), reason: CloseReason::Fixed { commit } }]);
 
-    let all_fixed = card(vec![rule("readme", "bronze", Status::Pass, true), rule("runbook", "silver", Status::Pass, true)]);
+    let all_fixed =
+        card(vec![rule("readme", "bronze", Status::Pass, true), rule("runbook", "silver", Status::Pass, true)]);
     let plan = run.step("2026-11-03", &all_fixed);
     assert_eq!(plan.issue, IssueAction::Close);
     assert_eq!(plan.tasks.len(), 1);
@@ -166,7 +169,8 @@ fn a_missed_schedule_sends_one_reminder_not_several() {
 fn an_exception_closes_as_not_planned_warns_before_expiry_and_the_rule_counts_again_after() {
     let policy = policy("");
     let mut run = Run { policy: &policy, state: TrackingState::default(), issue_open: None, since: BTreeMap::new() };
-    let failing = card(vec![rule("readme", "bronze", Status::Fail, true), rule("runbook", "silver", Status::Fail, true)]);
+    let failing =
+        card(vec![rule("readme", "bronze", Status::Fail, true), rule("runbook", "silver", Status::Fail, true)]);
     run.step("2026-11-01", &failing);
     let mut excepted_rule = rule("runbook", "silver", Status::Excepted, true);
     excepted_rule.exception = Some(ExceptionInfo {

@@ -144,7 +144,12 @@ fn task_view(rule: &str, task: &Task, today: NaiveDate, task_list: bool) -> Task
 
 /// The tracking issue's body: where the service stands, its tasks, initiatives and exceptions, how it all works,
 /// and the hidden state.
-pub fn issue_body(card: &Scorecard, policy: &Policy, state: &TrackingState, today: NaiveDate) -> anyhow::Result<String> {
+pub fn issue_body(
+    card: &Scorecard,
+    policy: &Policy,
+    state: &TrackingState,
+    today: NaiveDate,
+) -> anyhow::Result<String> {
     let tasks: Vec<TaskView> =
         state.tasks.iter().map(|(rule, task)| task_view(rule, task, today, state.task_list)).collect();
     let (open_tasks, closed_tasks): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.open);
@@ -184,7 +189,11 @@ pub fn issue_body(card: &Scorecard, policy: &Policy, state: &TrackingState, toda
     let unknown = card
         .rules
         .iter()
-        .filter(|r| r.required && (r.status == Status::Error || (r.status == Status::Skipped && !r.message.starts_with(DOES_NOT_APPLY))))
+        .filter(|r| {
+            r.required
+                && (r.status == Status::Error
+                    || (r.status == Status::Skipped && !r.message.starts_with(DOES_NOT_APPLY)))
+        })
         .map(|r| r.id.clone())
         .collect();
     let reminder_days = (0..4).map(|n| reminder_offset(n).to_string()).collect::<Vec<_>>().join(", ");

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const INSTALLATION: u64 = 31;
-const OWNER: &str = "acme";
-const REPO: &str = "payments";
+pub(crate) const INSTALLATION: u64 = 31;
+pub(crate) const OWNER: &str = "acme";
+pub(crate) const REPO: &str = "payments";
 const SECRET: &str = "webhook-secret-for-tests";
 
 pub fn fixtures_dir() -> PathBuf {
@@ -33,17 +33,17 @@ pub fn fixtures_dir() -> PathBuf {
     dir
 }
 
-fn fixture(event: &str, name: &str) -> Value {
+pub(crate) fn fixture(event: &str, name: &str) -> Value {
     let path = fixtures_dir().join("github-webhooks").join(event).join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
-fn readme() -> String {
+pub(crate) fn readme() -> String {
     "# payments\n\nMoves money between ledgers, with retries and an audit trail. ".repeat(6)
 }
 
 /// The files of a repository that passes every bronze rule but one: the catalog gives it an owner.
-fn good_files() -> Vec<(String, String)> {
+pub(crate) fn good_files() -> Vec<(String, String)> {
     vec![
         ("README.md".into(), readme()),
         (".github/CODEOWNERS".into(), "* @acme/payments\n".into()),
@@ -52,24 +52,26 @@ fn good_files() -> Vec<(String, String)> {
     ]
 }
 
-fn without(files: &[(String, String)], path: &str) -> Vec<(String, String)> {
+pub(crate) fn without(files: &[(String, String)], path: &str) -> Vec<(String, String)> {
     files.iter().filter(|(p, _)| p != path).cloned().collect()
 }
 
-fn with(files: &[(String, String)], path: &str, content: &str) -> Vec<(String, String)> {
+pub(crate) fn with(files: &[(String, String)], path: &str, content: &str) -> Vec<(String, String)> {
     let mut out = without(files, path);
     out.push((path.into(), content.into()));
     out
 }
 
-struct World {
-    fake: FakeGitHub,
-    db: tempfile::TempDir,
-    running: Option<Running>,
+pub(crate) struct World {
+    pub(crate) fake: FakeGitHub,
+    pub(crate) db: tempfile::TempDir,
+    pub(crate) running: Option<Running>,
     http: reqwest::Client,
     deliveries: AtomicU64,
     public_url: Option<String>,
-    clock: Arc<dyn shipshape::clock::Clock>,
+    pub(crate) clock: Arc<dyn shipshape::clock::Clock>,
+    /// More configuration variables.
+    pub(crate) vars: Vec<(&'static str, String)>,
 }
 
 fn worker_config(workers: usize) -> WorkerConfig {
@@ -85,7 +87,7 @@ fn worker_config(workers: usize) -> WorkerConfig {
 
 impl World {
     /// A fake GitHub with the service repository and a catalog that gives the service `tier`.
-    async fn new(tier: u32) -> World {
+    pub(crate) async fn new(tier: u32) -> World {
         let fake = FakeGitHub::start().await;
         fake.add_installation(INSTALLATION, OWNER);
         fake.add_repo(INSTALLATION, OWNER, REPO, "main");
@@ -106,6 +108,7 @@ impl World {
             deliveries: AtomicU64::new(1),
             public_url: None,
             clock: Arc::new(SystemClock),
+            vars: Vec::new(),
         }
     }
 
@@ -122,10 +125,13 @@ impl World {
         if let Some(url) = &self.public_url {
             vars.insert("SHIPSHAPE_PUBLIC_URL", url.clone());
         }
+        for (name, value) in &self.vars {
+            vars.insert(name, value.clone());
+        }
         ServeConfig::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
     }
 
-    async fn start(&mut self, workers: usize) {
+    pub(crate) async fn start(&mut self, workers: usize) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = serve::start(&self.config(), listener, self.clock.clone(), worker_config(workers))
             .await
@@ -133,22 +139,22 @@ impl World {
         self.running = Some(running);
     }
 
-    fn running(&self) -> &Running {
+    pub(crate) fn running(&self) -> &Running {
         self.running.as_ref().expect("server started")
     }
 
     /// A commit of the service repository.
-    fn commit(&self, files: &[(String, String)]) -> String {
+    pub(crate) fn commit(&self, files: &[(String, String)]) -> String {
         let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
         self.fake.commit(OWNER, REPO, &files)
     }
 
-    fn next_delivery(&self) -> String {
+    pub(crate) fn next_delivery(&self) -> String {
         format!("delivery-{}", self.deliveries.fetch_add(1, Ordering::SeqCst))
     }
 
     /// Posts a webhook signed with the secret; returns the status.
-    async fn send(&self, event: &str, delivery: &str, body: &[u8]) -> u16 {
+    pub(crate) async fn send(&self, event: &str, delivery: &str, body: &[u8]) -> u16 {
         let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
         mac.update(body);
         let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
@@ -188,8 +194,8 @@ impl World {
     }
 
     /// Waits until no delivery is queued or processing.
-    async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    pub(crate) async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             let deliveries = self.running().store.deliveries().await.unwrap();
             if deliveries.iter().all(|d| d.status.is_finished()) {
@@ -209,12 +215,12 @@ impl World {
         runs
     }
 
-    fn writes(&self) -> usize {
+    pub(crate) fn writes(&self) -> usize {
         self.fake.requests().iter().filter(|r| r.method != "GET" && !r.path.ends_with("/access_tokens")).count()
     }
 }
 
-fn point_at_repo(repo: &mut Value) {
+pub(crate) fn point_at_repo(repo: &mut Value) {
     repo["name"] = REPO.into();
     repo["full_name"] = format!("{OWNER}/{REPO}").into();
     repo["owner"]["login"] = OWNER.into();

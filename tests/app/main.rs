@@ -4,3 +4,4 @@ mod e2e;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
+mod tracking;
