@@ -124,9 +124,8 @@ impl App {
             self.save(&repo, &record).await;
         }
         let Some(parent) = record.issue else {
-            if !plan.tasks.is_empty() {
-                tracing::warn!(repo = %repo, "tasks but no tracking issue");
-            }
+            // No issue and none needed: remember that it was looked for, so the next sweep does not look again.
+            self.save(&repo, &record).await;
             return Ok(());
         };
 

@@ -195,7 +195,8 @@ impl World {
 
     /// Waits until no delivery is queued or processing.
     pub(crate) async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(180);
+        let patience = if std::env::var_os("SHIPSHAPE_SWEEP_REPOS").is_some() { 1800 } else { 180 };
+        let deadline = Instant::now() + Duration::from_secs(patience);
         loop {
             let deliveries = self.running().store.deliveries().await.unwrap();
             if deliveries.iter().all(|d| d.status.is_finished()) {

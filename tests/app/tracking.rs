@@ -7,7 +7,7 @@ use crate::fake_github::{FakeGitHub, FakeIssue};
 use crate::fake_slack::FakeSlack;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use shipshape::clock::ManualClock;
+use shipshape::clock::{Clock, ManualClock};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,7 @@ impl Harness {
 
     /// Moves the clock to `day` days after the start (plus a minute per call, so each sweep is a new one) and sweeps.
     async fn sweep_on(&self, day: i64) {
-        let now = self.clock.now_for_test();
+        let now = self.clock.now();
         let target = start_day() + chrono::TimeDelta::days(day);
         self.clock.set(if target > now { target } else { now + chrono::TimeDelta::minutes(1) });
         self.world.running().sweep_now().await.expect("sweep queued");
@@ -120,16 +120,6 @@ impl Harness {
 
     fn writes(&self) -> usize {
         self.world.writes()
-    }
-}
-
-trait NowForTest {
-    fn now_for_test(&self) -> chrono::DateTime<Utc>;
-}
-
-impl NowForTest for ManualClock {
-    fn now_for_test(&self) -> chrono::DateTime<Utc> {
-        shipshape::clock::Clock::now(self)
     }
 }
 

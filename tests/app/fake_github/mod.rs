@@ -632,13 +632,13 @@ impl FakeGitHub {
         self.world().repo_mut(owner, name).pushed_at = at;
     }
 
-    /// `archived` in the repository's JSON; an archived repository answers writes 403 "Repository was archived so
-    /// is read-only.", as GitHub does.
     /// The id of repository `owner/name`.
     pub fn repo_id(&self, owner: &str, name: &str) -> u64 {
         self.world().repo_mut(owner, name).id
     }
 
+    /// `archived` in the repository's JSON; an archived repository answers writes 403 "Repository was archived so
+    /// is read-only.", as GitHub does.
     pub fn set_archived(&self, owner: &str, name: &str, archived: bool) {
         self.world().repo_mut(owner, name).archived = archived;
     }
