@@ -11,8 +11,8 @@
 //!   exhausted quota: GitHub did not process it) when the wait is short; otherwise the error is `Transient` with the
 //!   wait GitHub asked for, and the worker retries the delivery later. A POST that got a 5xx is never repeated
 //!   blindly: GitHub may have acted on it, so the handler looks the resource up before creating it again.
-//! - Every content-creating request (POST, PATCH, PUT, DELETE) of the App, whatever the installation, goes through
-//!   one [`WriteThrottle`] (GitHub's secondary limit of 80 a minute).
+//! - Every content-creating request (POST, PATCH, PUT, DELETE) of any installation goes through one
+//!   [`WriteThrottle`] (GitHub's secondary limit of 80 a minute). Minting tokens is not throttled.
 //! - Conditional GETs ([`Installation::get_conditional`]): the `ETag` of an earlier answer is sent as
 //!   `If-None-Match`, and a `304 Not Modified` (which GitHub does not count against the rate limit) reuses the
 //!   stored body.
@@ -167,16 +167,12 @@ impl GitHubApp {
         self
     }
 
-    pub fn write_throttle(&self) -> &WriteThrottle {
-        &self.throttle
-    }
-
     fn app_api(&self) -> Api {
         Api {
             client: self.app.clone(),
             base_url: self.base_url.clone(),
             observer: self.observer.clone(),
-            throttle: self.throttle.clone(),
+            throttle: None,
         }
     }
 
@@ -187,7 +183,7 @@ impl GitHubApp {
             id: u64,
         }
         let listed: Vec<Listed> =
-            self.app_api().get_all("/app/installations?per_page=100", "GET /app/installations", None).await?;
+            self.app_api().get_all("/app/installations?per_page=100", "GET /app/installations", None, None).await?;
         Ok(listed.into_iter().map(|i| InstallationId(i.id)).collect())
     }
 
@@ -221,7 +217,7 @@ impl GitHubApp {
                 client,
                 base_url: self.base_url.clone(),
                 observer: self.observer.clone(),
-                throttle: self.throttle.clone(),
+                throttle: Some(self.throttle.clone()),
             },
         };
         cache.insert(id, (installation.clone(), token.expires_at));
@@ -309,7 +305,7 @@ impl Installation {
 
     /// Every item of a paginated listing (a JSON array per page), following `Link: rel="next"` on the same host.
     pub async fn get_all<T: DeserializeOwned>(&self, path: &str, endpoint: &'static str) -> Result<Vec<T>, GhError> {
-        self.api.get_all(path, endpoint, None).await
+        self.api.get_all(path, endpoint, None, None).await
     }
 
     /// [`Installation::get_all`] with each page requested conditionally.
@@ -319,7 +315,7 @@ impl Installation {
         endpoint: &'static str,
         cache: &dyn ResponseCache,
     ) -> Result<Vec<T>, GhError> {
-        self.api.get_all(path, endpoint, Some(cache)).await
+        self.api.get_all(path, endpoint, Some(cache), None).await
     }
 
     /// Every item of a paginated listing whose pages are objects holding the items in `field`
@@ -330,25 +326,7 @@ impl Installation {
         field: &str,
         endpoint: &'static str,
     ) -> Result<Vec<T>, GhError> {
-        let mut items = Vec::new();
-        let mut next = Some(path.to_string());
-        let mut pages = 0;
-        while let Some(path) = next.take() {
-            let reply = self.api.send::<()>(Method::GET, &path, None, endpoint, None).await?;
-            let mut page: serde_json::Map<String, serde_json::Value> = reply.json(endpoint)?;
-            let listed = page.remove(field).unwrap_or_default();
-            items.extend(serde_json::from_value::<Vec<T>>(listed).map_err(|e| GhError::Permanent {
-                what: endpoint.into(),
-                status: reply.status.as_u16(),
-                message: format!("unexpected response body: {e}"),
-            })?);
-            pages += 1;
-            if pages >= 100 {
-                break;
-            }
-            next = next_link(&reply.headers).and_then(|url| self.api.same_host_path(&url));
-        }
-        Ok(items)
+        self.api.get_all(path, endpoint, None, Some(field)).await
     }
 }
 
@@ -357,15 +335,19 @@ struct Api {
     client: Octocrab,
     base_url: String,
     observer: Arc<dyn RequestObserver>,
-    throttle: Arc<WriteThrottle>,
+    /// Paces content-creating requests; `None` for the App's own requests (tokens, installation listings), which
+    /// create no content and must not wait behind a sweep's writes.
+    throttle: Option<Arc<WriteThrottle>>,
 }
 
 impl Api {
+    /// Every item of a paginated listing: each page is a JSON array, or an object holding the array in `field`.
     async fn get_all<T: DeserializeOwned>(
         &self,
         path: &str,
         endpoint: &'static str,
         cache: Option<&dyn ResponseCache>,
+        field: Option<&str>,
     ) -> Result<Vec<T>, GhError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_string());
@@ -375,7 +357,19 @@ impl Api {
                 Some(cache) => self.get_conditional(&path, endpoint, cache).await?,
                 None => self.send::<()>(Method::GET, &path, None, endpoint, None).await?,
             };
-            items.extend(reply.json::<Vec<T>>(endpoint)?);
+            let page: Vec<T> = match field {
+                None => reply.json(endpoint)?,
+                Some(field) => {
+                    let mut page: serde_json::Map<String, serde_json::Value> = reply.json(endpoint)?;
+                    let listed = page.remove(field).unwrap_or_default();
+                    serde_json::from_value(listed).map_err(|e| GhError::Permanent {
+                        what: endpoint.into(),
+                        status: reply.status.as_u16(),
+                        message: format!("unexpected response body: {e}"),
+                    })?
+                }
+            };
+            items.extend(page);
             pages += 1;
             if pages >= 100 {
                 break; // 10,000 items at 100 a page: enough for any listing we read
@@ -439,8 +433,8 @@ impl Api {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if method != Method::GET {
-                let waited = self.throttle.acquire().await;
+            if let Some(throttle) = self.throttle.as_ref().filter(|_| method != Method::GET) {
+                let waited = throttle.acquire().await;
                 if !waited.is_zero() {
                     tracing::debug!(endpoint, waited_ms = waited.as_millis() as u64, "write paced");
                 }
