@@ -121,39 +121,23 @@ impl Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{RuleResult, Summary};
+    use crate::engine::testing;
 
     #[test]
     fn the_message_escapes_user_text_and_lists_failing_required_rules() {
-        let rule = |id: &str, status, required| RuleResult {
-            id: id.into(),
-            title: format!("<!channel> {id}"),
-            level: "gold".into(),
-            status,
-            message: "missing <@U123>".into(),
-            evidence: vec![],
-            exception: None,
-            remediation: String::new(),
-            required,
+        let rule = |id: &str, status, required| {
+            let mut rule = testing::rule(id, "gold", status, required);
+            rule.title = format!("<!channel> {id}");
+            rule.message = "missing <@U123>".into();
+            rule
         };
-        let card = Scorecard {
-            service: Some("payments".into()),
-            repository: "acme/payments".into(),
-            tier: 1,
-            required_level: "gold".into(),
-            level: Some("silver".into()),
-            meets_required: false,
-            rules: vec![
-                rule("slo", Status::Fail, true),
-                rule("extra", Status::Fail, false),
-                rule("ok", Status::Pass, true),
-            ],
-            summary: Summary::default(),
-            owner: Some("group:payments".into()),
-            commit: None,
-            levels: vec![],
-            notes: vec![],
-        };
+        let mut card = testing::card(vec![
+            rule("slo", Status::Fail, true),
+            rule("extra", Status::Fail, false),
+            rule("ok", Status::Pass, true),
+        ]);
+        (card.tier, card.required_level, card.level) = (1, "gold".into(), Some("silver".into()));
+        card.owner = Some("group:payments".into());
         let message = degradation_message(
             &card,
             Some("gold"),

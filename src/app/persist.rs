@@ -140,7 +140,7 @@ impl HistoryStore for StoreCache {
     ) -> Pin<Box<dyn Future<Output = BTreeMap<String, DateTime<Utc>>> + Send + '_>> {
         let (repository, git_ref) = (repository.to_string(), git_ref.to_string());
         Box::pin(async move {
-            self.store.failing_since_all(&repository, &git_ref).await.unwrap_or_else(|e| {
+            self.store.failing_since(&repository, &git_ref).await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "evaluation history read failed");
                 BTreeMap::new()
             })

@@ -179,4 +179,6 @@ pub fn level_reached(policy: &Policy, rules: &[RuleResult]) -> Option<usize> {
 }
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

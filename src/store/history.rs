@@ -79,35 +79,10 @@ impl Store {
             .collect()
     }
 
-    /// When `rule` started failing on a repository's ref: the earliest evaluation of the current run of failures
-    /// (the failures since the last evaluation where it did not fail). `None` when its latest status is not `fail`.
-    pub async fn failing_since(&self, repository: &str, git_ref: &str, rule: &str) -> Result<Option<DateTime<Utc>>> {
-        let rows = sqlx::query(
-            "SELECT e.evaluated_at, r.status FROM evaluations e
-             JOIN evaluation_rules r ON r.evaluation_id = e.id
-             WHERE e.repository = ? AND e.git_ref = ? AND r.rule_id = ?
-             ORDER BY e.evaluated_at DESC, e.id DESC",
-        )
-        .bind(repository)
-        .bind(git_ref)
-        .bind(rule)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut since = None;
-        for row in rows {
-            if row.get::<String, _>("status") != Status::Fail.as_str() {
-                break;
-            }
-            since = Some(from_millis(row.get("evaluated_at"))?);
-        }
-        Ok(since)
-    }
-}
-
-impl Store {
-    /// [`Store::failing_since`] for every rule of the repository's ref at once: rules whose latest status is
-    /// `fail`, with the start of their current run of failures.
-    pub async fn failing_since_all(
+    /// When each rule started failing on a repository's ref: for every rule whose latest status is `fail`, the
+    /// earliest evaluation of its current run of failures (the failures since the last evaluation where it did not
+    /// fail).
+    pub async fn failing_since(
         &self,
         repository: &str,
         git_ref: &str,
@@ -141,36 +116,17 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{RuleResult, Scorecard, Status, Summary};
+    use crate::engine::{Scorecard, Status, testing};
     use crate::store::Store;
     use chrono::{TimeZone, Utc};
 
     fn card(commit: &str, runbook: Status) -> Scorecard {
-        let rule = |id: &str, status| RuleResult {
-            id: id.into(),
-            title: id.into(),
-            level: "bronze".into(),
-            status,
-            message: String::new(),
-            evidence: vec![],
-            exception: None,
-            remediation: String::new(),
-            required: true,
-        };
-        Scorecard {
-            service: Some("payments".into()),
-            repository: "acme/payments".into(),
-            tier: 2,
-            required_level: "silver".into(),
-            level: Some("bronze".into()),
-            meets_required: false,
-            rules: vec![rule("readme", Status::Pass), rule("runbook", runbook)],
-            summary: Summary::default(),
-            owner: None,
-            commit: Some(commit.into()),
-            levels: vec![],
-            notes: vec![],
-        }
+        let mut card = testing::card(vec![
+            testing::rule("readme", "bronze", Status::Pass, true),
+            testing::rule("runbook", "bronze", runbook, true),
+        ]);
+        card.commit = Some(commit.into());
+        card
     }
 
     #[tokio::test]
@@ -193,10 +149,10 @@ mod tests {
             (2, Some("bronze"), false)
         );
         // The current run of failures started on day 3 (it passed on day 2); pull requests do not count.
-        assert_eq!(store.failing_since("acme/payments", main, "runbook").await.unwrap(), Some(day(3)));
-        assert_eq!(store.failing_since("acme/payments", main, "readme").await.unwrap(), None);
-        assert_eq!(store.failing_since("acme/other", main, "runbook").await.unwrap(), None);
-        let all = store.failing_since_all("acme/payments", main).await.unwrap();
+        let all = store.failing_since("acme/payments", main).await.unwrap();
+        assert_eq!(all.get("runbook"), Some(&day(3)));
+        assert_eq!(all.get("readme"), None);
         assert_eq!(all.into_iter().collect::<Vec<_>>(), [("runbook".to_string(), day(3))]);
+        assert!(store.failing_since("acme/other", main).await.unwrap().is_empty());
     }
 }

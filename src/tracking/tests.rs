@@ -1,42 +1,12 @@
 use super::*;
-use crate::engine::{ExceptionInfo, RuleResult, Scorecard, Status, Summary};
+use crate::engine::testing::{card, rule};
+use crate::engine::{ExceptionInfo, Scorecard, Status};
 use crate::policy::Policy;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
 fn day(d: &str) -> NaiveDate {
     NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
-}
-
-fn rule(id: &str, level: &str, status: Status, required: bool) -> RuleResult {
-    RuleResult {
-        id: id.into(),
-        title: format!("Has {id}"),
-        level: level.into(),
-        status,
-        message: format!("{id} is missing"),
-        evidence: vec![],
-        exception: None,
-        remediation: format!("Add {id}."),
-        required,
-    }
-}
-
-fn card(rules: Vec<RuleResult>) -> Scorecard {
-    Scorecard {
-        service: Some("payments".into()),
-        repository: "acme/payments".into(),
-        tier: 2,
-        required_level: "silver".into(),
-        level: Some("bronze".into()),
-        meets_required: rules.iter().filter(|r| r.required).all(|r| r.status != Status::Fail),
-        rules,
-        summary: Summary::default(),
-        owner: Some("group:default/payments-team".into()),
-        commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-        levels: vec!["bronze".into(), "silver".into(), "gold".into()],
-        notes: vec![],
-    }
 }
 
 fn policy(initiatives: &str) -> Policy {
