@@ -394,13 +394,14 @@ fn parse_database_url(value: &str) -> Result<String, ConfigError> {
 /// Humane durations: `90s`, `30m`, `6h`, `1d`, and sums of them (`1h30m`). Zero is refused.
 /// `N/DURATION`: at most N in any DURATION (`80/1m`).
 pub fn parse_rate(value: &str) -> Result<(usize, Duration), String> {
-    let bad = || format!("expected a rate like 80/1m, found {value:?}");
+    let bad =
+        || format!("expected a rate like 80/1m (at least 1, a slash, a duration like 1m or 90s), found {value:?}");
     let (count, period) = value.split_once('/').ok_or_else(bad)?;
     let count: usize = count.trim().parse().map_err(|_| bad())?;
     if count == 0 {
         return Err(bad());
     }
-    Ok((count, parse_duration(period.trim())?))
+    Ok((count, parse_duration(period.trim()).map_err(|_| bad())?))
 }
 
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
@@ -879,6 +880,24 @@ MwIDAQAB
             error_with(SWEEP_INTERVAL, Some("0s")),
             r#"SHIPSHAPE_SWEEP_INTERVAL: must be longer than zero, found "0s""#
         );
+    }
+
+    #[test]
+    fn write_limit_parsing() {
+        assert_eq!(load(&base()).unwrap().write_limit, (80, Duration::from_secs(60)));
+        let mut vars = base();
+        vars.insert(WRITE_LIMIT, " 60/1m ".into());
+        assert_eq!(load(&vars).unwrap().write_limit, (60, Duration::from_secs(60)));
+        assert_eq!(parse_rate("5/90s"), Ok((5, Duration::from_secs(90))));
+        for bad in ["80", "0/1m", "80/", "/1m", "80/fortnight", "-1/1m", "80/0s"] {
+            assert_eq!(
+                error_with(WRITE_LIMIT, Some(bad)),
+                format!(
+                    "SHIPSHAPE_WRITE_LIMIT: expected a rate like 80/1m (at least 1, a slash, a duration like 1m or \
+                     90s), found {bad:?}"
+                )
+            );
+        }
     }
 
     #[test]
