@@ -117,7 +117,8 @@ async fn queue_sweep(jobs: &StoreCache, clock: &dyn Clock, reason: &str) -> anyh
     jobs.enqueue(id.clone(), Job::Sweep { reason: reason.into(), installation: None, repositories: None })
         .await
         .map_err(|e| anyhow::anyhow!("cannot queue the sweep: {e}"))?;
-    jobs.store.kv_put(ns::SWEEP, "last", now.to_rfc3339().as_bytes(), now).await?;
+    // The entry's time is when the last sweep was queued.
+    jobs.store.kv_put_json(ns::SWEEP, "last", &id, now).await?;
     Ok(id)
 }
 
@@ -125,15 +126,14 @@ async fn queue_sweep(jobs: &StoreCache, clock: &dyn Clock, reason: &str) -> anyh
 /// The first sweep comes one interval after the first start: a new installation is scored by its `installation`
 /// event, not by a sweep at boot.
 async fn schedule_sweeps(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, interval: Duration, tick: Duration) {
+    let mut announced = false;
     loop {
-        let last = match jobs.store.kv_get(ns::SWEEP, "last").await {
-            Ok(Some(entry)) => String::from_utf8(entry.value)
-                .ok()
-                .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
-                .map(|t| t.with_timezone(&chrono::Utc)),
+        let last = match jobs.store.kv_get_json::<String>(ns::SWEEP, "last").await {
+            Ok(Some((_, queued_at))) => Some(queued_at),
             Ok(None) => {
+                // First start: count the interval from now.
                 let now = clock.now();
-                let _ = jobs.store.kv_put(ns::SWEEP, "last", now.to_rfc3339().as_bytes(), now).await;
+                let _ = jobs.store.kv_put_json(ns::SWEEP, "last", "none yet", now).await;
                 Some(now)
             }
             Err(e) => {
@@ -142,7 +142,14 @@ async fn schedule_sweeps(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, interval:
             }
         };
         if let Some(last) = last
-            && clock.now() >= crate::app::sweep::next_sweep(Some(last), clock.now(), interval)
+            && !announced
+        {
+            let next = crate::app::sweep::next_sweep(last, interval);
+            tracing::info!(every = ?interval, next = %next, "periodic sweeps scheduled");
+            announced = true;
+        }
+        if let Some(last) = last
+            && clock.now() >= crate::app::sweep::next_sweep(last, interval)
         {
             match queue_sweep(&jobs, clock.as_ref(), "schedule").await {
                 Ok(id) => tracing::info!(job = %id, "periodic sweep queued"),

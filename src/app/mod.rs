@@ -26,6 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Small persistent key-value caches (check run ids, comment ids, scorecards, linked facts).
 pub trait KvStore: Send + Sync {
@@ -226,27 +227,34 @@ impl App {
     ) -> Result<Scorecard, AppError> {
         let repo = repository.full_name();
         let span = tracing::info_span!("evaluate_default_branch", repo = %repo, commit = %sha);
-        let _enter = span.enter();
-        let snapshot = self.catalog_snapshot(github).await?;
-        let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await;
-        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
-        let mut card = self.score(&repo, &facts, &linked, &snapshot);
-        card.notes.extend(snapshot.notes.iter().cloned());
-        self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
-        if let Ok(json) = serde_json::to_string(&card) {
-            self.store.kv_put(ns::SCORECARD, &format!("{repo}@{sha}"), json).await;
+        async {
+            let snapshot = self.catalog_snapshot(github).await?;
+            let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
+            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await;
+            let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
+            let mut card = self.score(&repo, &facts, &linked, &snapshot);
+            card.notes.extend(snapshot.notes.iter().cloned());
+            self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
+            if let Ok(json) = serde_json::to_string(&card) {
+                self.store.kv_put(ns::SCORECARD, &format!("{repo}@{sha}"), json).await;
+            }
+            self.remember_head(&repo, sha, pushed_at).await;
+            tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
+            // Tracking issues and alerts are for catalog services: an unregistered repository is scored (and its pull
+            // requests checked) but gets no issue, so installing the App on a whole organisation files nothing there.
+            let is_service = snapshot.catalog.service_for_repository(&repo).is_some();
+            if is_service && !repository.archived && !repository.fork {
+                if repository.has_issues {
+                    self.track(github, repository, &card, &snapshot.policy).await?;
+                } else {
+                    tracing::info!("issues are disabled: no tracking issue");
+                }
+                self.alert_degradation(repository, &card).await;
+            }
+            Ok(card)
         }
-        self.remember_head(&repo, sha, pushed_at).await;
-        tracing::info!(level = ?card.level, meets_required = card.meets_required, "default branch evaluated");
-        // Tracking issues and alerts are for catalog services: an unregistered repository is scored (and its pull
-        // requests checked) but gets no issue, so installing the App on a whole organisation files nothing there.
-        let is_service = snapshot.catalog.service_for_repository(&repo).is_some();
-        if is_service && !repository.archived && !repository.fork {
-            self.track(github, repository, &card, &snapshot.policy).await?;
-            self.alert_degradation(repository, &card).await;
-        }
-        Ok(card)
+        .instrument(span)
+        .await
     }
 
     /// One Slack message when a tier-1 service drops below its required level (not on every evaluation while it
@@ -261,14 +269,14 @@ impl App {
         let record = SlackRecord { meets_required: card.meets_required, level: card.level.clone() };
         let dropped = previous.as_ref().is_some_and(|p| p.meets_required) && !card.meets_required;
         if dropped && let Some(slack) = &self.config.slack {
+            // GitHub's own addresses (right on GitHub Enterprise Server too): the issue's, and its repository's.
             let mut links = Vec::new();
-            if let Some(Ok(record)) =
-                self.store.kv_get(ns::TRACKING, &repo).await.map(|j| serde_json::from_str::<serde_json::Value>(&j))
-                && let Some(issue) = record["issue"].as_u64()
-            {
-                links.push(("Tracking issue".to_string(), format!("https://github.com/{repo}/issues/{issue}")));
+            if let Some(url) = self.tracking_issue_url(&repo).await {
+                if let Some((repository_url, _)) = url.rsplit_once("/issues/") {
+                    links.push(("Repository".to_string(), repository_url.to_string()));
+                }
+                links.insert(0, ("Tracking issue".to_string(), url));
             }
-            links.push(("Repository".to_string(), format!("https://github.com/{repo}")));
             let previous_level = previous.as_ref().and_then(|p| p.level.as_deref());
             let message = crate::slack::degradation_message(card, previous_level, &links);
             match slack.post(&message).await {
@@ -303,7 +311,7 @@ impl App {
     ) -> Result<(), AppError> {
         let repo = repository.full_name();
         let span = tracing::info_span!("evaluate_pull_request", repo = %repo, pr = %pr.number, head = %pr.head_sha);
-        let _enter = span.enter();
+        async {
         if repository.archived {
             tracing::info!("repository archived: not evaluated");
             return Ok(());
@@ -332,6 +340,9 @@ impl App {
         self.sticky_comment(github, &repo, pr, &head, &diff).await?;
         tracing::info!(level = ?head.level, conclusion = ?conclusion, fixed = diff.fixed.len(), broken = diff.broken.len(), "evaluated");
         Ok(())
+        }
+        .instrument(span)
+        .await
     }
 
     fn score(
@@ -388,10 +399,6 @@ impl App {
         }
         let catalog_repo = &self.config.catalog_repo;
         #[derive(Deserialize)]
-        struct Commit {
-            sha: String,
-        }
-        #[derive(Deserialize)]
         struct Repo {
             default_branch: String,
         }
@@ -403,13 +410,7 @@ impl App {
                 .map(|r| r.default_branch),
         };
         let head = match branch {
-            Ok(branch) => github
-                .get::<Commit>(
-                    &format!("/repos/{catalog_repo}/commits/{}", crate::github::client::segment(&branch)),
-                    "GET /repos/{owner}/{repo}/commits/{ref}",
-                )
-                .await
-                .map(|c| (branch, c.sha)),
+            Ok(branch) => branch_head(github, catalog_repo, &branch).await.map(|sha| (branch, sha)),
             Err(e) => Err(e),
         };
         let (branch, head) = match head {
@@ -659,6 +660,21 @@ impl App {
         self.store.kv_put(ns::STICKY_COMMENT, &key, written.id.to_string()).await;
         Ok(())
     }
+}
+
+/// The commit at the head of `branch` of `repo` (`GET …/git/ref/heads/…`, the lightest answer that has it).
+async fn branch_head(github: &Installation, repo: &str, branch: &str) -> Result<String, GhError> {
+    #[derive(Deserialize)]
+    struct Ref {
+        object: Object,
+    }
+    #[derive(Deserialize)]
+    struct Object {
+        sha: String,
+    }
+    let path = format!("/repos/{repo}/git/ref/heads/{}", crate::github::client::segment(branch));
+    let found: Ref = github.get(&path, "GET /repos/{owner}/{repo}/git/ref/{ref}").await?;
+    Ok(found.object.sha)
 }
 
 /// Whether the App does anything for this event (others are acknowledged and recorded as ignored).

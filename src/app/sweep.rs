@@ -8,13 +8,14 @@
 //! touched.
 
 use super::{App, AppError};
-use crate::github::client::Installation;
+use crate::github::client::{GhError, Installation};
 use crate::github::events::{InstallationId, RepoId, Repository};
 use crate::store::ns;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
+use tracing::Instrument;
 
 /// The event name of internal jobs in the delivery queue (GitHub never sends it; the webhook edge ignores it).
 pub const JOB_EVENT: &str = "shipshape.job";
@@ -113,22 +114,23 @@ impl App {
         match job {
             Job::Sweep { reason, installation, repositories } => {
                 let span = tracing::info_span!("sweep", job = %id, reason = %reason);
-                let _enter = span.enter();
-                self.sweep(id, installation, repositories.as_deref()).await
+                self.sweep(id, installation, repositories.as_deref()).instrument(span).await
             }
             Job::Repository { installation, repository, reason } => {
                 let span =
                     tracing::info_span!("sweep_repository", job = %id, repo = %repository.full_name, reason = %reason);
-                let _enter = span.enter();
-                let github = self.github.installation(InstallationId(installation)).await?;
-                self.sweep_repository(&github, &repository).await
+                async {
+                    let github = self.github.installation(InstallationId(installation)).await?;
+                    self.sweep_repository(&github, &repository).await
+                }
+                .instrument(span)
+                .await
             }
         }
     }
 
     /// Queues a repository job for every repository to sweep.
     async fn sweep(&self, id: &str, only_installation: Option<u64>, only: Option<&[u64]>) -> Result<(), AppError> {
-        let queue = self.jobs.as_ref().ok_or_else(|| AppError::Permanent("no job queue".into()))?;
         let installations = match only_installation {
             Some(one) => vec![InstallationId(one)],
             None => self.github.installations().await?,
@@ -164,7 +166,7 @@ impl App {
                 }
                 let job_id = format!("{id}/{}", repository.id);
                 let job = Job::Repository { reason: "sweep".into(), installation: installation.0, repository };
-                queue.enqueue(job_id, job).await.map_err(|e| AppError::Transient { reason: e, retry_after: None })?;
+                self.enqueue(job_id, job).await?;
                 queued += 1;
             }
         }
@@ -179,31 +181,14 @@ impl App {
             self.store.kv_get(ns::DEFAULT_HEAD, repo).await.and_then(|j| serde_json::from_str(&j).ok());
         let sha = match known {
             Some(head) if listed.pushed_at.is_some() && head.pushed_at == listed.pushed_at => head.sha,
-            _ => {
-                #[derive(Deserialize)]
-                struct Ref {
-                    object: Object,
+            _ => match super::branch_head(github, repo, &listed.default_branch).await {
+                Ok(sha) => sha,
+                Err(GhError::NotFound { .. }) => {
+                    tracing::info!(repo = %repo, "empty repository: nothing to score");
+                    return Ok(());
                 }
-                #[derive(Deserialize)]
-                struct Object {
-                    sha: String,
-                }
-                let branch = &listed.default_branch;
-                let found: Result<Ref, _> = github
-                    .get(
-                        &format!("/repos/{repo}/git/ref/heads/{}", crate::github::client::segment(branch)),
-                        "GET /repos/{owner}/{repo}/git/ref/{ref}",
-                    )
-                    .await;
-                match found {
-                    Ok(r) => r.object.sha,
-                    Err(crate::github::client::GhError::NotFound { .. }) => {
-                        tracing::info!(repo = %repo, "empty repository: nothing to score");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+                Err(e) => return Err(e.into()),
+            },
         };
         self.evaluate_default_branch_with(github, &listed.repository(), &sha, listed.pushed_at.clone(), true).await?;
         Ok(())
@@ -224,11 +209,10 @@ impl App {
     }
 }
 
-/// When the next periodic sweep is due, given the last one.
-pub fn next_sweep(last: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: std::time::Duration) -> DateTime<Utc> {
-    let interval = chrono::TimeDelta::from_std(interval).unwrap_or(chrono::TimeDelta::hours(6));
-    match last {
-        Some(last) => last + interval,
-        None => now + interval,
-    }
+/// When the next periodic sweep is due, given when the last one started.
+pub fn next_sweep(last: DateTime<Utc>, interval: std::time::Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(interval)
+        .ok()
+        .and_then(|interval| last.checked_add_signed(interval))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

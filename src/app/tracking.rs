@@ -21,6 +21,9 @@ use serde_json::json;
 struct Record {
     /// `None`: looked for, there is none.
     issue: Option<u64>,
+    /// The issue's web address (GitHub's `html_url`: right for GitHub Enterprise Server too).
+    #[serde(default)]
+    html_url: Option<String>,
     open: bool,
     title: String,
     body: String,
@@ -40,6 +43,8 @@ struct IssueJson {
     user: Option<UserJson>,
     #[serde(default)]
     pull_request: Option<serde_json::Value>,
+    #[serde(default)]
+    html_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +64,8 @@ fn render_error(e: anyhow::Error) -> AppError {
 }
 
 impl App {
-    /// Brings the tracking issue of `repository`'s service in line with `card` (its default branch's scorecard).
+    /// Brings the tracking issue of `repository`'s service in line with `card` (its default branch's scorecard). The
+    /// caller decides whether the repository gets one (a catalog service, not archived or a fork, issues enabled).
     pub(crate) async fn track(
         &self,
         github: &Installation,
@@ -68,16 +74,8 @@ impl App {
         policy: &Policy,
     ) -> Result<(), AppError> {
         let repo = repository.full_name();
-        if !repository.has_issues {
-            tracing::info!(repo = %repo, "issues are disabled: no tracking issue");
-            return Ok(());
-        }
-        if repository.archived || repository.fork {
-            return Ok(());
-        }
         let service = card.service.clone().unwrap_or_else(|| repo.clone());
-        let mut record = match self.store.kv_get(ns::TRACKING, &repo).await.and_then(|j| serde_json::from_str(&j).ok())
-        {
+        let mut record = match self.tracking_record(&repo).await {
             Some(record) => record,
             None => self.find_tracking_issue(github, &repo, &service).await?,
         };
@@ -116,6 +114,7 @@ impl App {
             // Start from the marker just written: tasks are added one by one as their sub-issues exist.
             record = Record {
                 issue: Some(created.number),
+                html_url: created.html_url,
                 open: true,
                 title,
                 body,
@@ -308,8 +307,18 @@ impl App {
                 tracing::info!(repo = %repo, issue = parent, open, "tracking issue {}", if open { "reopened" } else { "closed" });
             }
         }
-        self.save(&repo, &Record { issue: Some(parent), open, title, body, state: target }).await;
+        record = Record { issue: Some(parent), open, title, body, state: target, ..record };
+        self.save(&repo, &record).await;
         Ok(())
+    }
+
+    async fn tracking_record(&self, repo: &str) -> Option<Record> {
+        serde_json::from_str(&self.store.kv_get(ns::TRACKING, repo).await?).ok()
+    }
+
+    /// The web address of the service's tracking issue in `repo`, when it has one.
+    pub(crate) async fn tracking_issue_url(&self, repo: &str) -> Option<String> {
+        self.tracking_record(repo).await?.html_url
     }
 
     /// The tracking issue of `service` in `repo`, found by its label and marker (after the database was lost, or
@@ -337,6 +346,7 @@ impl App {
                 tracing::info!(repo = %repo, issue = issue.number, "tracking issue found by its marker");
                 Record {
                     issue: Some(issue.number),
+                    html_url: issue.html_url,
                     open: issue.state == "open",
                     title: issue.title,
                     body: issue.body.unwrap_or_default(),

@@ -44,7 +44,7 @@ pub mod ns {
     pub const TRACKING: &str = "tracking";
     /// Whether a tier-1 service met its required level at its last default-branch evaluation, by `owner/name`.
     pub const SLACK: &str = "slack";
-    /// When the last periodic sweep was started (`last`).
+    /// The last periodic sweep queued (`last`: its job id; the entry's time is when).
     pub const SWEEP: &str = "sweep";
 }
 
