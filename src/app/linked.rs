@@ -9,14 +9,27 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the protected branch.
-pub async fn collect(github: &Installation, repo: &str, branch: &str, cache: &dyn ResponseCache) -> LinkedFacts {
+///
+/// A rate limit is not a fact about the repository: it fails the collection (`Transient`, with GitHub's wait), so the
+/// evaluation is retried when the budget is back instead of recording the rules as `error`.
+pub async fn collect(
+    github: &Installation,
+    repo: &str,
+    branch: &str,
+    cache: &dyn ResponseCache,
+) -> Result<LinkedFacts, GhError> {
     let (protection, alerts) =
         tokio::join!(branch_protection(github, repo, branch, cache), dependabot_alerts(github, repo, cache));
-    LinkedFacts {
-        branch_protection: protection,
-        vulnerability_alerts: alerts,
+    Ok(LinkedFacts {
+        branch_protection: protection?,
+        vulnerability_alerts: alerts?,
         oncall: Fact::NotConfigured("PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)".into()),
-    }
+    })
+}
+
+/// A rate-limited answer (GitHub said when to come back).
+fn rate_limited(e: &GhError) -> bool {
+    matches!(e, GhError::Transient { retry_after: Some(_), .. })
 }
 
 async fn branch_protection(
@@ -24,7 +37,7 @@ async fn branch_protection(
     repo: &str,
     branch: &str,
     cache: &dyn ResponseCache,
-) -> Fact<BranchProtection> {
+) -> Result<Fact<BranchProtection>, GhError> {
     let b = segment(branch);
     let protection_path = format!("/repos/{repo}/branches/{b}/protection");
     let rules_path = format!("/repos/{repo}/rules/branches/{b}?per_page=100");
@@ -37,6 +50,11 @@ async fn branch_protection(
         github.get_conditional::<Vec<Value>>(&rules_path, "GET /repos/{owner}/{repo}/rules/branches/{branch}", cache),
     );
     let mut facts = BranchProtection { branch: branch.to_string(), ..BranchProtection::default() };
+    for result in [classic.as_ref().err(), rules.as_ref().err()].into_iter().flatten() {
+        if rate_limited(result) {
+            return Err(result.clone());
+        }
+    }
     match classic {
         Ok(p) => {
             facts.protected = true;
@@ -48,18 +66,18 @@ async fn branch_protection(
         }
         Err(GhError::NotFound { .. }) => {} // "Branch not protected" (or no such branch): rulesets may still apply
         Err(GhError::Forbidden { message, .. }) => {
-            return Fact::Unavailable(format!(
+            return Ok(Fact::Unavailable(format!(
                 "cannot read branch protection: {message} (the App needs the Administration: read permission)"
-            ));
+            )));
         }
-        Err(e) => return Fact::Unavailable(format!("cannot read branch protection: {e}")),
+        Err(e) => return Ok(Fact::Unavailable(format!("cannot read branch protection: {e}"))),
     }
     match rules {
         Ok(rules) => merge_rules(&mut facts, &rules),
         Err(GhError::NotFound { .. }) => {}
-        Err(e) => return Fact::Unavailable(format!("cannot read repository rulesets: {e}")),
+        Err(e) => return Ok(Fact::Unavailable(format!("cannot read repository rulesets: {e}"))),
     }
-    Fact::Known(facts)
+    Ok(Fact::Known(facts))
 }
 
 /// Rulesets add to branch protection; the stricter setting wins.
@@ -98,7 +116,11 @@ struct Severity {
     severity: String,
 }
 
-async fn dependabot_alerts(github: &Installation, repo: &str, cache: &dyn ResponseCache) -> Fact<Option<AlertCounts>> {
+async fn dependabot_alerts(
+    github: &Installation,
+    repo: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<AlertCounts>>, GhError> {
     let alerts = github
         .get_all_conditional::<Alert>(
             &format!("/repos/{repo}/dependabot/alerts?state=open&per_page=100"),
@@ -106,7 +128,8 @@ async fn dependabot_alerts(github: &Installation, repo: &str, cache: &dyn Respon
             cache,
         )
         .await;
-    match alerts {
+    Ok(match alerts {
+        Err(e) if rate_limited(&e) => return Err(e),
         Ok(alerts) => {
             let mut counts = AlertCounts::default();
             for alert in alerts {
@@ -128,7 +151,7 @@ async fn dependabot_alerts(github: &Installation, repo: &str, cache: &dyn Respon
         )),
         Err(GhError::NotFound { .. }) => Fact::Known(None),
         Err(e) => Fact::Unavailable(format!("cannot read Dependabot alerts: {e}")),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ impl App {
         async {
             let snapshot = self.catalog_snapshot(github).await?;
             let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await;
+            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await?;
             let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
             let mut card = self.score(&repo, &facts, &linked, &snapshot);
             card.notes.extend(snapshot.notes.iter().cloned());
@@ -320,7 +320,7 @@ impl App {
 
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &pr.base_ref, false).await;
+        let linked = self.linked_facts(github, &repo, &pr.base_ref, false).await?;
         let base = self.scorecard(github, &repo, &pr.base_sha, &snapshot, &plan, &linked).await?;
         let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan, false).await?;
         let mut head = self.score(&repo, &head_facts, &linked, &snapshot);
@@ -481,7 +481,13 @@ impl App {
         })
     }
 
-    async fn linked_facts(&self, github: &Installation, repo: &str, branch: &str, fresh: bool) -> LinkedFacts {
+    async fn linked_facts(
+        &self,
+        github: &Installation,
+        repo: &str,
+        branch: &str,
+        fresh: bool,
+    ) -> Result<LinkedFacts, AppError> {
         #[derive(Serialize, Deserialize)]
         struct Cached {
             at: chrono::DateTime<chrono::Utc>,
@@ -494,13 +500,13 @@ impl App {
             && now - cached.at < LINKED_FACTS_TTL
             && !fresh
         {
-            return cached.facts;
+            return Ok(cached.facts);
         }
-        let facts = linked::collect(github, repo, branch, self.cache()).await;
+        let facts = linked::collect(github, repo, branch, self.cache()).await?;
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
             self.store.kv_put(ns::LINKED_FACTS, &key, json).await;
         }
-        facts
+        Ok(facts)
     }
 
     /// Finds the check run for this head (by name and head SHA) or creates it, and marks it in progress.

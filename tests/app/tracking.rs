@@ -407,6 +407,9 @@ async fn a_sweep_of_many_repositories_stays_under_the_write_throttle() {
     let services: Vec<(&str, &str)> = services.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     h.set_catalog(&services, &[]);
     h.push_files(&["README.md", "RUNBOOK.md", "SECURITY.md"]);
+    // GitHub's hourly budget for an installation: 5,000, plus 50 per repository beyond 20, at most 12,500.
+    let repositories = count as u64 + 2;
+    h.fake().set_rate_limit((5_000 + 50 * repositories.saturating_sub(20)).min(12_500));
     h.start().await;
 
     let started = Instant::now();
@@ -443,6 +446,11 @@ async fn a_sweep_of_many_repositories_stays_under_the_write_throttle() {
     let overhead: Vec<String> =
         requests.iter().filter(|r| !on_services(r)).map(|r| format!("{} {}", r.method, r.path)).collect();
     let not_modified = requests.iter().filter(|r| r.status == 304).count();
+    let mut by_endpoint = std::collections::BTreeMap::<(String, u16), usize>::new();
+    for r in requests.iter().filter(on_services) {
+        *by_endpoint.entry((r.template.clone().unwrap_or_default(), r.status)).or_default() += 1;
+    }
+    eprintln!("unchanged sweep, requests on service repositories by endpoint and status: {by_endpoint:?}");
     eprintln!(
         "sweep of {} unchanged repositories: {second:?}, {} requests ({per_repo:.2} per repository, {not_modified} \
          answered 304, {} for the sweep itself: {overhead:?}), {writes} writes; first sweep {first:?}",
@@ -451,6 +459,58 @@ async fn a_sweep_of_many_repositories_stays_under_the_write_throttle() {
         overhead.len(),
     );
     assert_eq!(writes, 0);
+    assert!(requests.iter().all(|r| r.status != 403), "within GitHub's budget: {by_endpoint:?}");
     assert!(per_repo <= 3.0, "{per_repo} requests per unchanged repository");
+    h.fake().assert_clean();
+}
+
+/// A rate limit on a linked-tool read is not a fact about the repository: the evaluation waits for GitHub's reset and
+/// runs again, instead of recording the rules as `error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_linked_read_is_retried_after_the_wait_not_scored_as_an_error() {
+    let mut h = Harness::new(2, &[]).await;
+    h.push_files(&["README.md"]);
+    h.fake().fail_next(
+        "GET",
+        "/repos/{owner}/{repo}/branches/{branch}/protection",
+        1,
+        403,
+        &[("retry-after", "600")],
+        FakeGitHub::secondary_rate_limit_body(),
+    );
+    h.start().await;
+    h.clock.advance(Duration::from_secs(60));
+    h.world.running().sweep_now().await.unwrap();
+    let store = h.world.running().store.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = loop {
+        let deliveries = store.deliveries().await.unwrap();
+        if let Some(job) = deliveries.iter().find(|d| {
+            d.repository.as_deref() == Some("acme/payments")
+                && d.last_error.as_deref().is_some_and(|e| e.contains("rate limit"))
+        }) {
+            break job.clone();
+        }
+        assert!(Instant::now() < deadline, "no rate-limited retry: {deliveries:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(waiting.status, shipshape::store::DeliveryStatus::Queued, "{waiting:?}");
+    assert!(waiting.next_attempt_at >= h.clock.now() + chrono::TimeDelta::seconds(600), "{waiting:?}");
+    assert!(store.evaluations("acme/payments", "refs/heads/main").await.unwrap().is_empty(), "nothing recorded yet");
+    assert!(h.issues().is_empty(), "nothing written yet");
+
+    // GitHub's wait is over: the job runs again and scores the rules for real.
+    h.clock.advance(Duration::from_secs(601));
+    h.world.settle().await;
+    let history = store.evaluations("acme/payments", "refs/heads/main").await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(h.tracking().title, "Production readiness: Bronze, tier 2 requires Silver");
+    let protection_reads = h
+        .fake()
+        .requests()
+        .iter()
+        .filter(|r| r.template.as_deref() == Some("/repos/{owner}/{repo}/branches/{branch}/protection"))
+        .count();
+    assert_eq!(protection_reads, 2, "refused once, read once after the wait");
     h.fake().assert_clean();
 }

@@ -819,6 +819,13 @@ impl FakeGitHub {
     }
 
     /// Sets the primary rate limit's remaining budget; at 0 requests are answered 403 "API rate limit exceeded".
+    /// The hourly budget (`x-ratelimit-limit`), and all of it remaining.
+    pub fn set_rate_limit(&self, limit: u64) {
+        let mut w = self.world();
+        w.rate_limit = limit;
+        w.rate_remaining = limit;
+    }
+
     pub fn set_rate_limit_remaining(&self, remaining: u64) {
         self.world().rate_remaining = remaining;
     }
