@@ -1,6 +1,7 @@
 //! The fake GitHub driven by the real octocrab client: App JWT, installation tokens, git data, check runs with
 //! annotations, Dependabot alerts over several pages, comments, pull requests, fault injection, and the OpenAPI
-//! violations it reports.
+//! violations it reports; and (raw HTTP) collaborator permissions, people's comments and reactions to them, git data
+//! writes (blobs, trees, commits, references) and opening, merging and closing pull requests.
 
 use base64::prelude::{BASE64_STANDARD, Engine};
 use octocrab::jsonwebtoken::{self, EncodingKey};
@@ -1185,4 +1186,538 @@ async fn fake_slack_accepts_checks_and_fails_on_demand() {
     let statuses: Vec<u16> = slack.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [200, 200, 400, 400, 400, 400, 400, 400, 429, 500, 200, 200]);
     assert!(slack.requests()[8].injected);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comment commands and catalog pull requests: collaborator permissions, comments by people and reactions to them,
+// git data writes and pull requests.
+
+#[tokio::test]
+async fn collaborator_permissions_map_roles_like_github() {
+    let (fake, _) = world().await;
+    for (login, role) in
+        [("Alice", "admin"), ("bob", "maintain"), ("carol", "write"), ("dave", "triage"), ("erin", "read")]
+    {
+        fake.set_permission(OWNER, REPO, login, role);
+    }
+    let crab = Http::installation(&fake, None).await;
+    let crab = &crab;
+    let ask = |login: &str| {
+        let path = format!("/repos/{OWNER}/{REPO}/collaborators/{login}/permission");
+        async move { crab.get(&path).await }
+    };
+    let expected = [
+        ("alice", "admin", "admin", [true, true, true, true, true]),
+        ("bob", "write", "maintain", [false, true, true, true, true]),
+        ("carol", "write", "write", [false, false, true, true, true]),
+        ("dave", "read", "triage", [false, false, false, true, true]),
+        ("erin", "read", "read", [false, false, false, false, true]),
+        ("mallory", "none", "none", [false; 5]),
+    ];
+    for (login, permission, role, flags) in expected {
+        let answer = ask(login).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let body = &answer.body;
+        assert_eq!(
+            (body["permission"].as_str(), body["role_name"].as_str()),
+            (Some(permission), Some(role)),
+            "{login}"
+        );
+        assert_eq!(body["user"]["role_name"], role);
+        let have: Vec<bool> = ["admin", "maintain", "push", "triage", "pull"]
+            .iter()
+            .map(|k| body["user"]["permissions"][k].as_bool().unwrap())
+            .collect();
+        assert_eq!(have, flags, "{login}");
+    }
+    // Logins are case-insensitive; the answer spells the login as it was set.
+    let alice = ask("ALICE").await;
+    assert_eq!(
+        (alice.body["permission"].as_str(), alice.body["user"]["login"].as_str()),
+        (Some("admin"), Some("Alice"))
+    );
+    assert_eq!(alice.body["user"]["type"], "User");
+    fake.set_permission(OWNER, REPO, "alice", "none");
+    assert_eq!(ask("alice").await.body["permission"], "none");
+    // Another installation's repository is not reachable.
+    assert_eq!(crab.get("/repos/other/secret/collaborators/alice/permission").await.status, 404);
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn people_comment_and_the_app_reacts_once_per_content() {
+    let (fake, _) = world().await;
+    let number = fake.create_issue(OWNER, REPO, "Catalog change", "", &[], "octocat");
+    fake.set_permission(OWNER, REPO, "alice", "write");
+    let comment_id = fake.add_user_comment(OWNER, REPO, number, "alice", "/shipshape except payments");
+    let crab = Http::installation(&fake, None).await;
+    let posted = crab
+        .send("POST", &format!("/repos/{OWNER}/{REPO}/issues/{number}/comments"), Some(json!({"body": "On it"})))
+        .await;
+    assert_eq!(posted.status, 201);
+
+    // The person's comment is listed with the App's, with its author.
+    let comments = fake.issue_comments(OWNER, REPO, number);
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["id"], comment_id);
+    assert_eq!(
+        (comments[0]["user"]["login"].as_str(), comments[0]["user"]["type"].as_str()),
+        (Some("alice"), Some("User"))
+    );
+    assert_eq!(comments[0]["performed_via_github_app"], Value::Null);
+    assert_eq!(comments[0]["author_association"], "MEMBER");
+    assert_eq!(comments[1]["user"]["login"], "shipshape-test[bot]");
+    let listed = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/{number}/comments")).await;
+    assert_eq!(listed.body[0]["body"], "/shipshape except payments");
+    let one = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/comments/{comment_id}")).await;
+    assert_eq!((one.status, one.body["user"]["login"].as_str()), (200, Some("alice")));
+
+    // 201 for a new reaction, 200 with the same one when the App already reacted so.
+    let reactions = format!("/repos/{OWNER}/{REPO}/issues/comments/{comment_id}/reactions");
+    let eyes = crab.send("POST", &reactions, Some(json!({"content": "eyes"}))).await;
+    assert_eq!(eyes.status, 201, "{}", eyes.body);
+    assert_eq!(
+        (eyes.body["content"].as_str(), eyes.body["user"]["login"].as_str()),
+        (Some("eyes"), Some("shipshape-test[bot]"))
+    );
+    let again = crab.send("POST", &reactions, Some(json!({"content": "eyes"}))).await;
+    assert_eq!((again.status, &again.body["id"]), (200, &eyes.body["id"]));
+    // octocrab's typed call reads the reaction.
+    let octo = installation_client(&fake).await;
+    let plus_one = octo
+        .issues(OWNER, REPO)
+        .create_comment_reaction(comment_id, octocrab::models::reactions::ReactionContent::PlusOne)
+        .await
+        .expect("reaction");
+    assert_eq!(plus_one.content, octocrab::models::reactions::ReactionContent::PlusOne);
+    assert_eq!(fake.comment_reactions(OWNER, REPO, comment_id), ["eyes", "+1"]);
+
+    let all = crab.get(&reactions).await;
+    assert_eq!(all.body.as_array().map(Vec::len), Some(2));
+    let only_eyes = crab.get(&format!("{reactions}?content=eyes")).await;
+    assert_eq!(only_eyes.body.as_array().map(Vec::len), Some(1));
+    let page1 = crab.get(&format!("{reactions}?per_page=1")).await;
+    assert_eq!(page1.body[0]["content"], "eyes");
+    let page2 = crab.get(&link(&page1, "next").expect("a next page")).await;
+    assert_eq!(page2.body[0]["content"], "+1");
+
+    // An unknown comment (or one of another repository) is 404.
+    let missing = format!("/repos/{OWNER}/{REPO}/issues/comments/999999/reactions");
+    assert_eq!(crab.send("POST", &missing, Some(json!({"content": "eyes"}))).await.status, 404);
+    assert_eq!(crab.get(&missing).await.status, 404);
+    assert_eq!(crab.get(&format!("/repos/{OWNER}/{REPO}/issues/comments/999999")).await.status, 404);
+    assert!(fake.comment_reactions(OWNER, REPO, 999_999).is_empty());
+    fake.assert_clean();
+
+    // A reaction GitHub does not have is refused, and is a violation of the description.
+    let odd = crab.send("POST", &reactions, Some(json!({"content": "thumbsup"}))).await;
+    assert_eq!(odd.status, 422);
+    let violations = fake.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("body.content"), "{violations:?}");
+}
+
+/// The `tree` of a `GET .../git/trees/{sha}?recursive=1` answer as `(path, type)`.
+async fn tree_paths(crab: &Http, sha: &str) -> Vec<(String, String)> {
+    let tree = crab.get(&format!("/repos/{OWNER}/{REPO}/git/trees/{sha}?recursive=1")).await;
+    assert_eq!(tree.status, 200, "{}", tree.body);
+    tree.body["tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap().to_string(), e["type"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn git_data_writes_build_a_commit_on_a_new_branch() {
+    let (fake, main) = world().await;
+    let crab = Http::installation(&fake, None).await;
+    let git = format!("/repos/{OWNER}/{REPO}/git");
+
+    // Blobs, in both encodings, with their real ids.
+    let blob =
+        crab.send("POST", &format!("{git}/blobs"), Some(json!({"content": "hello\n", "encoding": "utf-8"}))).await;
+    assert_eq!(blob.status, 201, "{}", blob.body);
+    // `printf 'hello\n' | git hash-object --stdin`
+    assert_eq!(blob.body["sha"], "ce013625030ba8dba906f756967f9e9ca394464a");
+    assert_eq!(blob.header("location"), blob.body["url"].as_str());
+    let encoded = BASE64_STANDARD.encode("owner: team-payments\n");
+    let b64 = crab.send("POST", &format!("{git}/blobs"), Some(json!({"content": encoded, "encoding": "base64"}))).await;
+    assert_eq!(b64.status, 201);
+    let owner_blob = b64.body["sha"].as_str().unwrap().to_string();
+    let read = crab.get(&format!("{git}/blobs/{owner_blob}")).await;
+    let decoded = BASE64_STANDARD.decode(read.body["content"].as_str().unwrap().replace('\n', "")).unwrap();
+    assert_eq!(decoded, b"owner: team-payments\n");
+    let bad = crab.send("POST", &format!("{git}/blobs"), Some(json!({"content": "x", "encoding": "latin1"}))).await;
+    assert_eq!((bad.status, bad.body["message"].as_str()), (422, Some("Validation Failed")));
+
+    // A tree over main's: a nested new file (intermediate trees appear), a blob by sha, a deletion.
+    let base_tree = crab.get(&format!("{git}/trees/{main}")).await.body["sha"].as_str().unwrap().to_string();
+    let items = json!([
+        {"path": "exceptions/payments/oncall.yaml", "mode": "100644", "type": "blob", "content": "until: 2030-01-01\n"},
+        {"path": "owners/payments.yaml", "mode": "100644", "type": "blob", "sha": owner_blob},
+        {"path": "README.md", "mode": "100644", "type": "blob", "sha": null}
+    ]);
+    let tree = crab.send("POST", &format!("{git}/trees"), Some(json!({"base_tree": base_tree, "tree": items}))).await;
+    assert_eq!(tree.status, 201, "{}", tree.body);
+    let new_tree = tree.body["sha"].as_str().unwrap().to_string();
+    let top: Vec<&str> = tree.body["tree"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(top, [".github", "docs", "exceptions", "owners"], "one level, README.md gone");
+    let paths = tree_paths(&crab, &new_tree).await;
+    assert!(paths.contains(&("exceptions/payments".into(), "tree".into())), "{paths:?}");
+    assert!(paths.contains(&("exceptions/payments/oncall.yaml".into(), "blob".into())), "{paths:?}");
+    assert!(paths.contains(&("docs/long.md".into(), "blob".into())), "the base tree's files stay");
+    assert!(!paths.iter().any(|(p, _)| p == "README.md"));
+    // Without base_tree, only the items; deleting a whole directory works too.
+    let only = json!({"tree": [{"path": "a/b.txt", "mode": "100755", "type": "blob", "content": "x"}]});
+    let only = crab.send("POST", &format!("{git}/trees"), Some(only)).await;
+    assert_eq!(
+        tree_paths(&crab, only.body["sha"].as_str().unwrap()).await,
+        [("a".into(), "tree".into()), ("a/b.txt".into(), "blob".into())]
+    );
+    let no_docs =
+        json!({"base_tree": new_tree, "tree": [{"path": "docs", "mode": "040000", "type": "tree", "sha": null}]});
+    let no_docs = crab.send("POST", &format!("{git}/trees"), Some(no_docs)).await;
+    assert!(!tree_paths(&crab, no_docs.body["sha"].as_str().unwrap()).await.iter().any(|(p, _)| p.starts_with("docs")));
+
+    // Tree errors: unknown base_tree, unknown blob, deleting what is not there, both sha and content.
+    let trees = format!("{git}/trees");
+    let refused = |body: Value| crab.send("POST", &trees, Some(body));
+    let unknown_base = refused(json!({"base_tree": "0".repeat(40), "tree": []})).await;
+    assert_eq!(
+        (unknown_base.status, unknown_base.body["message"].as_str()),
+        (422, Some("base_tree is not a valid tree oid"))
+    );
+    let unknown_blob =
+        refused(json!({"tree": [{"path": "x", "mode": "100644", "type": "blob", "sha": "1".repeat(40)}]})).await;
+    assert_eq!(unknown_blob.status, 422);
+    assert!(unknown_blob.body["message"].as_str().unwrap().ends_with("is not a valid blob"), "{}", unknown_blob.body);
+    let not_there = refused(
+        json!({"base_tree": base_tree, "tree": [{"path": "nope.md", "mode": "100644", "type": "blob", "sha": null}]}),
+    )
+    .await;
+    assert_eq!(not_there.status, 422);
+    let both =
+        refused(json!({"tree": [{"path": "x", "mode": "100644", "type": "blob", "sha": owner_blob, "content": "y"}]}))
+            .await;
+    assert_eq!(both.status, 422);
+    let malformed =
+        refused(json!({"tree": [{"path": "a//b", "mode": "100644", "type": "blob", "content": "y"}]})).await;
+    assert_eq!(malformed.status, 422);
+
+    // A commit on main, with a real id, readable as a git commit and as a commit with its changes.
+    let author = json!({"name": "Shipshape", "email": "shipshape@example.com", "date": "2030-01-01T12:00:00+02:00"});
+    let body =
+        json!({"message": "Add an exception for payments", "tree": new_tree, "parents": [main], "author": author});
+    let commit = crab.send("POST", &format!("{git}/commits"), Some(body)).await;
+    assert_eq!(commit.status, 201, "{}", commit.body);
+    let sha = commit.body["sha"].as_str().unwrap().to_string();
+    assert_eq!(sha.len(), 40);
+    assert_eq!(commit.body["parents"][0]["sha"], main.as_str());
+    assert_eq!(commit.body["tree"]["sha"], new_tree.as_str());
+    assert_eq!(commit.body["author"]["date"], "2030-01-01T10:00:00Z");
+    assert_eq!(commit.body["committer"]["name"], "Shipshape", "the committer defaults to the author");
+    assert_eq!(commit.header("location"), commit.body["url"].as_str());
+    let again = crab.get(&format!("{git}/commits/{sha}")).await;
+    assert_eq!((again.status, &again.body["message"]), (200, &json!("Add an exception for payments")));
+    let full = crab.get(&format!("/repos/{OWNER}/{REPO}/commits/{sha}")).await;
+    assert_eq!(full.body["parents"][0]["sha"], main.as_str());
+    let files: Vec<(&str, &str)> = full.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["filename"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        [("README.md", "removed"), ("exceptions/payments/oncall.yaml", "added"), ("owners/payments.yaml", "added")]
+    );
+    // Without an author: the App's bot.
+    let plain = crab
+        .send("POST", &format!("{git}/commits"), Some(json!({"message": "m", "tree": new_tree, "parents": [sha]})))
+        .await;
+    assert_eq!(plain.body["author"]["name"], "shipshape-test[bot]");
+    let unknown_tree =
+        crab.send("POST", &format!("{git}/commits"), Some(json!({"message": "m", "tree": "2".repeat(40)}))).await;
+    assert_eq!((unknown_tree.status, unknown_tree.body["message"].as_str()), (422, Some("Tree SHA does not exist")));
+    let unknown_parent = crab
+        .send(
+            "POST",
+            &format!("{git}/commits"),
+            Some(json!({"message": "m", "tree": new_tree, "parents": ["3".repeat(40)]})),
+        )
+        .await;
+    assert_eq!(unknown_parent.status, 422);
+
+    // References: create, refuse a duplicate and bad names, move forward, refuse to move back unless forced, delete.
+    let branch = "shipshape/exception-payments";
+    let created = crab
+        .send("POST", &format!("{git}/refs"), Some(json!({"ref": format!("refs/heads/{branch}"), "sha": main})))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["ref"], format!("refs/heads/{branch}"));
+    assert_eq!(created.body["object"]["sha"], main.as_str());
+    let duplicate = crab
+        .send("POST", &format!("{git}/refs"), Some(json!({"ref": format!("refs/heads/{branch}"), "sha": sha})))
+        .await;
+    assert_eq!((duplicate.status, duplicate.body["message"].as_str()), (422, Some("Reference already exists")));
+    for name in ["heads/x", "refs/x", "refs/heads/a..b"] {
+        let bad = crab.send("POST", &format!("{git}/refs"), Some(json!({"ref": name, "sha": main}))).await;
+        assert_eq!(bad.status, 422, "{name}");
+    }
+    let no_object =
+        crab.send("POST", &format!("{git}/refs"), Some(json!({"ref": "refs/heads/y", "sha": "4".repeat(40)}))).await;
+    assert_eq!((no_object.status, no_object.body["message"].as_str()), (422, Some("Object does not exist")));
+
+    let reference = format!("{git}/refs/heads/{branch}");
+    let forward = crab.send("PATCH", &reference, Some(json!({"sha": sha}))).await;
+    assert_eq!((forward.status, &forward.body["object"]["sha"]), (200, &json!(sha)));
+    let read_ref = crab.get(&format!("{git}/ref/heads/{branch}")).await;
+    assert_eq!(read_ref.body["object"]["sha"], sha.as_str());
+    assert_eq!(
+        fake.file_at(OWNER, REPO, branch, "exceptions/payments/oncall.yaml").as_deref(),
+        Some("until: 2030-01-01\n")
+    );
+    assert_eq!(fake.file_at(OWNER, REPO, &sha, "README.md"), None);
+    assert_eq!(fake.file_at(OWNER, REPO, "main", "README.md").as_deref(), Some("hello\n"));
+    assert_eq!(fake.file_at(OWNER, REPO, &sha[..7], "owners/payments.yaml").as_deref(), Some("owner: team-payments\n"));
+    assert_eq!(fake.file_at(OWNER, REPO, "nope", "README.md"), None);
+    let tree_of_branch = tree_paths(&crab, &branch.replace('/', "%2F")).await;
+    assert!(tree_of_branch.contains(&("owners/payments.yaml".into(), "blob".into())));
+    let commit_of_branch = crab.get(&format!("/repos/{OWNER}/{REPO}/commits/{branch}")).await;
+    assert_eq!(commit_of_branch.body["sha"], sha.as_str());
+    let back = crab.send("PATCH", &reference, Some(json!({"sha": main}))).await;
+    assert_eq!((back.status, back.body["message"].as_str()), (422, Some("Update is not a fast forward")));
+    let forced = crab.send("PATCH", &reference, Some(json!({"sha": main, "force": true}))).await;
+    assert_eq!(forced.status, 200);
+    let missing = crab.send("PATCH", &format!("{git}/refs/heads/missing"), Some(json!({"sha": main}))).await;
+    assert_eq!((missing.status, missing.body["message"].as_str()), (422, Some("Reference does not exist")));
+    assert_eq!(fake.branches(OWNER, REPO), [("main".to_string(), main.clone()), (branch.to_string(), main.clone())]);
+    let deleted = crab.send("DELETE", &reference, None).await;
+    assert_eq!((deleted.status, &deleted.body), (204, &Value::Null));
+    let twice = crab.send("DELETE", &reference, None).await;
+    assert_eq!((twice.status, twice.body["message"].as_str()), (422, Some("Reference does not exist")));
+    assert_eq!(crab.get(&format!("{git}/ref/heads/{branch}")).await.status, 404);
+    assert_eq!(
+        crab.send("DELETE", &format!("{git}/refs/heads/main"), None).await.status,
+        422,
+        "the default branch stays"
+    );
+    // Tags live beside branches.
+    let tag = crab.send("POST", &format!("{git}/refs"), Some(json!({"ref": "refs/tags/v1", "sha": sha}))).await;
+    assert_eq!(tag.status, 201);
+    assert_eq!(crab.get(&format!("{git}/ref/tags/v1")).await.body["object"]["sha"], sha.as_str());
+    assert_eq!(fake.branches(OWNER, REPO).len(), 1);
+
+    // Writes into a repository without branches: 409, as GitHub answers.
+    fake.add_repo(INSTALLATION, OWNER, "empty", "main");
+    let empty = crab.send("POST", &format!("/repos/{OWNER}/empty/git/blobs"), Some(json!({"content": "x"}))).await;
+    assert_eq!((empty.status, empty.body["message"].as_str()), (409, Some("Git Repository is empty.")));
+    fake.assert_clean();
+}
+
+/// Creates `branch` from `from` with one commit changing `files` (`None`: delete); returns the commit's sha.
+async fn commit_on_branch(
+    crab: &Http,
+    branch: &str,
+    from: &str,
+    files: &[(&str, Option<&str>)],
+    create: bool,
+) -> String {
+    let git = format!("/repos/{OWNER}/{REPO}/git");
+    let base_tree = crab.get(&format!("{git}/commits/{from}")).await.body["tree"]["sha"].as_str().unwrap().to_string();
+    let items: Vec<Value> = files
+        .iter()
+        .map(|(path, content)| match content {
+            Some(text) => json!({"path": path, "mode": "100644", "type": "blob", "content": text}),
+            None => json!({"path": path, "mode": "100644", "type": "blob", "sha": null}),
+        })
+        .collect();
+    let tree = crab.send("POST", &format!("{git}/trees"), Some(json!({"base_tree": base_tree, "tree": items}))).await;
+    assert_eq!(tree.status, 201, "{}", tree.body);
+    let body = json!({"message": format!("Change {branch}"), "tree": tree.body["sha"], "parents": [from]});
+    let commit = crab.send("POST", &format!("{git}/commits"), Some(body)).await;
+    let sha = commit.body["sha"].as_str().unwrap().to_string();
+    let answer = if create {
+        crab.send("POST", &format!("{git}/refs"), Some(json!({"ref": format!("refs/heads/{branch}"), "sha": sha})))
+            .await
+    } else {
+        crab.send("PATCH", &format!("{git}/refs/heads/{branch}"), Some(json!({"sha": sha}))).await
+    };
+    assert!(answer.status == 201 || answer.status == 200, "{}", answer.body);
+    sha
+}
+
+#[tokio::test]
+async fn pull_requests_are_opened_listed_merged_and_closed() {
+    let (fake, main) = world().await;
+    let issue = fake.create_issue(OWNER, REPO, "An issue first", "", &[], "octocat");
+    let crab = Http::installation(&fake, None).await;
+    let pulls = format!("/repos/{OWNER}/{REPO}/pulls");
+    let head =
+        commit_on_branch(&crab, "shipshape/catalog", &main, &[("catalog/payments.yaml", Some("tier: 1\n"))], true)
+            .await;
+
+    let opened = crab
+        .send(
+            "POST",
+            &pulls,
+            Some(json!({"title": "Catalog: payments is tier 1", "head": "shipshape/catalog", "base": "main",
+                        "body": "Requested by @alice", "maintainer_can_modify": false})),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let pr = &opened.body;
+    let number = pr["number"].as_u64().unwrap();
+    assert_eq!(number, issue + 1, "numbers are shared with issues");
+    assert_eq!(pr["html_url"], format!("https://github.com/{OWNER}/{REPO}/pull/{number}"));
+    assert_eq!(
+        (pr["state"].as_str(), &pr["merged"], &pr["merge_commit_sha"]),
+        (Some("open"), &json!(false), &Value::Null)
+    );
+    assert_eq!(
+        (pr["body"].as_str(), pr["title"].as_str()),
+        (Some("Requested by @alice"), Some("Catalog: payments is tier 1"))
+    );
+    assert_eq!(pr["user"]["login"], "shipshape-test[bot]");
+    assert_eq!(
+        (pr["head"]["ref"].as_str(), pr["head"]["sha"].as_str()),
+        (Some("shipshape/catalog"), Some(head.as_str()))
+    );
+    assert_eq!((pr["base"]["ref"].as_str(), pr["base"]["sha"].as_str()), (Some("main"), Some(main.as_str())));
+    assert_eq!((&pr["commits"], &pr["changed_files"], &pr["additions"]), (&json!(1), &json!(1), &json!(1)));
+    assert_eq!(opened.header("location"), pr["url"].as_str());
+
+    // It is an issue too: comments work on it.
+    let comment = crab
+        .send("POST", &format!("/repos/{OWNER}/{REPO}/issues/{number}/comments"), Some(json!({"body": "Opened"})))
+        .await;
+    assert_eq!(comment.status, 201);
+    assert!(comment.body["html_url"].as_str().unwrap().contains(&format!("/pull/{number}#issuecomment-")));
+    let as_issue = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/{number}")).await;
+    assert_eq!(
+        (as_issue.body["title"].as_str(), &as_issue.body["comments"]),
+        (Some("Catalog: payments is tier 1"), &json!(1))
+    );
+
+    // GitHub's validation errors.
+    let open =
+        |head: &str, base: &str| crab.send("POST", &pulls, Some(json!({"title": "t", "head": head, "base": base})));
+    let no_head = open("missing", "main").await;
+    assert_eq!(no_head.status, 422);
+    assert_eq!(no_head.body["errors"], json!([{"resource": "PullRequest", "field": "head", "code": "invalid"}]));
+    let no_base = open("shipshape/catalog", "missing").await;
+    assert_eq!(no_base.body["errors"], json!([{"resource": "PullRequest", "field": "base", "code": "invalid"}]));
+    let duplicate = open(&format!("{OWNER}:shipshape/catalog"), "main").await;
+    assert_eq!(duplicate.status, 422);
+    assert_eq!(
+        duplicate.body["errors"][0]["message"],
+        format!("A pull request already exists for {OWNER}:shipshape/catalog.")
+    );
+    let same = crab
+        .send("POST", &format!("/repos/{OWNER}/{REPO}/git/refs"), Some(json!({"ref": "refs/heads/same", "sha": main})))
+        .await;
+    assert_eq!(same.status, 201);
+    let nothing = open("same", "main").await;
+    assert_eq!(
+        (nothing.status, nothing.body["errors"][0]["message"].as_str()),
+        (422, Some("No commits between main and same"))
+    );
+    let untitled = crab.send("POST", &pulls, Some(json!({"head": "shipshape/catalog", "base": "main"}))).await;
+    assert_eq!(untitled.status, 422);
+
+    // Reading: one, and lists filtered by state, head and base.
+    let got = crab.get(&format!("{pulls}/{number}")).await;
+    assert_eq!((got.status, got.body["body"].as_str()), (200, Some("Requested by @alice")));
+    assert_eq!((&got.body["merged"], &got.body["merged_at"]), (&json!(false), &Value::Null));
+    assert_eq!(got.body["_links"]["html"]["href"], format!("https://github.com/{OWNER}/{REPO}/pull/{number}"));
+    let octo = installation_client(&fake).await;
+    let typed = octo.pulls(OWNER, REPO).get(number).await.expect("typed pull request");
+    assert_eq!(typed.body.as_deref(), Some("Requested by @alice"));
+    let numbers = |a: &Answer| a.numbers();
+    assert_eq!(numbers(&crab.get(&format!("{pulls}?head={OWNER}:shipshape/catalog&base=main")).await), [number]);
+    assert!(numbers(&crab.get(&format!("{pulls}?head={OWNER}:other")).await).is_empty());
+    assert!(numbers(&crab.get(&format!("{pulls}?base=develop")).await).is_empty());
+    assert!(numbers(&crab.get(&format!("{pulls}?state=closed")).await).is_empty());
+    assert_eq!(crab.get(&pulls).await.body[0]["body"], "Requested by @alice");
+
+    // Main moves on (another file changes): the merge keeps both changes, file by file.
+    let moved = commit_on_branch(&crab, "main", &main, &[("README.md", Some("hello again\n"))], false).await;
+    let fakes = fake.pulls(OWNER, REPO);
+    assert_eq!(fakes.len(), 1);
+    assert_eq!((fakes[0].head_sha.as_str(), fakes[0].base_sha.as_str()), (head.as_str(), moved.as_str()));
+    assert_eq!((fakes[0].user.as_str(), fakes[0].body.as_str()), ("shipshape-test[bot]", "Requested by @alice"));
+    let merge = fake.merge_pull(OWNER, REPO, number);
+    assert_eq!(fake.file_at(OWNER, REPO, "main", "catalog/payments.yaml").as_deref(), Some("tier: 1\n"));
+    assert_eq!(fake.file_at(OWNER, REPO, "main", "README.md").as_deref(), Some("hello again\n"));
+    assert_eq!(fake.file_at(OWNER, REPO, &merge, "docs/long.md"), fake.file_at(OWNER, REPO, &main, "docs/long.md"));
+    let merge_commit = crab.get(&format!("/repos/{OWNER}/{REPO}/git/commits/{merge}")).await;
+    let parents: Vec<&str> =
+        merge_commit.body["parents"].as_array().unwrap().iter().map(|p| p["sha"].as_str().unwrap()).collect();
+    assert_eq!(parents, [moved.as_str(), head.as_str()]);
+    assert!(
+        merge_commit.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Merge pull request #{number} from {OWNER}/shipshape/catalog"))
+    );
+    assert!(fake.branches(OWNER, REPO).contains(&("main".to_string(), merge.clone())));
+    let merged = crab.get(&format!("{pulls}/{number}")).await;
+    assert_eq!((merged.body["state"].as_str(), &merged.body["merged"]), (Some("closed"), &json!(true)));
+    assert_eq!(merged.body["merge_commit_sha"], merge.as_str());
+    assert!(merged.body["merged_at"].is_string() && merged.body["closed_at"].is_string());
+    assert_eq!(merged.body["merged_by"]["login"], "octocat");
+    assert_eq!(merged.body["base"]["sha"], moved.as_str(), "the base as it was when merged");
+    let pulled = &fake.pulls(OWNER, REPO)[0];
+    assert_eq!(
+        (pulled.state.as_str(), pulled.merged, pulled.merge_commit_sha.as_deref()),
+        ("closed", true, Some(merge.as_str()))
+    );
+    assert_eq!(numbers(&crab.get(&format!("{pulls}?state=closed")).await), [number]);
+    assert!(numbers(&crab.get(&pulls).await).is_empty());
+    let as_issue = crab.get(&format!("/repos/{OWNER}/{REPO}/issues/{number}")).await;
+    assert_eq!(as_issue.body["state"], "closed");
+    assert!(as_issue.body["pull_request"]["merged_at"].is_string());
+
+    // When the base did not move, the merge's tree is the head's.
+    let second = commit_on_branch(&crab, "shipshape/second", &merge, &[("README.md", None)], true).await;
+    let again =
+        crab.send("POST", &pulls, Some(json!({"title": "Second", "head": "shipshape/second", "base": "main"}))).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let second_number = again.body["number"].as_u64().unwrap();
+    let second_merge = fake.merge_pull(OWNER, REPO, second_number);
+    let tree_of = |sha: String| {
+        let crab = &crab;
+        async move { crab.get(&format!("/repos/{OWNER}/{REPO}/git/commits/{sha}")).await.body["tree"]["sha"].clone() }
+    };
+    assert_eq!(tree_of(second_merge).await, tree_of(second).await);
+    assert_eq!(fake.file_at(OWNER, REPO, "main", "README.md"), None);
+
+    // Closing without merging; pushing to the head branch moves an open pull request's head; deleting the head branch
+    // closes the pull request.
+    let third = commit_on_branch(&crab, "shipshape/third", &main, &[("c.txt", Some("c\n"))], true).await;
+    let third_pr = crab
+        .send("POST", &pulls, Some(json!({"title": "Third", "head": "shipshape/third", "base": "main", "draft": true})))
+        .await;
+    let third_number = third_pr.body["number"].as_u64().unwrap();
+    assert_eq!(third_pr.body["draft"], true);
+    fake.close_pull(OWNER, REPO, third_number);
+    let closed = fake.pulls(OWNER, REPO).into_iter().find(|p| p.number == third_number).unwrap();
+    assert_eq!((closed.state.as_str(), closed.merged, closed.head_sha.as_str()), ("closed", false, third.as_str()));
+    let fourth_head = commit_on_branch(&crab, "shipshape/fourth", &main, &[("d.txt", Some("d\n"))], true).await;
+    let fourth =
+        crab.send("POST", &pulls, Some(json!({"title": "Fourth", "head": "shipshape/fourth", "base": "main"}))).await;
+    let fourth_number = fourth.body["number"].as_u64().unwrap();
+    let pushed = commit_on_branch(&crab, "shipshape/fourth", &fourth_head, &[("d.txt", Some("dd\n"))], false).await;
+    assert_eq!(crab.get(&format!("{pulls}/{fourth_number}")).await.body["head"]["sha"], pushed.as_str());
+    assert_eq!(
+        crab.send("DELETE", &format!("/repos/{OWNER}/{REPO}/git/refs/heads/shipshape/fourth"), None).await.status,
+        204
+    );
+    assert_eq!(crab.get(&format!("{pulls}/{fourth_number}")).await.body["state"], "closed");
+    assert!(numbers(&crab.get(&pulls).await).is_empty());
+    let all = crab.get(&format!("{pulls}?state=all")).await;
+    assert_eq!(numbers(&all), [fourth_number, third_number, second_number, number]);
+    fake.assert_clean();
 }

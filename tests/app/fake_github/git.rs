@@ -80,56 +80,97 @@ pub struct TreeEntry {
     pub sha: String,
     /// Blob size in bytes (trees have none, as in GitHub's answer).
     pub size: Option<usize>,
+    /// The mode as the REST API spells it: `100644`, `100755` or `120000` for blobs, `040000` for trees.
+    pub mode: String,
 }
 
 impl TreeEntry {
     /// The mode as the REST API spells it.
-    pub fn api_mode(&self) -> &'static str {
-        match self.kind {
-            EntryKind::Blob => "100644",
-            EntryKind::Tree => "040000",
-        }
+    pub fn api_mode(&self) -> &str {
+        &self.mode
     }
 }
 
+/// A file of a flattened tree: its mode (`100644`, `100755`, `120000`) and blob id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlatFile {
+    pub mode: String,
+    pub sha: String,
+}
+
+/// Every file under a tree by its full path (`a/b/c.txt`); directories are implied by the paths.
+pub type Flat = BTreeMap<String, FlatFile>;
+
 #[derive(Default)]
 struct Dir {
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, FlatFile>,
     dirs: BTreeMap<String, Dir>,
 }
 
-/// Objects produced by [`build_tree`].
+/// Git objects of a repository: trees (as their entries) and blobs (as their bytes).
 #[derive(Default)]
 pub struct Objects {
     pub trees: HashMap<String, Vec<TreeEntry>>,
     pub blobs: HashMap<String, Vec<u8>>,
 }
 
+impl Objects {
+    /// Stores a blob; returns its id.
+    pub fn add_blob(&mut self, content: &[u8]) -> String {
+        let sha = blob_sha(content);
+        self.blobs.insert(sha.clone(), content.to_vec());
+        sha
+    }
+}
+
+/// Whether `path` is a relative path git accepts: no empty, `.` or `..` components, no `.git`.
+pub fn valid_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|p| !p.is_empty() && p != "." && p != ".." && !p.eq_ignore_ascii_case(".git"))
+}
+
 /// Builds the git trees (and blobs) for exactly these files; returns the root tree id.
 pub fn build_tree(files: &[(&str, &str)], objects: &mut Objects) -> String {
-    let mut root = Dir::default();
+    let mut flat = Flat::new();
     for (path, content) in files {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        assert!(parts.iter().all(|p| !p.is_empty() && *p != "." && *p != ".."), "bad file path {path:?}");
+        let path = path.trim_matches('/');
+        assert!(valid_path(path), "bad file path {path:?}");
+        let sha = objects.add_blob(content.as_bytes());
+        flat.insert(path.to_string(), FlatFile { mode: "100644".into(), sha });
+    }
+    write_flat(&flat, objects)
+}
+
+/// Writes the trees for these files (whose blobs are stored already); returns the root tree id. No files: the empty
+/// tree.
+pub fn write_flat(files: &Flat, objects: &mut Objects) -> String {
+    let mut root = Dir::default();
+    for (path, file) in files {
+        let parts: Vec<&str> = path.split('/').collect();
         let mut dir = &mut root;
         for part in &parts[..parts.len() - 1] {
             dir = dir.dirs.entry(part.to_string()).or_default();
         }
-        dir.files.insert(parts[parts.len() - 1].to_string(), content.as_bytes().to_vec());
+        dir.files.insert(parts[parts.len() - 1].to_string(), file.clone());
     }
     write_dir(&root, objects)
 }
 
 fn write_dir(dir: &Dir, objects: &mut Objects) -> String {
     let mut entries = Vec::new();
-    for (name, content) in &dir.files {
-        let sha = blob_sha(content);
-        objects.blobs.insert(sha.clone(), content.clone());
-        entries.push(TreeEntry { name: name.clone(), kind: EntryKind::Blob, sha, size: Some(content.len()) });
+    for (name, file) in &dir.files {
+        let size = objects.blobs.get(&file.sha).map(Vec::len);
+        entries.push(TreeEntry {
+            name: name.clone(),
+            kind: EntryKind::Blob,
+            sha: file.sha.clone(),
+            size,
+            mode: file.mode.clone(),
+        });
     }
     for (name, sub) in &dir.dirs {
         let sha = write_dir(sub, objects);
-        entries.push(TreeEntry { name: name.clone(), kind: EntryKind::Tree, sha, size: None });
+        entries.push(TreeEntry { name: name.clone(), kind: EntryKind::Tree, sha, size: None, mode: "040000".into() });
     }
     // git orders entries by name, comparing a tree's name as if it ended in '/'.
     let key = |e: &TreeEntry| {
@@ -142,7 +183,7 @@ fn write_dir(dir: &Dir, objects: &mut Objects) -> String {
     entries.sort_by_key(key);
     let mut content = Vec::new();
     for e in &entries {
-        let mode = if e.kind == EntryKind::Tree { "40000" } else { "100644" };
+        let mode = if e.kind == EntryKind::Tree { "40000" } else { e.mode.as_str() };
         content.extend_from_slice(format!("{mode} {}\0", e.name).as_bytes());
         content.extend_from_slice(&unhex(&e.sha));
     }
@@ -151,11 +192,79 @@ fn write_dir(dir: &Dir, objects: &mut Objects) -> String {
     sha
 }
 
+/// Every file under `tree` by its path (empty for an unknown tree).
+pub fn flatten(objects: &Objects, tree: &str) -> Flat {
+    fn walk(objects: &Objects, tree: &str, prefix: &str, out: &mut Flat) {
+        for entry in objects.trees.get(tree).into_iter().flatten() {
+            let path = format!("{prefix}{}", entry.name);
+            match entry.kind {
+                EntryKind::Blob => {
+                    out.insert(path, FlatFile { mode: entry.mode.clone(), sha: entry.sha.clone() });
+                }
+                EntryKind::Tree => walk(objects, &entry.sha, &format!("{path}/"), out),
+            }
+        }
+    }
+    let mut out = Flat::new();
+    walk(objects, tree, "", &mut out);
+    out
+}
+
+/// The blob id of the file at `path` under `tree`, if there is one.
+pub fn lookup(objects: &Objects, tree: &str, path: &str) -> Option<String> {
+    let mut current = tree.to_string();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let entry = objects.trees.get(&current)?.iter().find(|e| e.name == *part)?;
+        match (i + 1 == parts.len(), &entry.kind) {
+            (true, EntryKind::Blob) => return Some(entry.sha.clone()),
+            (false, EntryKind::Tree) => current = entry.sha.clone(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// An author or committer of a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub name: String,
+    pub email: String,
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// The time zone's offset from UTC in minutes (`+0200` is 120).
+    pub offset_minutes: i32,
+}
+
+impl Signature {
+    /// The identity of the fake's own test commits ([`commit_sha`]).
+    pub fn test(time: i64) -> Signature {
+        Signature { name: "Shipshape Test".into(), email: "test@shipshape.invalid".into(), time, offset_minutes: 0 }
+    }
+
+    /// As in a commit object: `Name <email> 1700000000 +0000`.
+    pub fn git_line(&self) -> String {
+        let sign = if self.offset_minutes < 0 { '-' } else { '+' };
+        let m = self.offset_minutes.unsigned_abs();
+        format!("{} <{}> {} {sign}{:02}{:02}", self.name, self.email, self.time, m / 60, m % 60)
+    }
+}
+
+/// The id of a commit object of `tree` with these parents, author, committer and message (written as is: git's
+/// tools end it with a newline, GitHub's API keeps what it is sent).
+pub fn commit_id(tree: &str, parents: &[String], author: &Signature, committer: &Signature, message: &str) -> String {
+    let mut content = format!("tree {tree}\n");
+    for parent in parents {
+        content.push_str(&format!("parent {parent}\n"));
+    }
+    content.push_str(&format!("author {}\ncommitter {}\n\n{message}", author.git_line(), committer.git_line()));
+    object_id("commit", content.as_bytes())
+}
+
 /// The id of a parentless commit of `tree`, authored at `timestamp` (seconds) with `message`.
 pub fn commit_sha(tree: &str, timestamp: i64, message: &str) -> String {
-    let who = format!("Shipshape Test <test@shipshape.invalid> {timestamp} +0000");
-    let content = format!("tree {tree}\nauthor {who}\ncommitter {who}\n\n{message}\n");
-    object_id("commit", content.as_bytes())
+    let who = Signature::test(timestamp);
+    commit_id(tree, &[], &who, &who, &format!("{message}\n"))
 }
 
 #[cfg(test)]
@@ -198,5 +307,33 @@ mod tests {
             commit_sha("853694aae8816094a0d875fee7ea26278dbf5d0f", 1_700_000_000, "commit 1"),
             "cba3ba3f05861cace0df1689f9b86ab1309ee412"
         );
+    }
+
+    #[test]
+    fn modes_parents_and_time_zones_match_git() {
+        // `git write-tree` with an executable `run.sh`, and `git commit-tree` with two parents, an author at +0200, a
+        // committer at -0130 and a message without a final newline (`-F` of `printf 'merge\n\nbody'`).
+        let mut objects = Objects::default();
+        let mut flat = Flat::new();
+        for (path, mode, content) in [("README.md", "100644", "hello\n"), ("run.sh", "100755", "#!/bin/sh\n")] {
+            let sha = objects.add_blob(content.as_bytes());
+            flat.insert(path.into(), FlatFile { mode: mode.into(), sha });
+        }
+        let tree = write_flat(&flat, &mut objects);
+        assert_eq!(tree, "678ef6c5c30584da253d90b0afda63df039e8800");
+        assert_eq!(flatten(&objects, &tree), flat);
+        assert_eq!(lookup(&objects, &tree, "run.sh").as_deref(), Some("1a2485251c33a70432394c93fb89330ef214bfc9"));
+        assert_eq!(lookup(&objects, &tree, "run.sh/x"), None);
+        let author =
+            Signature { name: "A U".into(), email: "a@x.invalid".into(), time: 1_700_000_000, offset_minutes: 120 };
+        let committer =
+            Signature { name: "C".into(), email: "c@x.invalid".into(), time: 1_700_000_100, offset_minutes: -90 };
+        let first = commit_id(&tree, &[], &author, &committer, "first\n");
+        assert_eq!(first, "86aa4647a1e7a3ecb08f22a6ab6c51331e9c74ab");
+        let second = commit_id(&tree, &[], &author, &committer, "second\n");
+        let merge = commit_id(&tree, &[first, second], &author, &committer, "merge\n\nbody");
+        assert_eq!(merge, "0b9d1b414ee606699b9b9e5685803c0ca5ec976c");
+        // Nothing left: the empty tree.
+        assert_eq!(write_flat(&Flat::new(), &mut objects), "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
     }
 }

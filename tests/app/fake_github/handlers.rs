@@ -39,7 +39,7 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
         ("GET", "/repos/{owner}/{repo}/pulls") => list_pulls(w, ctx),
         ("GET", "/app/installations") => list_installations(w, ctx),
         ("GET", "/installation/repositories") => list_installation_repos(w, ctx),
-        _ => return issues::route(w, ctx),
+        _ => return issues::route(w, ctx).or_else(|| catalog::route(w, ctx)),
     };
     Some(handled.unwrap_or_else(|reply| reply))
 }
@@ -86,7 +86,7 @@ pub(crate) fn id_param(ctx: &Ctx<'_>, name: &str) -> Result<u64, Reply> {
 
 /// A commit sha for `reference`: a commit sha (full or abbreviated to 7+), a branch (`main`, `heads/main`,
 /// `refs/heads/main`).
-fn resolve_commit(repo: &Repo, reference: &str) -> Option<String> {
+pub(crate) fn resolve_commit(repo: &Repo, reference: &str) -> Option<String> {
     let branch = reference.strip_prefix("refs/").unwrap_or(reference);
     let branch = branch.strip_prefix("heads/").unwrap_or(branch);
     if let Some(sha) = repo.branches.get(branch) {
@@ -153,7 +153,7 @@ pub(crate) fn bot_json(base: &str) -> Value {
     user_json(base, &format!("{APP_SLUG}[bot]"), BOT_ID, "Bot")
 }
 
-fn owner_json(w: &World, base: &str, login: &str) -> Value {
+pub(crate) fn owner_json(w: &World, base: &str, login: &str) -> Value {
     let id = w
         .installations
         .values()
@@ -209,7 +209,7 @@ fn installation_json(w: &World, base: &str, inst: &Installation) -> Value {
 }
 
 /// Repository fields shared by `full-repository`, `repository` and `minimal-repository` examples.
-fn fill_repo(w: &World, base: &str, repo: &Repo, mut v: Value) -> Value {
+pub(crate) fn fill_repo(w: &World, base: &str, repo: &Repo, mut v: Value) -> Value {
     let full_name = format!("{}/{}", repo.owner, repo.name);
     v = rebase(v, base, &full_name);
     v["id"] = json!(repo.id);
@@ -249,42 +249,112 @@ fn repo_json(w: &World, base: &str, repo: &Repo) -> Value {
     v
 }
 
+/// A commit's author or committer as the REST API shows it (the date in UTC).
+pub(crate) fn person_json(who: &git::Signature) -> Value {
+    let date = timestamp(DateTime::from_timestamp(who.time, 0).unwrap_or_default());
+    json!({"name": who.name, "email": who.email, "date": date})
+}
+
+/// Lines of a text, as a diff counts them.
+fn lines(content: &[u8]) -> Vec<&[u8]> {
+    content.split_inclusive(|c| *c == b'\n').collect()
+}
+
+/// `(additions, deletions)` between two versions of a file: lines of one not matched in the other (as a multiset).
+pub(crate) fn line_changes(old: &[u8], new: &[u8]) -> (usize, usize) {
+    let mut remaining: HashMap<&[u8], usize> = HashMap::new();
+    for line in lines(old) {
+        *remaining.entry(line).or_default() += 1;
+    }
+    let mut additions = 0;
+    for line in lines(new) {
+        match remaining.get_mut(line) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => additions += 1,
+        }
+    }
+    (additions, remaining.values().sum())
+}
+
+/// A file changed between two trees.
+pub(crate) struct FileChange {
+    pub path: String,
+    /// `added`, `removed` or `modified`.
+    pub status: &'static str,
+    /// The new blob's id (the old one's for a removed file).
+    pub sha: String,
+    pub additions: usize,
+    pub deletions: usize,
+}
+
+/// The files changed from tree `old` (none: the empty tree) to tree `new`, by path.
+pub(crate) fn tree_diff(repo: &Repo, old: Option<&str>, new: &str) -> Vec<FileChange> {
+    let before = old.map(|t| git::flatten(&repo.objects, t)).unwrap_or_default();
+    let after = git::flatten(&repo.objects, new);
+    let blob = |sha: &str| repo.objects.blobs.get(sha).map(Vec::as_slice).unwrap_or_default();
+    let paths: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Vec::new();
+    for path in paths {
+        let (status, old, new) = match (before.get(path), after.get(path)) {
+            (None, Some(b)) => ("added", None, b),
+            (Some(a), None) => ("removed", None, a),
+            (Some(a), Some(b)) if a != b => ("modified", Some(a), b),
+            _ => continue,
+        };
+        let (additions, deletions) = match (status, old) {
+            ("removed", _) => line_changes(blob(&new.sha), b""),
+            (_, Some(old)) => line_changes(blob(&old.sha), blob(&new.sha)),
+            _ => line_changes(b"", blob(&new.sha)),
+        };
+        out.push(FileChange { path: path.clone(), status, sha: new.sha.clone(), additions, deletions });
+    }
+    out
+}
+
 fn commit_json(base: &str, repo: &Repo, commit: &Commit) -> Value {
     let full_name = format!("{}/{}", repo.owner, repo.name);
     let mut v = rebase(Spec::global().example("commit"), base, &full_name);
     let api = format!("{base}/repos/{full_name}");
-    let date = timestamp(DateTime::from_timestamp(commit.timestamp, 0).unwrap_or_default());
-    let person = json!({"name": "Shipshape Test", "email": "test@shipshape.invalid", "date": date});
     v["sha"] = json!(commit.sha);
     v["node_id"] = json!(node_id("Commit", &commit.sha));
     v["url"] = json!(format!("{api}/commits/{}", commit.sha));
     v["html_url"] = json!(format!("https://github.com/{full_name}/commit/{}", commit.sha));
     v["comments_url"] = json!(format!("{api}/commits/{}/comments", commit.sha));
     v["commit"]["url"] = json!(format!("{api}/git/commits/{}", commit.sha));
-    v["commit"]["author"] = person.clone();
-    v["commit"]["committer"] = person;
-    v["commit"]["message"] = json!(commit.message);
+    v["commit"]["author"] = person_json(&commit.author);
+    v["commit"]["committer"] = person_json(&commit.committer);
+    v["commit"]["message"] = json!(commit.api_message());
     v["commit"]["tree"] = json!({"sha": commit.tree, "url": format!("{api}/git/trees/{}", commit.tree)});
     v["commit"]["comment_count"] = json!(0);
     v["author"] = Value::Null;
     v["committer"] = Value::Null;
-    v["parents"] = json!([]);
-    let mut files = Vec::new();
-    let mut additions = 0;
-    walk_tree(repo, &commit.tree, "", true, &mut |path, entry| {
-        if entry.kind == EntryKind::Blob {
-            let lines = repo.objects.blobs.get(&entry.sha).map(|b| b.split(|c| *c == b'\n').count()).unwrap_or(0);
-            additions += lines;
-            files.push(json!({
-                "sha": entry.sha, "filename": path, "status": "added", "additions": lines, "deletions": 0,
-                "changes": lines,
+    let parents: Vec<Value> = commit
+        .parents
+        .iter()
+        .map(|p| {
+            json!({"sha": p, "url": format!("{api}/commits/{p}"),
+                   "html_url": format!("https://github.com/{full_name}/commit/{p}")})
+        })
+        .collect();
+    v["parents"] = Value::Array(parents);
+    // The changes against the first parent (against nothing for a root commit), as GitHub lists them.
+    let old_tree = commit.parents.first().and_then(|p| repo.commits.get(p)).map(|c| c.tree.as_str());
+    let (mut additions, mut deletions) = (0, 0);
+    let files: Vec<Value> = tree_diff(repo, old_tree, &commit.tree)
+        .into_iter()
+        .map(|FileChange { path, status, sha, additions: add, deletions: del }| {
+            additions += add;
+            deletions += del;
+            json!({
+                "sha": sha, "filename": path, "status": status, "additions": add, "deletions": del,
+                "changes": add + del,
                 "blob_url": format!("https://github.com/{full_name}/blob/{}/{path}", commit.sha),
                 "raw_url": format!("https://github.com/{full_name}/raw/{}/{path}", commit.sha),
                 "contents_url": format!("{api}/contents/{path}?ref={}", commit.sha)
-            }));
-        }
-    });
-    v["stats"] = json!({"total": additions, "additions": additions, "deletions": 0});
+            })
+        })
+        .collect();
+    v["stats"] = json!({"total": additions + deletions, "additions": additions, "deletions": deletions});
     v["files"] = Value::Array(files);
     v
 }
@@ -358,32 +428,53 @@ pub(crate) fn comment_json(w: &World, base: &str, c: &Comment) -> Value {
     v["url"] = json!(format!("{api}/issues/comments/{}", c.id));
     v["html_url"] = json!(format!("https://github.com/{full_name}/{kind}/{}#issuecomment-{}", c.issue_number, c.id));
     v["body"] = json!(c.body);
-    v["user"] = bot_json(base);
+    let bot = c.user == format!("{APP_SLUG}[bot]");
+    v["user"] = issues::login_json(base, &c.user);
     v["created_at"] = json!(c.created_at);
     v["updated_at"] = json!(c.updated_at);
     v["issue_url"] = json!(format!("{api}/issues/{}", c.issue_number));
-    v["author_association"] = json!("NONE");
-    v["performed_via_github_app"] = app_json(w, base);
+    // The fake has no organization membership: anyone with a role on the repository counts as a member.
+    let member = repo.permissions.contains_key(&c.user.to_lowercase());
+    v["author_association"] = json!(if member && !bot { "MEMBER" } else { "NONE" });
+    v["performed_via_github_app"] = if bot { app_json(w, base) } else { Value::Null };
     v
 }
 
-fn pull_json(w: &World, base: &str, repo: &Repo, p: &Pull, example: Value) -> Value {
+/// A pull request from `example` (`pull-request` or an item of `pull-request-simple-items`).
+pub(crate) fn pull_json(w: &World, base: &str, repo: &Repo, p: &Pull, example: Value) -> Value {
     let full_name = format!("{}/{}", repo.owner, repo.name);
     let api = format!("{base}/repos/{full_name}");
+    let html = format!("https://github.com/{full_name}/pull/{}", p.number);
+    let n = p.number;
     let mut v = rebase(example, base, &full_name);
     v["id"] = json!(p.id);
     v["node_id"] = json!(node_id("PullRequest", p.id));
-    v["number"] = json!(p.number);
+    v["number"] = json!(n);
     v["state"] = json!(p.state);
-    v["url"] = json!(format!("{api}/pulls/{}", p.number));
-    v["html_url"] = json!(format!("https://github.com/{full_name}/pull/{}", p.number));
-    v["issue_url"] = json!(format!("{api}/issues/{}", p.number));
-    v["comments_url"] = json!(format!("{api}/issues/{}/comments", p.number));
+    v["url"] = json!(format!("{api}/pulls/{n}"));
+    v["html_url"] = json!(html);
+    v["diff_url"] = json!(format!("{html}.diff"));
+    v["patch_url"] = json!(format!("{html}.patch"));
+    v["issue_url"] = json!(format!("{api}/issues/{n}"));
+    v["commits_url"] = json!(format!("{api}/pulls/{n}/commits"));
+    v["review_comments_url"] = json!(format!("{api}/pulls/{n}/comments"));
+    v["comments_url"] = json!(format!("{api}/issues/{n}/comments"));
     v["statuses_url"] = json!(format!("{api}/statuses/{}", p.head_sha));
-    v["title"] = json!(format!("Pull request {}", p.number));
-    v["user"] = user_json(base, "octocat", 1, "User");
+    v["_links"] = json!({
+        "self": {"href": format!("{api}/pulls/{n}")}, "html": {"href": html},
+        "issue": {"href": format!("{api}/issues/{n}")}, "comments": {"href": format!("{api}/issues/{n}/comments")},
+        "review_comments": {"href": format!("{api}/pulls/{n}/comments")},
+        "review_comment": {"href": format!("{api}/pulls/comments{{/number}}")},
+        "commits": {"href": format!("{api}/pulls/{n}/commits")},
+        "statuses": {"href": format!("{api}/statuses/{}", p.head_sha)}
+    });
+    v["title"] = json!(p.title);
+    v["body"] = json!(p.body);
+    v["user"] = issues::login_json(base, &p.user);
+    let bot = p.user == format!("{APP_SLUG}[bot]");
+    v["author_association"] = json!(if bot { "NONE" } else { "MEMBER" });
     let minimal = fill_repo(w, base, repo, v["head"]["repo"].clone());
-    let base_sha = repo.branches.get(&p.base_ref).cloned().unwrap_or_else(|| p.head_sha.clone());
+    let base_sha = p.base_sha(repo);
     for (side, r, sha) in [("head", &p.head_ref, &p.head_sha), ("base", &p.base_ref, &base_sha)] {
         v[side]["ref"] = json!(r);
         v[side]["sha"] = json!(sha);
@@ -391,15 +482,23 @@ fn pull_json(w: &World, base: &str, repo: &Repo, p: &Pull, example: Value) -> Va
         v[side]["repo"] = minimal.clone();
         v[side]["user"] = owner_json(w, base, &repo.owner);
     }
+    let labels = repo.issues.get(&n).map(|i| i.labels.clone()).unwrap_or_default();
+    v["labels"] = Value::Array(issues::labels_json(base, repo, &labels));
     // (The description's own example lists a requested team without the `type` its schema requires.)
     v["requested_reviewers"] = json!([]);
     v["requested_teams"] = json!([]);
     v["assignee"] = Value::Null;
     v["assignees"] = json!([]);
     v["milestone"] = Value::Null;
-    v["merged_at"] = Value::Null;
-    v["closed_at"] = Value::Null;
-    v["merge_commit_sha"] = Value::Null;
+    v["locked"] = json!(false);
+    v["active_lock_reason"] = Value::Null;
+    v["auto_merge"] = Value::Null;
+    v["draft"] = json!(p.draft);
+    v["created_at"] = json!(timestamp(p.created_at));
+    v["updated_at"] = json!(timestamp(p.updated_at));
+    v["merged_at"] = json!(p.merged_at.map(timestamp));
+    v["closed_at"] = json!(p.closed_at.map(timestamp));
+    v["merge_commit_sha"] = json!(p.merge_commit_sha);
     v
 }
 
@@ -605,19 +704,8 @@ fn get_ref(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let key = repo_access(w, ctx)?;
     let repo = &w.repos[&key];
     let reference = ctx.param("ref");
-    let sha = reference
-        .strip_prefix("heads/")
-        .and_then(|branch| repo.branches.get(branch))
-        .ok_or_else(|| Reply::error(404, "Not Found"))?;
-    let api = format!("{}/repos/{}/{}", ctx.base, repo.owner, repo.name);
-    Ok(Reply::json(
-        200,
-        json!({
-            "ref": format!("refs/{reference}"), "node_id": node_id("Ref", format!("refs/{reference}")),
-            "url": format!("{api}/git/refs/{reference}"),
-            "object": {"type": "commit", "sha": sha, "url": format!("{api}/git/commits/{sha}")}
-        }),
-    ))
+    let sha = catalog::ref_target(repo, reference).ok_or_else(|| Reply::error(404, "Not Found"))?;
+    Ok(Reply::json(200, catalog::ref_json(ctx.base, repo, reference, &sha)))
 }
 
 fn get_tree(w: &mut World, ctx: &Ctx<'_>) -> Handled {
@@ -972,7 +1060,8 @@ fn create_comment(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         issue.updated_at = now;
     }
     let at = timestamp(now);
-    let comment = Comment { id, repo: key, issue_number: number, body, created_at: at.clone(), updated_at: at };
+    let user = format!("{APP_SLUG}[bot]");
+    let comment = Comment { id, repo: key, issue_number: number, user, body, created_at: at.clone(), updated_at: at };
     let v = comment_json(w, ctx.base, &comment);
     w.comments.insert(id, comment);
     let location = v["url"].as_str().unwrap_or_default().to_string();
@@ -999,12 +1088,7 @@ fn get_pull(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let repo = &w.repos[&key];
     let number = id_param(ctx, "pull_number")?;
     let pull = repo.pulls.get(&number).ok_or_else(|| Reply::error(404, "Not Found"))?;
-    let mut v = pull_json(w, ctx.base, repo, pull, Spec::global().example("pull-request"));
-    v["merged"] = json!(false);
-    v["mergeable"] = Value::Null;
-    v["mergeable_state"] = json!("unknown");
-    v["merged_by"] = Value::Null;
-    Ok(Reply::json(200, v))
+    Ok(Reply::json(200, catalog::full_pull_json(w, ctx.base, repo, pull)))
 }
 
 fn list_pulls(w: &mut World, ctx: &Ctx<'_>) -> Handled {

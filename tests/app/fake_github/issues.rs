@@ -83,7 +83,7 @@ fn sub_issues_gate(w: &World, key: &(String, String)) -> Result<(), Reply> {
 }
 
 /// Who is writing: every repository endpoint is called with an installation token, so the App's bot.
-fn caller_login() -> String {
+pub(crate) fn caller_login() -> String {
     format!("{APP_SLUG}[bot]")
 }
 
@@ -146,7 +146,7 @@ fn encode_path_segment(s: &str) -> String {
 }
 
 /// A user by login: the App's bot, `octocat` (id 1) or a person with an id derived from the login.
-fn login_json(base: &str, login: &str) -> Value {
+pub(crate) fn login_json(base: &str, login: &str) -> Value {
     if login == caller_login() {
         return bot_json(base);
     }
@@ -172,7 +172,7 @@ fn label_json(base: &str, repo: &Repo, name: &str) -> Value {
     })
 }
 
-fn labels_json(base: &str, repo: &Repo, names: &[String]) -> Vec<Value> {
+pub(crate) fn labels_json(base: &str, repo: &Repo, names: &[String]) -> Vec<Value> {
     names.iter().map(|n| label_json(base, repo, n)).collect()
 }
 
@@ -229,15 +229,17 @@ pub(crate) fn issue_json(w: &World, base: &str, repo: &Repo, issue: &Issue) -> V
     v["performed_via_github_app"] = if bot { app_json(w, base) } else { Value::Null };
     let map = v.as_object_mut().expect("issue example is an object");
     if issue.pull {
+        let pull = repo.pulls.get(&n);
         map.insert(
             "pull_request".into(),
             json!({
                 "url": format!("{api}/pulls/{n}"), "html_url": format!("https://github.com/{full_name}/pull/{n}"),
                 "diff_url": format!("https://github.com/{full_name}/pull/{n}.diff"),
-                "patch_url": format!("https://github.com/{full_name}/pull/{n}.patch"), "merged_at": null
+                "patch_url": format!("https://github.com/{full_name}/pull/{n}.patch"),
+                "merged_at": pull.and_then(|p| p.merged_at).map(timestamp)
             }),
         );
-        map.insert("draft".into(), json!(false));
+        map.insert("draft".into(), json!(pull.is_some_and(|p| p.draft)));
     } else {
         map.remove("pull_request");
     }
@@ -379,9 +381,11 @@ fn update_issue(w: &mut World, ctx: &Ctx<'_>) -> Handled {
             assignees.iter().filter_map(|a| a.as_str().or_else(|| a["login"].as_str())).map(str::to_string).collect();
     }
     if let Some(state) = body.get("state").and_then(Value::as_str) {
-        issue.set_state(state, body.get("state_reason").and_then(Value::as_str), &caller_login());
-        if let Some(pull) = repo.pulls.get_mut(&number) {
-            pull.state = state.to_string();
+        let reason = body.get("state_reason").and_then(Value::as_str);
+        if repo.pulls.contains_key(&number) {
+            repo.set_pull_state(number, state, reason, &caller_login());
+        } else {
+            issue.set_state(state, reason, &caller_login());
         }
     }
     repo.issues.get_mut(&number).expect("issue").updated_at = now();

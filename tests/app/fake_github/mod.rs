@@ -20,6 +20,7 @@
 
 #![allow(dead_code)]
 
+mod catalog;
 mod git;
 mod handlers;
 mod issues;
@@ -103,6 +104,27 @@ pub struct FakeIssue {
     pub closed_at: Option<String>,
 }
 
+/// A pull request as the fake holds it (see [`FakeGitHub::pulls`]): plain cloned data, no JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakePull {
+    pub number: u64,
+    pub title: String,
+    /// The description (empty when there is none).
+    pub body: String,
+    pub head_ref: String,
+    pub head_sha: String,
+    pub base_ref: String,
+    /// The base branch's head while the pull request is open; where it was when the pull request was closed or
+    /// merged after that (as GitHub reports `base.sha`).
+    pub base_sha: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+    /// The author's login, e.g. `shipshape-test[bot]` for one the App opened, `octocat` for [`FakeGitHub::add_pull`].
+    pub user: String,
+}
+
 /// A repository's Dependabot alerts setting.
 #[derive(Clone, Debug)]
 pub enum DependabotState<'a> {
@@ -125,6 +147,8 @@ pub(crate) struct World {
     repos: BTreeMap<(String, String), Repo>,
     check_runs: BTreeMap<u64, CheckRun>,
     comments: BTreeMap<u64, Comment>,
+    /// Reactions to issue comments, by reaction id (in the order they were made).
+    reactions: BTreeMap<u64, Reaction>,
     check_suites: HashMap<(u64, String), u64>,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
@@ -172,6 +196,11 @@ pub(crate) struct Repo {
     issues: BTreeMap<u64, Issue>,
     /// Keyed by lower-case name: GitHub's label names are case-insensitive.
     labels: BTreeMap<String, Label>,
+    /// Collaborators' roles (`admin`, `maintain`, `write`, `triage`, `read`) by lower-case login, with the login as
+    /// it was spelled.
+    permissions: BTreeMap<String, (String, String)>,
+    /// References other than branches (`refs/tags/v1`, ...) by full name.
+    other_refs: BTreeMap<String, String>,
 }
 
 pub(crate) struct Issue {
@@ -260,6 +289,40 @@ impl Issue {
 }
 
 impl Repo {
+    /// Points `branch` at `sha`. When that moves the branch, `pushed_at` becomes now (at least a second after the
+    /// previous value, so each push is visible in GitHub's one-second timestamps) and open pull requests from the
+    /// branch follow it, as on GitHub.
+    fn move_branch(&mut self, branch: &str, sha: &str) {
+        if self.branches.insert(branch.to_string(), sha.to_string()).as_deref() == Some(sha) {
+            return;
+        }
+        let at = now();
+        self.pushed_at = at.max(self.pushed_at + chrono::Duration::seconds(1));
+        for pull in self.pulls.values_mut().filter(|p| p.state == "open" && p.head_ref == branch) {
+            pull.head_sha = sha.to_string();
+            pull.updated_at = at;
+        }
+    }
+
+    /// Opens or closes pull request `number` (its issue too): a closed one keeps the base's sha of that moment.
+    fn set_pull_state(&mut self, number: u64, state: &str, reason: Option<&str>, by: &str) {
+        let base_sha = self.pulls.get(&number).and_then(|p| self.branches.get(&p.base_ref).cloned());
+        if let Some(issue) = self.issues.get_mut(&number) {
+            issue.set_state(state, reason, by);
+        }
+        let Some(pull) = self.pulls.get_mut(&number) else { return };
+        let at = now();
+        if state == "closed" && pull.state != "closed" {
+            pull.closed_at = Some(at);
+            pull.base_sha = pull.base_sha.take().or(base_sha);
+        } else if state == "open" && pull.state != "open" {
+            pull.closed_at = None;
+            pull.base_sha = None;
+        }
+        pull.state = state.to_string();
+        pull.updated_at = at;
+    }
+
     /// The next issue or pull request number.
     fn next_number(&self) -> u64 {
         let pulls = self.pulls.keys().next_back().copied().unwrap_or(0);
@@ -271,8 +334,19 @@ impl Repo {
 pub(crate) struct Commit {
     sha: String,
     tree: String,
+    /// Parent commit ids, in order (none for a root commit).
+    parents: Vec<String>,
+    author: git::Signature,
+    committer: git::Signature,
+    /// The message as in the commit object.
     message: String,
-    timestamp: i64,
+}
+
+impl Commit {
+    /// The message as the REST API shows it: without the final newline git's tools end it with.
+    fn api_message(&self) -> &str {
+        self.message.strip_suffix('\n').unwrap_or(&self.message)
+    }
 }
 
 pub(crate) struct Alert {
@@ -289,6 +363,84 @@ pub(crate) struct Pull {
     head_ref: String,
     base_ref: String,
     state: String,
+    title: String,
+    body: Option<String>,
+    /// The author's login.
+    user: String,
+    draft: bool,
+    maintainer_can_modify: bool,
+    merged: bool,
+    merge_commit_sha: Option<String>,
+    merged_at: Option<DateTime<Utc>>,
+    merged_by: Option<String>,
+    closed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// Where the base branch was when the pull request was closed; `None` while open (it follows the branch).
+    base_sha: Option<String>,
+}
+
+impl Pull {
+    fn new(id: u64, number: u64, head_ref: &str, head_sha: &str, base_ref: &str, title: &str, user: &str) -> Pull {
+        let at = now();
+        Pull {
+            id,
+            number,
+            head_sha: head_sha.to_string(),
+            head_ref: head_ref.to_string(),
+            base_ref: base_ref.to_string(),
+            state: "open".into(),
+            title: title.to_string(),
+            body: None,
+            user: user.to_string(),
+            draft: false,
+            maintainer_can_modify: false,
+            merged: false,
+            merge_commit_sha: None,
+            merged_at: None,
+            merged_by: None,
+            closed_at: None,
+            created_at: at,
+            updated_at: at,
+            base_sha: None,
+        }
+    }
+
+    /// `base.sha`: the base branch's head while open (the head's sha when there is no such branch), frozen when
+    /// closed.
+    fn base_sha(&self, repo: &Repo) -> String {
+        self.base_sha
+            .clone()
+            .or_else(|| repo.branches.get(&self.base_ref).cloned())
+            .unwrap_or_else(|| self.head_sha.clone())
+    }
+
+    fn fake(&self, repo: &Repo) -> FakePull {
+        FakePull {
+            number: self.number,
+            title: self.title.clone(),
+            body: self.body.clone().unwrap_or_default(),
+            head_ref: self.head_ref.clone(),
+            head_sha: self.head_sha.clone(),
+            base_ref: self.base_ref.clone(),
+            base_sha: self.base_sha(repo),
+            state: self.state.clone(),
+            merged: self.merged,
+            merge_commit_sha: self.merge_commit_sha.clone(),
+            user: self.user.clone(),
+        }
+    }
+}
+
+/// A reaction to an issue comment.
+pub(crate) struct Reaction {
+    id: u64,
+    comment_id: u64,
+    /// `+1`, `-1`, `laugh`, `confused`, `heart`, `hooray`, `rocket` or `eyes`.
+    content: String,
+    /// Who reacted (the App's bot for reactions made through the API).
+    user: String,
+    created_at: String,
 }
 
 #[derive(Clone)]
@@ -315,6 +467,8 @@ pub(crate) struct Comment {
     id: u64,
     repo: (String, String),
     issue_number: u64,
+    /// The author's login: the App's bot for comments made through the API.
+    user: String,
     body: String,
     created_at: String,
     updated_at: String,
@@ -419,6 +573,7 @@ impl World {
             repos: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             comments: BTreeMap::new(),
+            reactions: BTreeMap::new(),
             check_suites: HashMap::new(),
             requests: Vec::new(),
             violations: Vec::new(),
@@ -596,6 +751,8 @@ impl FakeGitHub {
             pulls: BTreeMap::new(),
             issues: BTreeMap::new(),
             labels: BTreeMap::new(),
+            permissions: BTreeMap::new(),
+            other_refs: BTreeMap::new(),
         };
         w.repos.insert(repo_key(owner, name), repo);
         id
@@ -611,20 +768,27 @@ impl FakeGitHub {
         let tree = git::build_tree(files, &mut repo.objects);
         let message = format!("commit {} of {owner}/{name}", repo.commits.len() + 1);
         let sha = git::commit_sha(&tree, timestamp, &message);
-        repo.commits.insert(sha.clone(), Commit { sha: sha.clone(), tree, message, timestamp });
+        let who = git::Signature::test(timestamp);
+        let commit = Commit {
+            sha: sha.clone(),
+            tree,
+            parents: Vec::new(),
+            author: who.clone(),
+            committer: who,
+            message: format!("{message}\n"),
+        };
+        repo.commits.insert(sha.clone(), commit);
         sha
     }
 
-    /// Points `branch` at `sha` (a commit made with [`FakeGitHub::commit`]). When that moves the branch, the
-    /// repository's `pushed_at` becomes now (at least a second after the previous value, so each push is visible in
-    /// GitHub's one-second timestamps).
+    /// Points `branch` at `sha` (a commit made with [`FakeGitHub::commit`] or through the API). When that moves the
+    /// branch, the repository's `pushed_at` becomes now (at least a second after the previous value, so each push is
+    /// visible in GitHub's one-second timestamps), and open pull requests from that branch get it as their head.
     pub fn set_branch(&self, owner: &str, name: &str, branch: &str, sha: &str) {
         let mut w = self.world();
         let repo = w.repo_mut(owner, name);
         assert!(repo.commits.contains_key(sha), "fake GitHub: no commit {sha} in {owner}/{name}");
-        if repo.branches.insert(branch.to_string(), sha.to_string()).as_deref() != Some(sha) {
-            repo.pushed_at = now().max(repo.pushed_at + chrono::Duration::seconds(1));
-        }
+        repo.move_branch(branch, sha);
     }
 
     /// Sets the repository's `pushed_at` (e.g. long ago, for a dormant repository).
@@ -702,19 +866,13 @@ impl FakeGitHub {
         };
     }
 
-    /// An open pull request.
+    /// An open pull request `Pull request {number}` by `octocat` (replacing any of that number). The branches need
+    /// not exist; while the base branch does not, `base.sha` is the head's sha.
     pub fn add_pull(&self, owner: &str, name: &str, number: u64, head_sha: &str, head_ref: &str, base_ref: &str) {
         let mut w = self.world();
         let id = w.id();
         let repo = w.repo_mut(owner, name);
-        let pull = Pull {
-            id,
-            number,
-            head_sha: head_sha.to_string(),
-            head_ref: head_ref.to_string(),
-            base_ref: base_ref.to_string(),
-            state: "open".into(),
-        };
+        let pull = Pull::new(id, number, head_ref, head_sha, base_ref, &format!("Pull request {number}"), "octocat");
         repo.pulls.insert(number, pull);
         let issue_id = w.id();
         let mut issue = Issue::new(issue_id, number, &format!("Pull request {number}"), None, "octocat");
@@ -751,11 +909,11 @@ impl FakeGitHub {
     pub fn set_issue_state(&self, owner: &str, name: &str, number: u64, state: &str, state_reason: Option<&str>) {
         let mut w = self.world();
         let repo = w.repo_mut(owner, name);
+        if repo.pulls.contains_key(&number) {
+            return repo.set_pull_state(number, state, state_reason, "octocat");
+        }
         let issue = repo.issues.get_mut(&number).unwrap_or_else(|| panic!("fake GitHub: no issue {number}"));
         issue.set_state(state, state_reason, "octocat");
-        if let Some(pull) = repo.pulls.get_mut(&number) {
-            pull.state = state.to_string();
-        }
     }
 
     /// The repository's issues (not pull requests), by number.
@@ -777,6 +935,105 @@ impl FakeGitHub {
         let w = self.world();
         let Some(repo) = w.repos.get(&repo_key(owner, name)) else { return Vec::new() };
         repo.labels.values().map(|l| (l.name.clone(), l.color.clone(), l.description.clone())).collect()
+    }
+
+    /// Gives `login` a role on the repository, as `GET .../collaborators/{username}/permission` reports it: `admin`,
+    /// `maintain`, `write`, `triage` or `read` (GitHub's `permission` is then `admin`, `write`, `write`, `read` and
+    /// `read`); `none` takes it away again. Logins are case-insensitive.
+    pub fn set_permission(&self, owner: &str, name: &str, login: &str, role: &str) {
+        assert!(
+            ["admin", "maintain", "write", "triage", "read", "none"].contains(&role),
+            "fake GitHub: unknown role {role:?} (admin, maintain, write, triage, read or none)"
+        );
+        let mut w = self.world();
+        let permissions = &mut w.repo_mut(owner, name).permissions;
+        if role == "none" {
+            permissions.remove(&login.to_lowercase());
+        } else {
+            permissions.insert(login.to_lowercase(), (login.to_string(), role.to_string()));
+        }
+    }
+
+    /// A comment by a person (`login`) on issue or pull request `issue_number`, as the one an `issue_comment` webhook
+    /// is about; returns its id. It is listed with the App's comments ([`FakeGitHub::issue_comments`], `GET
+    /// .../comments`), with `user` the person.
+    pub fn add_user_comment(&self, owner: &str, name: &str, issue_number: u64, login: &str, body: &str) -> u64 {
+        let mut w = self.world();
+        let id = w.id();
+        let key = repo_key(owner, name);
+        let repo = w.repo_mut(owner, name);
+        let issue = repo
+            .issues
+            .get_mut(&issue_number)
+            .unwrap_or_else(|| panic!("fake GitHub: no issue or pull request {issue_number} in {owner}/{name}"));
+        let at = now();
+        issue.updated_at = at;
+        let at = timestamp(at);
+        let comment = Comment {
+            id,
+            repo: key,
+            issue_number,
+            user: login.to_string(),
+            body: body.to_string(),
+            created_at: at.clone(),
+            updated_at: at,
+        };
+        w.comments.insert(id, comment);
+        id
+    }
+
+    /// The contents (`+1`, `eyes`, ...) of the reactions to an issue comment, oldest first.
+    pub fn comment_reactions(&self, owner: &str, name: &str, comment_id: u64) -> Vec<String> {
+        let w = self.world();
+        let key = repo_key(owner, name);
+        if w.comments.get(&comment_id).is_none_or(|c| c.repo != key) {
+            return Vec::new();
+        }
+        w.reactions.values().filter(|r| r.comment_id == comment_id).map(|r| r.content.clone()).collect()
+    }
+
+    /// The repository's pull requests, by number.
+    pub fn pulls(&self, owner: &str, name: &str) -> Vec<FakePull> {
+        let w = self.world();
+        let Some(repo) = w.repos.get(&repo_key(owner, name)) else { return Vec::new() };
+        repo.pulls.values().map(|p| p.fake(repo)).collect()
+    }
+
+    /// Merges open pull request `number` as GitHub's merge button does when there is no conflict: a merge commit
+    /// (parents: the base branch's head, then the pull request's head) whose tree is the head's changes since the
+    /// merge base applied to the base branch, file by file (when the base did not move, the head's tree); the base
+    /// branch moves to it, and the pull request is closed and merged (`merged_by` `octocat`). Returns the merge
+    /// commit's sha. Sends no webhook: the test sends `pull_request` `closed` and `push` itself.
+    pub fn merge_pull(&self, owner: &str, name: &str, number: u64) -> String {
+        let mut w = self.world();
+        let key = repo_key(owner, name);
+        assert!(w.repos.contains_key(&key), "fake GitHub: no repository {owner}/{name}");
+        catalog::merge(&mut w, &key, number)
+    }
+
+    /// Closes pull request `number` without merging it, as a person (`octocat`) would.
+    pub fn close_pull(&self, owner: &str, name: &str, number: u64) {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        assert!(repo.pulls.contains_key(&number), "fake GitHub: no pull request {number} in {owner}/{name}");
+        repo.set_pull_state(number, "closed", None, "octocat");
+    }
+
+    /// The text of the file at `path` in `git_ref` (a branch name, `heads/...`, or a commit sha, full or abbreviated
+    /// to 7+); `None` when there is no such commit or file, or the file is not UTF-8.
+    pub fn file_at(&self, owner: &str, name: &str, git_ref: &str, path: &str) -> Option<String> {
+        let w = self.world();
+        let repo = w.repos.get(&repo_key(owner, name))?;
+        let sha = handlers::resolve_commit(repo, git_ref)?;
+        let blob = git::lookup(&repo.objects, &repo.commits[&sha].tree, path)?;
+        String::from_utf8(repo.objects.blobs.get(&blob)?.clone()).ok()
+    }
+
+    /// The repository's branches as `(name, sha)`, by name.
+    pub fn branches(&self, owner: &str, name: &str) -> Vec<(String, String)> {
+        let w = self.world();
+        let Some(repo) = w.repos.get(&repo_key(owner, name)) else { return Vec::new() };
+        repo.branches.iter().map(|(b, sha)| (b.clone(), sha.clone())).collect()
     }
 
     /// Fault injection: the next `times` requests matching `method` and the OpenAPI path `template` (e.g. `("POST",
