@@ -394,6 +394,9 @@ fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
     let mut diags = Diagnostics::default();
     let (policy, catalog) =
         load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, &mut diags);
+    if let (Some(policy), Some(catalog)) = (&policy, &catalog) {
+        diags.extend(validate::exception_lengths(policy, catalog, today).iter().cloned());
+    }
     let failed = diags.has_errors();
     let mut out = std::io::stdout().lock();
     for d in diags.sorted() {

@@ -107,53 +107,76 @@ impl Running {
 impl Running {
     /// Queues a sweep of every repository of every installation now, as the schedule would; returns its job id.
     pub async fn sweep_now(&self) -> anyhow::Result<String> {
-        queue_sweep(&self.jobs, self.clock.as_ref(), "requested").await
+        queue_periodic(&self.jobs, self.clock.as_ref(), &SWEEPS, "requested").await
+    }
+
+    /// Queues the removal of expired exceptions from the catalog now, as the weekly schedule would.
+    pub async fn cleanup_now(&self) -> anyhow::Result<String> {
+        queue_periodic(&self.jobs, self.clock.as_ref(), &CLEANUPS, "requested").await
     }
 }
 
-async fn queue_sweep(jobs: &StoreCache, clock: &dyn Clock, reason: &str) -> anyhow::Result<String> {
+/// A job the App queues for itself on a schedule.
+struct Periodic {
+    /// What it is, for logs; also the job id prefix.
+    what: &'static str,
+    /// Where the last time it was queued is kept (key `last`).
+    namespace: &'static str,
+    job: fn(String) -> Job,
+}
+
+const SWEEPS: Periodic = Periodic {
+    what: "sweep",
+    namespace: ns::SWEEP,
+    job: |reason| Job::Sweep { reason, installation: None, repositories: None },
+};
+
+const CLEANUPS: Periodic = Periodic { what: "cleanup", namespace: ns::CLEANUP, job: |reason| Job::Cleanup { reason } };
+
+/// How often expired exception files are proposed for removal.
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+async fn queue_periodic(jobs: &StoreCache, clock: &dyn Clock, what: &Periodic, reason: &str) -> anyhow::Result<String> {
     let now = clock.now();
-    let id = format!("sweep-{}", now.format("%Y%m%dT%H%M%S%.3fZ"));
-    jobs.enqueue(id.clone(), Job::Sweep { reason: reason.into(), installation: None, repositories: None })
+    let id = format!("{}-{}", what.what, now.format("%Y%m%dT%H%M%S%.3fZ"));
+    jobs.enqueue(id.clone(), (what.job)(reason.into()))
         .await
-        .map_err(|e| anyhow::anyhow!("cannot queue the sweep: {e}"))?;
-    // The entry's time is when the last sweep was queued.
-    jobs.store.kv_put_json(ns::SWEEP, "last", &id, now).await?;
+        .map_err(|e| anyhow::anyhow!("cannot queue the {}: {e}", what.what))?;
+    // The entry's time is when the last one was queued.
+    jobs.store.kv_put_json(what.namespace, "last", &id, now).await?;
     Ok(id)
 }
 
-/// Queues a sweep whenever `interval` has passed since the last one (by the injected clock), checking every `tick`.
-/// The first sweep comes one interval after the first start: a new installation is scored by its `installation`
-/// event, not by a sweep at boot.
-async fn schedule_sweeps(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, interval: Duration, tick: Duration) {
-    let mut announced = false;
+/// Queues each periodic job whenever its interval has passed since it was last queued (by the injected clock),
+/// checking every `tick`. The first comes one interval after the first start: a new installation is scored by its
+/// `installation` event, not by a sweep at boot.
+async fn schedule(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, plans: Vec<(Periodic, Duration)>, tick: Duration) {
+    let mut announced = vec![false; plans.len()];
     loop {
-        let last = match jobs.store.kv_get_json::<String>(ns::SWEEP, "last").await {
-            Ok(Some((_, queued_at))) => Some(queued_at),
-            Ok(None) => {
-                // First start: count the interval from now.
-                let now = clock.now();
-                let _ = jobs.store.kv_put_json(ns::SWEEP, "last", "none yet", now).await;
-                Some(now)
+        for ((what, interval), announced) in plans.iter().zip(announced.iter_mut()) {
+            let last = match jobs.store.kv_get_json::<String>(what.namespace, "last").await {
+                Ok(Some((_, queued_at))) => queued_at,
+                Ok(None) => {
+                    // First start: count the interval from now.
+                    let now = clock.now();
+                    let _ = jobs.store.kv_put_json(what.namespace, "last", "none yet", now).await;
+                    now
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, what = what.what, "cannot read the schedule");
+                    continue;
+                }
+            };
+            let next = crate::app::sweep::next_sweep(last, *interval);
+            if !*announced {
+                tracing::info!(what = what.what, every = ?interval, next = %next, "periodic job scheduled");
+                *announced = true;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the sweep schedule");
-                None
-            }
-        };
-        if let Some(last) = last
-            && !announced
-        {
-            let next = crate::app::sweep::next_sweep(last, interval);
-            tracing::info!(every = ?interval, next = %next, "periodic sweeps scheduled");
-            announced = true;
-        }
-        if let Some(last) = last
-            && clock.now() >= crate::app::sweep::next_sweep(last, interval)
-        {
-            match queue_sweep(&jobs, clock.as_ref(), "schedule").await {
-                Ok(id) => tracing::info!(job = %id, "periodic sweep queued"),
-                Err(e) => tracing::warn!(error = %e, "periodic sweep not queued"),
+            if clock.now() >= next {
+                match queue_periodic(&jobs, clock.as_ref(), what, "schedule").await {
+                    Ok(id) => tracing::info!(job = %id, what = what.what, "periodic job queued"),
+                    Err(e) => tracing::warn!(error = %e, what = what.what, "periodic job not queued"),
+                }
             }
         }
         tokio::time::sleep(tick).await;
@@ -211,7 +234,8 @@ pub async fn start(
         WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
     let tick = (config.sweep_interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
-    let scheduler = tokio::spawn(schedule_sweeps(cache.clone(), clock.clone(), config.sweep_interval, tick));
+    let plans = vec![(SWEEPS, config.sweep_interval), (CLEANUPS, CLEANUP_INTERVAL)];
+    let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let routes = server::router(state).merge(readiness_routes(store.clone()));

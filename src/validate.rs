@@ -55,3 +55,26 @@ pub fn cross_check(policy: Option<&Policy>, catalog: &Catalog, today: NaiveDate)
     }
     diags
 }
+
+/// Exceptions that run longer than their service's tier allows (`exception_max_days` from `today`). Errors for
+/// `shipshape validate` and catalog pull requests, where exceptions are approved; scoring still honours them.
+pub fn exception_lengths(policy: &Policy, catalog: &Catalog, today: NaiveDate) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for exception in &catalog.exceptions {
+        let Some(service) = catalog.services.get(&exception.service) else { continue };
+        let tier = service.tier.unwrap_or(policy.default_tier);
+        let Some(max) = policy.tiers.get(&tier).map(|t| t.exception_max_days) else { continue };
+        let latest = today + chrono::Days::new(u64::from(max));
+        if exception.expires > latest {
+            diags.push(Diagnostic::error(
+                catalog.root.join(&exception.file).display().to_string(),
+                exception.expires_pos,
+                format!(
+                    "expires {} is further away than tier {tier} allows ({max} days: {latest} at the latest)",
+                    exception.expires
+                ),
+            ));
+        }
+    }
+    diags
+}

@@ -1,7 +1,10 @@
 //! The GitHub App's behaviour: what each event does. Handlers get typed events ([`crate::github::events`]) and talk
 //! to GitHub through [`crate::github::client`]; the scoring itself is the same pure engine the CLI uses.
 
+pub mod catalog_pr;
+pub mod catalog_review;
 pub mod check_run;
+pub mod commands;
 pub mod linked;
 pub mod persist;
 pub mod remote_facts;
@@ -112,7 +115,7 @@ struct SlackRecord {
 
 /// The catalog and the policy at one commit of the catalog repository.
 #[derive(Clone)]
-struct CatalogSnapshot {
+pub(crate) struct CatalogSnapshot {
     /// The catalog commit (`none` when the catalog repository cannot be read).
     sha: String,
     /// The catalog repository's default branch.
@@ -121,6 +124,8 @@ struct CatalogSnapshot {
     catalog: Arc<Catalog>,
     policy: Arc<Policy>,
     notes: Vec<String>,
+    /// The catalog files read (path relative to the catalog root → text), for minimal edits.
+    files: Arc<BTreeMap<String, String>>,
 }
 
 impl App {
@@ -152,10 +157,24 @@ impl App {
 
     async fn dispatch(&self, event: Event) -> Result<(), AppError> {
         match event {
+            Event::PullRequest(e) if e.repository.full_name().eq_ignore_ascii_case(&self.config.catalog_repo) => {
+                let installation = self.installation(e.installation).await?;
+                match e.action {
+                    PrAction::Closed => self.handle_catalog_merge(&installation, e.pull_request.number.0).await,
+                    _ => self.review_catalog_pull_request(&installation, &e.pull_request.pr_ref()).await,
+                }
+            }
+            // A merged pull request of a service is scored by the push to its default branch.
+            Event::PullRequest(e) if e.action == PrAction::Closed => Ok(()),
             Event::PullRequest(e) => {
                 let installation = self.installation(e.installation).await?;
                 self.evaluate_pull_request(&installation, &e.repository, &e.pull_request.pr_ref()).await
             }
+            Event::IssueComment(e) if e.repository.full_name().eq_ignore_ascii_case(&self.config.catalog_repo) => {
+                tracing::debug!("commands are for service repositories, not the catalog");
+                Ok(())
+            }
+            Event::IssueComment(e) => self.handle_comment(e).await,
             Event::CheckSuite(e) => {
                 let installation = self.installation(e.installation).await?;
                 for pr in &e.pull_requests {
@@ -352,18 +371,46 @@ impl App {
         linked: &LinkedFacts,
         snapshot: &CatalogSnapshot,
     ) -> Scorecard {
-        let service = snapshot.catalog.service_for_repository(repo);
-        let exceptions = service.map(|s| snapshot.catalog.exceptions_for(&s.name).collect()).unwrap_or_default();
+        self.score_in(repo, facts, linked, &snapshot.catalog, &snapshot.policy, None)
+    }
+
+    /// Scores with a given catalog and policy (a catalog pull request's, a proposed tier).
+    fn score_in(
+        &self,
+        repo: &str,
+        facts: &crate::facts::RepoFacts,
+        linked: &LinkedFacts,
+        catalog: &Catalog,
+        policy: &Policy,
+        tier_override: Option<u32>,
+    ) -> Scorecard {
+        let service = catalog.service_for_repository(repo);
+        let exceptions = service.map(|s| catalog.exceptions_for(&s.name).collect()).unwrap_or_default();
         let subject = Subject {
             repository: repo.to_string(),
             facts,
             linked,
             service,
             exceptions,
-            tier_override: None,
+            tier_override,
             today: self.clock.today(),
         };
-        engine::evaluate(&snapshot.policy, &subject)
+        engine::evaluate(policy, &subject)
+    }
+
+    /// What a default-branch evaluation starts from: the catalog, the head's facts and the linked-tool facts.
+    async fn default_branch_inputs(
+        &self,
+        github: &Installation,
+        repository: &Repository,
+    ) -> Result<(CatalogSnapshot, crate::facts::RepoFacts, LinkedFacts), AppError> {
+        let repo = repository.full_name();
+        let snapshot = self.catalog_snapshot(github).await?;
+        let head = branch_head(github, &repo, &repository.default_branch).await?;
+        let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
+        let linked = self.linked_facts(github, &repo, &repository.default_branch, false).await?;
+        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, &head, &plan, true).await?;
+        Ok((snapshot, facts, linked))
     }
 
     /// The scorecard of a commit, from the cache when this commit was scored with this catalog before.
@@ -425,6 +472,7 @@ impl App {
                     notes: vec![format!(
                         "the catalog repository {catalog_repo} is not readable by this installation: no tiers, owners or exceptions"
                     )],
+                    files: Arc::default(),
                 };
                 *cached = Some(snapshot.clone());
                 return Ok(snapshot);
@@ -442,43 +490,51 @@ impl App {
     }
 
     async fn load_catalog(&self, github: &Installation, sha: &str) -> Result<CatalogSnapshot, AppError> {
+        let (snapshot, diags) = self.read_catalog(github, sha).await?;
+        for d in diags.iter().filter(|d| d.is_error()) {
+            tracing::warn!(catalog = %self.config.catalog_repo, problem = %d, "catalog file left out");
+        }
+        Ok(snapshot)
+    }
+
+    /// The catalog and policy at `sha` of the catalog repository, with every problem found in its files (paths
+    /// relative to the catalog root). Files with errors are left out; a broken policy falls back to the default one.
+    async fn read_catalog(&self, github: &Installation, sha: &str) -> Result<(CatalogSnapshot, Diagnostics), AppError> {
         let catalog_repo = &self.config.catalog_repo;
         let plan = ReadPlan::new(catalog_globs());
         let facts = remote_facts::collect(github, self.store.as_ref(), catalog_repo, sha, &plan, false).await?;
         let files: std::collections::BTreeMap<String, String> =
             facts.files.keys().filter_map(|p| Some((p.clone(), facts.text(p)?.to_string()))).collect();
         let mut diags = Diagnostics::default();
-        let catalog = Catalog::from_files(catalog_repo, &files, &mut diags);
+        let catalog = Catalog::from_files("", &files, &mut diags);
         let mut notes = Vec::new();
         let policy = match catalog.policy_files.iter().next() {
-            Some((path, text)) if catalog.policy_files.len() == 1 => {
-                Policy::parse(&format!("{catalog_repo}/{path}"), text, &mut diags).unwrap_or_else(|| {
+            Some((path, text)) if catalog.policy_files.len() == 1 => Policy::parse(path, text, &mut diags)
+                .unwrap_or_else(|| {
                     notes.push(format!("{catalog_repo}/{path} has errors: the default scorecard was used"));
                     Policy::embedded()
-                })
-            }
+                }),
             Some(_) => {
                 notes.push(format!("{catalog_repo}/policies/ holds several files: the default scorecard was used"));
                 Policy::embedded()
             }
             None => Policy::embedded(),
         };
-        for d in diags.iter().filter(|d| d.is_error()) {
-            tracing::warn!(catalog = %catalog_repo, problem = %d, "catalog file left out");
-        }
         if diags.has_errors() {
             notes.push(format!(
                 "some catalog files in {catalog_repo} have errors and were left out (`shipshape validate`)"
             ));
         }
-        Ok(CatalogSnapshot {
+        let snapshot = CatalogSnapshot {
             sha: sha.to_string(),
             branch: String::new(),
             checked_at: self.clock.now(),
             catalog: Arc::new(catalog),
             policy: Arc::new(policy),
             notes,
-        })
+            files: Arc::new(files),
+        };
+        Ok((snapshot, diags))
     }
 
     async fn linked_facts(
@@ -509,9 +565,21 @@ impl App {
         Ok(facts)
     }
 
-    /// Finds the check run for this head (by name and head SHA) or creates it, and marks it in progress.
+    /// Finds the `Production readiness` check run for this head or creates it, and marks it in progress.
     async fn start_check_run(&self, github: &Installation, repo: &str, head_sha: &str) -> Result<u64, AppError> {
-        let key = format!("{repo}@{head_sha}");
+        self.start_named_check_run(github, repo, head_sha, check_run::NAME).await
+    }
+
+    /// Finds the check run `name` for this head (by name and head SHA) or creates it, and marks it in progress.
+    async fn start_named_check_run(
+        &self,
+        github: &Installation,
+        repo: &str,
+        head_sha: &str,
+        name: &str,
+    ) -> Result<u64, AppError> {
+        let key =
+            if name == check_run::NAME { format!("{repo}@{head_sha}") } else { format!("{repo}@{head_sha}#{name}") };
         let mut id = self.store.kv_get(ns::CHECK_RUN, &key).await.and_then(|v| v.parse::<u64>().ok());
         if id.is_none() {
             #[derive(Deserialize)]
@@ -528,17 +596,17 @@ impl App {
             struct RunApp {
                 id: u64,
             }
-            let name = crate::github::client::segment(check_run::NAME);
+            let query = crate::github::client::segment(name);
             let listing: Listing = github
                 .get(
-                    &format!("/repos/{repo}/commits/{head_sha}/check-runs?check_name={name}&filter=all&per_page=100"),
+                    &format!("/repos/{repo}/commits/{head_sha}/check-runs?check_name={query}&filter=all&per_page=100"),
                     "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
                 )
                 .await?;
             id = listing
                 .check_runs
                 .iter()
-                .find(|r| r.name == check_run::NAME && r.app.as_ref().is_none_or(|a| a.id == self.config.app_id))
+                .find(|r| r.name == name && r.app.as_ref().is_none_or(|a| a.id == self.config.app_id))
                 .map(|r| r.id);
         }
         #[derive(Deserialize)]
@@ -563,7 +631,7 @@ impl App {
             }
             None => {
                 let mut body = started;
-                body["name"] = check_run::NAME.into();
+                body["name"] = name.into();
                 body["head_sha"] = head_sha.into();
                 let created: Created = github
                     .post(&format!("/repos/{repo}/check-runs"), &body, "POST /repos/{owner}/{repo}/check-runs")
@@ -694,6 +762,12 @@ pub fn acts_on(event: &Event, app_id: u64) -> bool {
         }
         Event::PullRequest(e) => {
             matches!(e.action, PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview)
+                || (e.action == PrAction::Closed && e.pull_request.merged)
+        }
+        Event::IssueComment(e) => {
+            e.action == crate::github::events::CommentAction::Created
+                && !e.author.is_bot
+                && !crate::commands::parse(&e.body).is_empty()
         }
         Event::CheckSuite(e) => {
             matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested)
@@ -751,7 +825,7 @@ pub fn comment_body(head: &Scorecard, diff: &engine::ScorecardDiff) -> String {
 }
 
 /// GitHub's limit for a check run's summary is 65,535 characters.
-fn truncate_summary(summary: &str) -> String {
+pub(crate) fn truncate_summary(summary: &str) -> String {
     const MAX: usize = 65_000;
     if summary.len() <= MAX {
         return summary.to_string();

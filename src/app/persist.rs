@@ -72,11 +72,12 @@ impl JobQueue for StoreCache {
             let payload = serde_json::to_vec(&job).map_err(|e| e.to_string())?;
             let repository = match &job {
                 Job::Repository { repository, .. } => Some(repository.full_name.clone()),
-                Job::Sweep { .. } => None,
+                Job::Sweep { .. } | Job::Cleanup { .. } => None,
             };
             let installation_id = match &job {
                 Job::Repository { installation, .. } => Some(*installation),
                 Job::Sweep { installation, .. } => *installation,
+                Job::Cleanup { .. } => None,
             };
             let delivery = NewDelivery {
                 delivery_id: id,

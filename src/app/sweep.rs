@@ -35,6 +35,8 @@ pub enum Job {
     },
     /// Score one repository's default branch and update its tracking issue.
     Repository { reason: String, installation: u64, repository: JobRepository },
+    /// Propose the removal of expired exception files from the catalog (weekly).
+    Cleanup { reason: String },
 }
 
 /// A repository as listed by `GET /installation/repositories`.
@@ -81,6 +83,7 @@ impl Job {
     pub fn serial_key(&self) -> String {
         match self {
             Job::Sweep { .. } => "sweep".into(),
+            Job::Cleanup { .. } => "cleanup".into(),
             Job::Repository { repository, .. } => {
                 format!("{}@refs/heads/{}", repository.full_name, repository.default_branch)
             }
@@ -90,6 +93,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::Sweep { .. } => "sweep",
+            Job::Cleanup { .. } => "cleanup",
             Job::Repository { .. } => "repository",
         }
     }
@@ -115,6 +119,10 @@ impl App {
             Job::Sweep { reason, installation, repositories } => {
                 let span = tracing::info_span!("sweep", job = %id, reason = %reason);
                 self.sweep(id, installation, repositories.as_deref()).instrument(span).await
+            }
+            Job::Cleanup { reason } => {
+                let span = tracing::info_span!("cleanup", job = %id, reason = %reason);
+                self.cleanup_expired_exceptions().instrument(span).await
             }
             Job::Repository { installation, repository, reason } => {
                 let span =

@@ -379,7 +379,14 @@ impl App {
         }
     }
 
-    async fn comment(&self, github: &Installation, repo: &str, number: u64, body: &str) -> Result<(), AppError> {
+    /// A new comment on an issue or pull request.
+    pub(crate) async fn comment(
+        &self,
+        github: &Installation,
+        repo: &str,
+        number: u64,
+        body: &str,
+    ) -> Result<(), AppError> {
         let _: serde_json::Value =
             github.post(&format!("/repos/{repo}/issues/{number}/comments"), &json!({"body": body}), COMMENTS).await?;
         Ok(())

@@ -5,6 +5,7 @@
 //! - `exceptions/<service>/<rule-id>.yaml`: one approved exception each;
 //! - `policies/` (optional): the organisation's scorecard, replacing the embedded one.
 
+pub mod edit;
 pub mod model;
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};

@@ -123,7 +123,7 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
         && !tiers.contains(&tier)
     {
         let list: Vec<_> = tiers.iter().map(u32::to_string).collect();
-        return Some(Outcome::skipped(format!("does not apply: only for tiers {}", list.join(", "))));
+        return Some(Outcome::skipped(format!("{NOT_APPLICABLE}: only for tiers {}", list.join(", "))));
     }
     if let Some(types) = &when.types {
         let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());
@@ -131,7 +131,7 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
             let found = kind.map(|k| format!("is `{k}`")).unwrap_or_else(|| "has no catalog `spec.type`".into());
             let wanted: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
             return Some(Outcome::skipped(format!(
-                "does not apply: only for catalog entries of type {} (this one {found})",
+                "{NOT_APPLICABLE}: only for catalog entries of type {} (this one {found})",
                 wanted.join(", ")
             )));
         }
@@ -140,7 +140,7 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
         let outcome = ctx.check(check);
         return match outcome.status {
             Status::Pass => None,
-            Status::Fail => Some(Outcome::skipped(format!("does not apply: {}", outcome.message))),
+            Status::Fail => Some(Outcome::skipped(format!("{NOT_APPLICABLE}: {}", outcome.message))),
             _ => Some(outcome),
         };
     }

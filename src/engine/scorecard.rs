@@ -67,6 +67,16 @@ pub struct RuleResult {
     pub required: bool,
 }
 
+/// Starts the message of a rule that is skipped because its `when` leaves this service out.
+pub const NOT_APPLICABLE: &str = "does not apply";
+
+impl RuleResult {
+    /// The rule's `when` leaves this service out (as opposed to skipped for a tool that is not configured).
+    pub fn does_not_apply(&self) -> bool {
+        self.status == Status::Skipped && self.message.starts_with(NOT_APPLICABLE)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,

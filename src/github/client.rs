@@ -224,6 +224,27 @@ impl GitHubApp {
         Ok(installation)
     }
 
+    /// The client for the installation that covers `repo` (`owner/name`): `GET /repos/{owner}/{repo}/installation`,
+    /// as the App. The catalog repository may belong to another installation than the service that asks for a change.
+    pub async fn repository_installation(&self, repo: &str) -> Result<Installation, GhError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            id: u64,
+        }
+        let found: Found = self
+            .app_api()
+            .send::<()>(
+                Method::GET,
+                &format!("/repos/{repo}/installation"),
+                None,
+                "GET /repos/{owner}/{repo}/installation",
+                None,
+            )
+            .await?
+            .json("GET /repos/{owner}/{repo}/installation")?;
+        self.installation(InstallationId(found.id)).await
+    }
+
     /// Forgets an installation's token (after a 401, or when the installation is deleted).
     pub async fn forget(&self, id: InstallationId) {
         self.installations.lock().await.remove(&id);

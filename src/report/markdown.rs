@@ -21,13 +21,19 @@ const TEMPLATE_NAME: &str = "scorecard.md";
 const TEMPLATE: &str = include_str!("../../templates/scorecard.md.hbs");
 const CHECK_RUN_NAME: &str = "check_run.md";
 const CHECK_RUN: &str = include_str!("../../templates/check_run.md.hbs");
-/// The templates of tracking issues (`crate::tracking::text`), by name.
-const TRACKING: [(&str, &str); 5] = [
+/// The other templates (tracking issues, command replies, catalog pull requests), by name.
+const TRACKING: [(&str, &str); 11] = [
     ("tracking_issue.md", include_str!("../../templates/tracking_issue.md.hbs")),
     ("rule_issue.md", include_str!("../../templates/rule_issue.md.hbs")),
     ("task_closed.md", include_str!("../../templates/task_closed.md.hbs")),
     ("task_overdue.md", include_str!("../../templates/task_overdue.md.hbs")),
     ("expiry_warning.md", include_str!("../../templates/expiry_warning.md.hbs")),
+    ("command_reply.md", include_str!("../../templates/command_reply.md.hbs")),
+    ("exception_pr.md", include_str!("../../templates/exception_pr.md.hbs")),
+    ("tier_pr.md", include_str!("../../templates/tier_pr.md.hbs")),
+    ("catalog_merged.md", include_str!("../../templates/catalog_merged.md.hbs")),
+    ("cleanup_pr.md", include_str!("../../templates/cleanup_pr.md.hbs")),
+    ("catalog_validation.md", include_str!("../../templates/catalog_validation.md.hbs")),
 ];
 
 /// Text for a JSON value: strings as they are, `null` as nothing, anything else as JSON.

@@ -46,6 +46,12 @@ pub mod ns {
     pub const SLACK: &str = "slack";
     /// The last periodic sweep queued (`last`: its job id; the entry's time is when).
     pub const SWEEP: &str = "sweep";
+    /// Comment commands answered, by `owner/name#comment_id/index`.
+    pub const COMMAND: &str = "command";
+    /// Catalog pull requests whose merge was handled (threads answered), by `owner/name#number`.
+    pub const CATALOG_MERGE: &str = "catalog_merge";
+    /// The last weekly removal of expired exceptions (`last`).
+    pub const CLEANUP: &str = "cleanup";
 }
 
 /// How long a connection waits for SQLite's write lock before giving up.

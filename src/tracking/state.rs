@@ -4,9 +4,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-const TRACKING_OPEN: &str = "<!-- shipshape:tracking ";
-const RULE_OPEN: &str = "<!-- shipshape:rule ";
-const CLOSE: &str = " -->";
+const TRACKING: &str = "tracking";
+const RULE: &str = "rule";
 
 /// The machine-readable state of one service's tracking issue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,13 +79,12 @@ impl CloseReason {
 impl TrackingState {
     /// The hidden marker for an issue body.
     pub fn marker(&self) -> String {
-        let json = serde_json::to_string(self).expect("tracking state serialises");
-        format!("{TRACKING_OPEN}{}{CLOSE}", escape_comment(&json))
+        crate::marker::write(TRACKING, self)
     }
 
     /// The state in an issue body, when it has a well-formed marker.
     pub fn from_body(body: &str) -> Option<TrackingState> {
-        serde_json::from_str(marker_json(body, TRACKING_OPEN)?).ok()
+        crate::marker::read(body, TRACKING)
     }
 
     pub fn open_tasks(&self) -> impl Iterator<Item = (&String, &Task)> {
@@ -96,8 +94,7 @@ impl TrackingState {
 
 /// The hidden marker of a rule's sub-issue.
 pub fn rule_marker(service: &str, rule: &str) -> String {
-    let json = serde_json::json!({"service": service, "rule": rule}).to_string();
-    format!("{RULE_OPEN}{}{CLOSE}", escape_comment(&json))
+    crate::marker::write(RULE, &serde_json::json!({"service": service, "rule": rule}))
 }
 
 /// `(service, rule)` of a sub-issue body's marker.
@@ -107,19 +104,6 @@ pub fn parse_rule_marker(body: &str) -> Option<(String, String)> {
         service: String,
         rule: String,
     }
-    let marker: Marker = serde_json::from_str(marker_json(body, RULE_OPEN)?).ok()?;
+    let marker: Marker = crate::marker::read(body, RULE)?;
     Some((marker.service, marker.rule))
-}
-
-fn marker_json<'a>(body: &'a str, open: &str) -> Option<&'a str> {
-    let start = body.find(open)? + open.len();
-    let end = body[start..].find(CLOSE)? + start;
-    Some(&body[start..end])
-}
-
-/// JSON inside an HTML comment: `--` must not appear (it could close the comment early), nor `>`. Our JSON has
-/// these characters only inside strings (dates, ids, user text), where the `\u` escapes keep it valid and equal,
-/// and serde_json reads them back.
-fn escape_comment(json: &str) -> String {
-    json.replace('-', "\\u002d").replace('>', "\\u003e")
 }

@@ -176,7 +176,7 @@ impl World {
     }
 
     /// A `pull_request` payload built from GitHub's example, pointed at our repository and commits.
-    fn pull_request(&self, action: &str, number: u64, head: &str, base: &str) -> Vec<u8> {
+    pub(crate) fn pull_request(&self, action: &str, number: u64, head: &str, base: &str) -> Vec<u8> {
         self.fake.add_pull(OWNER, REPO, number, head, "feature", "main");
         let mut payload = fixture("pull_request", "opened.payload.json");
         payload["action"] = action.into();

@@ -397,11 +397,25 @@ policy.yaml:29:28: invalid jq: undefined filter `nosuch`
 fn valid_policy_and_catalog() {
     let dir = catalog_dir();
     dir.write("cat/services/search.yaml", &service_yaml("search", None, "website"));
-    dir.write("cat/exceptions/payments/readme.yaml", &exception_yaml("payments", "readme", "2030-01-01"));
+    dir.write("cat/exceptions/payments/readme.yaml", &exception_yaml("payments", "readme", "2025-08-30"));
     let out = validate_catalog(&dir, "2025-06-01");
     out.expect_code(0);
     assert_eq!(out.stdout, "ok: policy.yaml (1 rule, 3 levels, 3 tiers); catalog cat (2 services, 1 exception)\n");
     assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn an_exception_longer_than_its_tier_allows_is_an_error() {
+    let dir = catalog_dir();
+    // Tier 1 allows 90 days (the default): from 2025-06-01 that is 2025-08-30.
+    dir.write("cat/exceptions/payments/readme.yaml", &exception_yaml("payments", "readme", "2025-08-31"));
+    let out = validate_catalog(&dir, "2025-06-01");
+    out.expect_code(2);
+    assert_eq!(
+        out.stdout,
+        "cat/exceptions/payments/readme.yaml:6:10: expires 2025-08-31 is further away than tier 1 allows \
+         (90 days: 2025-08-30 at the latest)\n"
+    );
 }
 
 #[test]

@@ -1,0 +1,488 @@
+//! The catalog repository's side: a `Catalog validation` check run on every pull request to it (errors annotated at
+//! file and line, and what the change does to each service), what happens when one is merged (the catalog reloaded at
+//! the merge commit, affected services scored again, the originating thread answered), and the weekly pull request
+//! that removes expired exception files.
+
+use super::catalog_pr::{CatalogChange, CatalogRequest, RequestKind, branch_name};
+use super::check_run::{ANNOTATIONS_PER_REQUEST, Annotation, Conclusion};
+use super::commands::PullJson;
+use super::{App, AppError, CatalogSnapshot};
+use crate::catalog::{Catalog, Service};
+use crate::diag::Severity;
+use crate::engine::{Scorecard, Status};
+use crate::facts::ReadPlan;
+use crate::github::client::{GhError, Installation};
+use crate::github::events::{PrRef, RepoId, Repository};
+use crate::report::render_template;
+use crate::store::ns;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use tracing::Instrument;
+
+pub const VALIDATION_NAME: &str = "Catalog validation";
+/// Most services scored for one impact preview (a policy change touches them all).
+const PREVIEW_LIMIT: usize = 100;
+/// Most open pull requests of one service scored again after a catalog merge.
+const OPEN_PULLS_LIMIT: usize = 30;
+
+/// What a catalog change does to one service.
+#[derive(Serialize)]
+struct Impact {
+    service: String,
+    level_before: Option<String>,
+    level_after: Option<String>,
+    meets_before: bool,
+    meets_after: bool,
+    newly_required: Vec<String>,
+    newly_failing: Vec<String>,
+    newly_excepted: Vec<String>,
+}
+
+fn impact(service: &str, before: &Scorecard, after: &Scorecard) -> Impact {
+    let was = |id: &str, f: &dyn Fn(&crate::engine::RuleResult) -> bool| before.rule(id).is_some_and(f);
+    let ids = |f: &dyn Fn(&crate::engine::RuleResult) -> bool, g: &dyn Fn(&crate::engine::RuleResult) -> bool| {
+        after.rules.iter().filter(|r| f(r) && !was(&r.id, g)).map(|r| r.id.clone()).collect::<Vec<_>>()
+    };
+    Impact {
+        service: service.to_string(),
+        level_before: before.level.clone(),
+        level_after: after.level.clone(),
+        meets_before: before.meets_required,
+        meets_after: after.meets_required,
+        newly_required: ids(&|r| r.required && !r.does_not_apply(), &|r| r.required),
+        newly_failing: ids(&|r| r.status == Status::Fail, &|r| r.status == Status::Fail),
+        newly_excepted: ids(&|r| r.status == Status::Excepted, &|r| r.status == Status::Excepted),
+    }
+}
+
+/// Services whose entry or exceptions differ between two catalogs (added and removed ones too).
+fn changed_services(before: &Catalog, after: &Catalog) -> BTreeSet<String> {
+    let exceptions = |c: &Catalog, name: &str| {
+        let mut list: Vec<(String, String, String)> =
+            c.exceptions_for(name).map(|e| (e.rule.clone(), e.expires.to_string(), e.reason.clone())).collect();
+        list.sort();
+        list
+    };
+    let names: BTreeSet<&String> = before.services.keys().chain(after.services.keys()).collect();
+    let mut out: BTreeSet<String> = names
+        .into_iter()
+        .filter(|name| {
+            let entry = |c: &Catalog| c.services.get(*name).map(|s| s.entity.clone());
+            entry(before) != entry(after) || exceptions(before, name) != exceptions(after, name)
+        })
+        .cloned()
+        .collect();
+    // Exceptions for services that are not (yet) in the catalog.
+    for e in before.exceptions.iter().chain(&after.exceptions) {
+        if exceptions(before, &e.service) != exceptions(after, &e.service) {
+            out.insert(e.service.clone());
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct RepoJson {
+    id: u64,
+    name: String,
+    owner: OwnerJson,
+    default_branch: String,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default)]
+    private: bool,
+    #[serde(default = "yes")]
+    has_issues: bool,
+}
+
+#[derive(Deserialize)]
+struct OwnerJson {
+    login: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RepoJson {
+    fn repository(self) -> Repository {
+        Repository {
+            id: RepoId(self.id),
+            owner: self.owner.login,
+            name: self.name,
+            default_branch: self.default_branch,
+            archived: self.archived,
+            fork: self.fork,
+            private: self.private,
+            has_issues: self.has_issues,
+        }
+    }
+}
+
+impl App {
+    /// A service's repository and the installation that reaches it.
+    async fn service_repository(&self, service: &Service) -> Result<(Installation, Repository), String> {
+        let slug = service.repository.as_deref().ok_or("no `github.com/project-slug` annotation")?;
+        let github = match self.github.repository_installation(slug).await {
+            Ok(github) => github,
+            Err(GhError::NotFound { .. }) => return Err(format!("the App is not installed on {slug}")),
+            Err(e) => return Err(e.to_string()),
+        };
+        let repo: RepoJson =
+            github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await.map_err(|e| e.to_string())?;
+        Ok((github, repo.repository()))
+    }
+
+    /// `Catalog validation` on a pull request to the catalog repository.
+    pub(crate) async fn review_catalog_pull_request(&self, github: &Installation, pr: &PrRef) -> Result<(), AppError> {
+        let repo = self.config.catalog_repo.clone();
+        let span =
+            tracing::info_span!("review_catalog_pull_request", repo = %repo, pr = %pr.number, head = %pr.head_sha);
+        async {
+            let check_id = self.start_named_check_run(github, &repo, &pr.head_sha, VALIDATION_NAME).await?;
+            let today = self.clock.today();
+            let (head, mut diags) = self.read_catalog(github, &pr.head_sha).await?;
+            let (base, _) = self.read_catalog(github, &pr.base_sha).await?;
+            diags.extend(crate::validate::cross_check(Some(&head.policy), &head.catalog, today).iter().cloned());
+            diags.extend(crate::validate::exception_lengths(&head.policy, &head.catalog, today).iter().cloned());
+
+            let policy_changed = base.catalog.policy_files != head.catalog.policy_files;
+            let changed = changed_services(&base.catalog, &head.catalog);
+            let mut preview: Vec<&Service> = if policy_changed {
+                head.catalog.services.values().collect()
+            } else {
+                changed.iter().filter_map(|name| head.catalog.services.get(name)).collect()
+            };
+            let mut not_scored: Vec<String> = Vec::new();
+            if preview.len() > PREVIEW_LIMIT {
+                not_scored.push(format!(
+                    "{} more service(s) (at most {PREVIEW_LIMIT} are previewed)",
+                    preview.len() - PREVIEW_LIMIT
+                ));
+                preview.truncate(PREVIEW_LIMIT);
+            }
+            for name in changed.iter().filter(|n| !head.catalog.services.contains_key(*n)) {
+                if base.catalog.services.contains_key(name) {
+                    not_scored.push(format!("{name} (removed)"));
+                }
+            }
+            let mut impacts = Vec::new();
+            for service in preview {
+                match self.preview(service, &base, &head).await {
+                    Ok((before, after)) => impacts.push(impact(&service.name, &before, &after)),
+                    Err(why) => not_scored.push(format!("{} ({why})", service.name)),
+                }
+            }
+            let drops = impacts.iter().filter(|i| i.meets_before && !i.meets_after).count();
+            let rises = impacts.iter().filter(|i| !i.meets_before && i.meets_after).count();
+            if !policy_changed {
+                impacts.retain(|i| changed.contains(&i.service));
+            }
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let warnings = diags.iter().count() - errors;
+            #[derive(Serialize)]
+            struct Problem {
+                file: String,
+                line: usize,
+                column: usize,
+                message: String,
+                warning: bool,
+            }
+            #[derive(Serialize)]
+            struct View {
+                errors: usize,
+                warnings: usize,
+                problems: Vec<Problem>,
+                policy_changed: bool,
+                drops: usize,
+                rises: usize,
+                scored: usize,
+                impact: Vec<Impact>,
+                not_scored: Vec<String>,
+            }
+            let sorted = diags.sorted();
+            let annotations: Vec<Annotation> = sorted
+                .iter()
+                .map(|d| Annotation {
+                    path: d.file.clone(),
+                    start_line: d.pos.line.max(1),
+                    end_line: d.pos.line.max(1),
+                    annotation_level: if d.severity == Severity::Error { "failure" } else { "warning" },
+                    title: "Catalog validation".into(),
+                    message: d.message.clone(),
+                })
+                .collect();
+            let scored = impacts.len();
+            let view = View {
+                errors,
+                warnings,
+                problems: sorted
+                    .iter()
+                    .map(|d| Problem {
+                        file: d.file.clone(),
+                        line: d.pos.line,
+                        column: d.pos.col,
+                        message: d.message.clone(),
+                        warning: d.severity == Severity::Warning,
+                    })
+                    .collect(),
+                policy_changed,
+                drops,
+                rises,
+                scored,
+                impact: impacts,
+                not_scored,
+            };
+            let summary = render_template("catalog_validation.md", &view)
+                .map_err(|e| AppError::Permanent(format!("cannot render the catalog validation: {e:#}")))?;
+            let (conclusion, title) = if errors > 0 {
+                (Conclusion::Failure, format!("{errors} error(s) in the catalog"))
+            } else if policy_changed && drops > 0 {
+                (Conclusion::Neutral, format!("Valid; {drops} service(s) would drop below their required level"))
+            } else {
+                (Conclusion::Success, format!("Valid; {} service(s) changed", changed.len()))
+            };
+            self.complete_check_run(github, &repo, check_id, conclusion, &title, &summary, &annotations).await?;
+            tracing::info!(
+                errors,
+                warnings,
+                changed = changed.len(),
+                policy_changed,
+                drops,
+                "catalog pull request reviewed"
+            );
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A service scored with the base catalog and policy, and with the pull request's.
+    async fn preview(
+        &self,
+        service: &Service,
+        base: &CatalogSnapshot,
+        head: &CatalogSnapshot,
+    ) -> Result<(Scorecard, Scorecard), String> {
+        let (github, repository) = self.service_repository(service).await?;
+        let repo = repository.full_name();
+        let sha = super::branch_head(&github, &repo, &repository.default_branch).await.map_err(|e| e.to_string())?;
+        let linked =
+            self.linked_facts(&github, &repo, &repository.default_branch, false).await.map_err(|e| e.to_string())?;
+        let mut cards = Vec::new();
+        for snapshot in [base, head] {
+            let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
+            let facts = super::remote_facts::collect(&github, self.store.as_ref(), &repo, &sha, &plan, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            cards.push(self.score_in(&repo, &facts, &linked, &snapshot.catalog, &snapshot.policy, None));
+        }
+        let after = cards.pop().expect("two cards");
+        let before = cards.pop().expect("two cards");
+        Ok((before, after))
+    }
+
+    /// Completes a check run with its output, annotations in batches of GitHub's maximum.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_check_run(
+        &self,
+        github: &Installation,
+        repo: &str,
+        id: u64,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+        annotations: &[Annotation],
+    ) -> Result<(), AppError> {
+        let summary = super::truncate_summary(summary);
+        let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let body = serde_json::json!({
+            "status": "completed",
+            "conclusion": conclusion,
+            "completed_at": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "output": {"title": title, "summary": summary, "annotations": batches.next().unwrap_or_default()},
+        });
+        let path = format!("/repos/{repo}/check-runs/{id}");
+        let endpoint = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
+        let _: serde_json::Value = github.patch(&path, &body, endpoint).await?;
+        for batch in batches {
+            let more = serde_json::json!({"output": {"title": title, "summary": summary, "annotations": batch}});
+            let _: serde_json::Value = github.patch(&path, &more, endpoint).await?;
+        }
+        Ok(())
+    }
+
+    /// A catalog pull request was closed: when merged, the catalog is reloaded at the merge commit, the services it
+    /// touches are scored again (default branch and open pull requests) and the thread that asked is answered.
+    pub(crate) async fn handle_catalog_merge(&self, github: &Installation, number: u64) -> Result<(), AppError> {
+        let repo = self.config.catalog_repo.clone();
+        let span = tracing::info_span!("catalog_merge", repo = %repo, pr = number);
+        async {
+            let key = format!("{repo}#{number}");
+            if self.store.kv_get(ns::CATALOG_MERGE, &key).await.is_some() {
+                return Ok(());
+            }
+            let pull: PullJson = github
+                .get(&format!("/repos/{repo}/pulls/{number}"), "GET /repos/{owner}/{repo}/pulls/{pull_number}")
+                .await?;
+            let Some(merge_sha) = pull.merge_commit_sha.clone().filter(|_| pull.merged) else {
+                return Ok(()); // closed without merging: refused, nothing changes
+            };
+            let (mut merged, _) = self.read_catalog(github, &merge_sha).await?;
+            merged.branch = pull.base.git_ref.clone();
+            *self.catalog.lock().await = Some(merged.clone());
+            let (base, _) = self.read_catalog(github, &pull.base.sha).await?;
+            let request = pull.body.as_deref().and_then(CatalogRequest::from_body);
+            let mut affected = changed_services(&base.catalog, &merged.catalog);
+            if base.catalog.policy_files != merged.catalog.policy_files {
+                affected.extend(merged.catalog.services.keys().cloned());
+            }
+            if let Some(service) = request.as_ref().and_then(|r| r.service.clone()) {
+                affected.insert(service);
+            }
+            tracing::info!(merge = %merge_sha, affected = affected.len(), "catalog reloaded at the merge commit");
+            let mut requested_card = None;
+            for name in affected.iter().take(PREVIEW_LIMIT) {
+                let Some(service) = merged.catalog.services.get(name) else { continue };
+                let (github, repository) = match self.service_repository(service).await {
+                    Ok(found) => found,
+                    Err(why) => {
+                        tracing::info!(service = %name, why = %why, "not scored again");
+                        continue;
+                    }
+                };
+                let card = self.refresh_service(&github, &repository).await?;
+                if request.as_ref().is_some_and(|r| r.service.as_deref() == Some(name.as_str())) {
+                    requested_card = Some((github, card));
+                }
+            }
+            if let (Some(request), Some((github, card))) = (&request, requested_card) {
+                self.answer_merged(&github, request, &pull, &card).await?;
+            }
+            self.store.kv_put(ns::CATALOG_MERGE, &key, merge_sha).await;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Scores a service again after a catalog change: its default branch (tracking issue included) and its open pull
+    /// requests (check runs refreshed). Returns the default branch's scorecard.
+    async fn refresh_service(&self, github: &Installation, repository: &Repository) -> Result<Scorecard, AppError> {
+        let repo = repository.full_name();
+        let card = self.default_branch_card(github, repository).await?;
+        let pulls: Vec<PullJson> = github
+            .get(
+                &format!("/repos/{repo}/pulls?state=open&per_page={OPEN_PULLS_LIMIT}"),
+                "GET /repos/{owner}/{repo}/pulls",
+            )
+            .await?;
+        for pull in pulls {
+            self.evaluate_pull_request(github, repository, &pull.pr_ref()).await?;
+        }
+        Ok(card)
+    }
+
+    /// The reply on the thread a merged request came from.
+    async fn answer_merged(
+        &self,
+        github: &Installation,
+        request: &CatalogRequest,
+        pull: &PullJson,
+        card: &Scorecard,
+    ) -> Result<(), AppError> {
+        let (Some(repo), Some(thread)) = (&request.repository, request.thread) else { return Ok(()) };
+        #[derive(Serialize)]
+        struct View<'a> {
+            service: &'a str,
+            rule: Option<&'a str>,
+            exception: Option<String>,
+            tier: Option<u32>,
+            required_level: &'a str,
+            url: &'a str,
+            scored: String,
+        }
+        let scored = format!(
+            "The default branch is now at **{}**; tier {} requires **{}**{}.",
+            card.level.as_deref().unwrap_or("no level"),
+            card.tier,
+            card.required_level,
+            if card.meets_required { " ✅" } else { " ❌" }
+        );
+        let view = View {
+            service: request.service.as_deref().unwrap_or_default(),
+            rule: request.rule.as_deref(),
+            exception: (request.kind == RequestKind::Exception)
+                .then(|| request.expires.map(|d| d.to_string()))
+                .flatten(),
+            tier: (request.kind == RequestKind::Tier).then_some(request.tier).flatten(),
+            required_level: &card.required_level,
+            url: &pull.html_url,
+            scored,
+        };
+        let body = render_template("catalog_merged.md", &view)
+            .map_err(|e| AppError::Permanent(format!("cannot render the reply: {e:#}")))?;
+        self.comment(github, repo, thread, &body).await?;
+        tracing::info!(thread = %format!("{repo}#{thread}"), "request answered");
+        Ok(())
+    }
+
+    /// The weekly job: one catalog pull request removing the exception files that have expired (none when there are
+    /// none, or when such a pull request is already open).
+    pub(crate) async fn cleanup_expired_exceptions(&self) -> Result<(), AppError> {
+        let catalog = self.catalog_installation().await?;
+        let snapshot = self.catalog_snapshot(&catalog).await?;
+        let today = self.clock.today();
+        let expired: Vec<&crate::catalog::Exception> =
+            snapshot.catalog.exceptions.iter().filter(|e| !e.is_active(today)).collect();
+        if expired.is_empty() {
+            tracing::info!("no expired exceptions");
+            return Ok(());
+        }
+        let open = self.open_catalog_requests(&catalog).await?;
+        if let Some((pull, _)) = open.iter().find(|(_, r)| r.kind == RequestKind::Cleanup) {
+            tracing::info!(pull = pull.number, "a removal of expired exceptions is already open");
+            return Ok(());
+        }
+        #[derive(Serialize)]
+        struct Row<'a> {
+            service: &'a str,
+            rule: &'a str,
+            expires: String,
+            reason: &'a str,
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            expired: Vec<Row<'a>>,
+        }
+        let rows = expired
+            .iter()
+            .map(|e| Row { service: &e.service, rule: &e.rule, expires: e.expires.to_string(), reason: &e.reason })
+            .collect();
+        let body = render_template("cleanup_pr.md", &View { expired: rows })
+            .map_err(|e| AppError::Permanent(format!("cannot render the pull request: {e:#}")))?;
+        let change = CatalogChange {
+            branch: branch_name(&["cleanup", &today.to_string()]),
+            message: format!("Remove {} expired exception(s)", expired.len()),
+            files: expired.iter().map(|e| (e.file.clone(), None)).collect(),
+            title: format!("Remove {} expired exception(s)", expired.len()),
+            body,
+            request: CatalogRequest {
+                kind: RequestKind::Cleanup,
+                service: None,
+                rule: None,
+                expires: None,
+                tier: None,
+                repository: None,
+                thread: None,
+                comment: None,
+                requested_by: None,
+            },
+        };
+        let pull = self.open_catalog_pr(&catalog, &snapshot, change).await?;
+        tracing::info!(pull = pull.number, expired = expired.len(), "removal of expired exceptions proposed");
+        Ok(())
+    }
+}
