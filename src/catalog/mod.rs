@@ -135,7 +135,8 @@ impl Catalog {
     pub fn from_files(root_label: &str, files: &BTreeMap<String, String>, diags: &mut Diagnostics) -> Catalog {
         let mut catalog = Catalog { root: PathBuf::from(root_label), ..Catalog::default() };
         let show = |rel: &str| if root_label.is_empty() { rel.to_string() } else { format!("{root_label}/{rel}") };
-        let mut repos: BTreeMap<String, (String, Pos)> = BTreeMap::new();
+        // Repository → the services that claim it (name, file, position of the annotation).
+        let mut claims: BTreeMap<String, Vec<(String, String, Pos)>> = BTreeMap::new();
         for (rel, text) in files {
             let parts: Vec<&str> = rel.split('/').collect();
             let stem = |name: &str| name.rsplit_once('.').map_or(name, |(s, _)| s).to_string();
@@ -167,14 +168,8 @@ impl Catalog {
                                 pos,
                                 format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
                             ));
-                        } else if let Some((other, _)) = repos.get(&repo.to_lowercase()) {
-                            diags.push(Diagnostic::error(
-                                &file,
-                                pos,
-                                format!("repository `{repo}` is already claimed by service `{other}`"),
-                            ));
                         } else {
-                            repos.insert(repo.to_lowercase(), (service.name.clone(), pos));
+                            claims.entry(repo.to_lowercase()).or_default().push((service.name.clone(), file, pos));
                         }
                     }
                     catalog.services.insert(service.name.clone(), service);
@@ -190,6 +185,18 @@ impl Catalog {
                     catalog.policy_files.insert(rel.clone(), text.clone());
                 }
                 _ => {}
+            }
+        }
+        // A repository claimed twice is reported at every claim, so a new claim is flagged on the file that adds it.
+        for (repo, claimants) in claims.iter().filter(|(_, c)| c.len() > 1) {
+            for (name, file, pos) in claimants {
+                let others: Vec<String> =
+                    claimants.iter().filter(|(n, ..)| n != name).map(|(n, ..)| format!("`{n}`")).collect();
+                diags.push(Diagnostic::error(
+                    file,
+                    *pos,
+                    format!("repository `{repo}` is also claimed by service {}", others.join(", ")),
+                ));
             }
         }
         catalog

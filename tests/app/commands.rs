@@ -186,6 +186,12 @@ fn catalog_push_payload(before: &str, after: &str) -> Vec<u8> {
     serde_json::to_vec(&payload).unwrap()
 }
 
+fn exception_file(rule: &str, expires: &str) -> String {
+    format!(
+        "apiVersion: shipshape.dev/v1\nkind: Exception\nservice: payments\nrule: {rule}\nreason: wiki move\nexpires: {expires}\n"
+    )
+}
+
 /// Parses catalog files with the product's own reader: the exceptions it finds, with its problems.
 fn read_catalog(files: &[(&str, String)]) -> (Catalog, Diagnostics) {
     let files: BTreeMap<String, String> = files.iter().map(|(p, t)| (p.to_string(), t.clone())).collect();
@@ -259,6 +265,14 @@ async fn an_exception_request_becomes_a_catalog_pull_request_and_its_merge_the_a
     assert_eq!(runbook.exception.as_ref().unwrap().expires, "2026-11-16");
     let run = s.fake().check_runs(OWNER, REPO).into_iter().find(|r| r["head_sha"] == s.head.as_str()).unwrap();
     assert!(run["output"]["summary"].as_str().unwrap().contains("Excepted until 2026-11-16"), "{run:#}");
+    // The default branch was scored again too: the runbook task of the tracking issue is closed as not planned.
+    let task = s
+        .fake()
+        .issues(OWNER, REPO)
+        .into_iter()
+        .find(|i| i.body.as_deref().is_some_and(|b| b.contains("\"rule\":\"runbook\"")))
+        .expect("the runbook sub-issue");
+    assert_eq!((task.state.as_str(), task.state_reason.as_deref()), ("closed", Some("not_planned")), "{task:#?}");
     let replies = s.replies(7);
     assert_eq!(replies.len(), 3, "{replies:#?}");
     assert!(replies[2].contains("Exception approved") && replies[2].contains("2026-11-16"), "{}", replies[2]);
@@ -407,6 +421,9 @@ async fn catalog_pull_requests_are_validated_with_annotations_and_an_impact_prev
             ("policies/scorecard.yaml", POLICY),
             ("services/payments.yaml", &service(2)),
             ("services/search.yaml", broken),
+            ("services/billing.yaml", &service(1).replace("name: payments", "name: billing")),
+            ("exceptions/payments/runbok.yaml", &exception_file("runbok", "2026-12-01")),
+            ("exceptions/payments/security-policy.yaml", &exception_file("security-policy", "2027-06-01")),
         ],
     );
     fake.set_branch(OWNER, CATALOG, "broken", &head);
@@ -416,11 +433,36 @@ async fn catalog_pull_requests_are_validated_with_annotations_and_an_impact_prev
     s.deliver("pull_request", &catalog_pull_payload("opened", &pull, false)).await;
     let run = fake.check_runs(OWNER, CATALOG).into_iter().find(|r| r["name"] == "Catalog validation").expect("a run");
     assert_eq!((run["status"].as_str(), run["conclusion"].as_str()), (Some("completed"), Some("failure")), "{run:#}");
-    let annotations = fake.annotations(run["id"].as_u64().unwrap());
-    assert_eq!(annotations.len(), 1, "{annotations:#?}");
-    assert_eq!(annotations[0]["path"], "services/search.yaml");
-    assert_eq!(annotations[0]["start_line"], 6, "the unclosed list: {annotations:#?}");
-    assert_eq!(annotations[0]["annotation_level"], "failure");
+    let annotations: Vec<(String, u64, String)> = fake
+        .annotations(run["id"].as_u64().unwrap())
+        .iter()
+        .map(|a| {
+            assert_eq!(a["annotation_level"], "failure", "{a:#}");
+            (
+                a["path"].as_str().unwrap().into(),
+                a["start_line"].as_u64().unwrap(),
+                a["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, String)> = vec![
+        (
+            "exceptions/payments/runbok.yaml".into(),
+            4,
+            "exception for unknown rule `runbok` (did you mean `runbook`?)".into(),
+        ),
+        (
+            "exceptions/payments/security-policy.yaml".into(),
+            6,
+            "expires 2027-06-01 is further away than tier 2 allows (60 days: 2027-01-01 at the latest)".into(),
+        ),
+        ("services/billing.yaml".into(), 7, "repository `acme/payments` is also claimed by service `payments`".into()),
+        ("services/payments.yaml".into(), 7, "repository `acme/payments` is also claimed by service `billing`".into()),
+    ];
+    assert_eq!(annotations[..4], expected[..], "{annotations:#?}");
+    // The unclosed list: the annotation is on its line.
+    assert_eq!(annotations.len(), 5, "{annotations:#?}");
+    assert_eq!((annotations[4].0.as_str(), annotations[4].1), ("services/search.yaml", 6), "{annotations:#?}");
 
     // A valid exception: success, and the preview shows the rule newly excepted for the service.
     let exception = "apiVersion: shipshape.dev/v1\nkind: Exception\nservice: payments\nrule: runbook\nreason: wiki move\n\

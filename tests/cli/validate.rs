@@ -252,7 +252,7 @@ fn validate_catalog(dir: &Dir, as_of: &str) -> crate::support::Out {
 #[test]
 fn exception_for_unknown_rule_gets_did_you_mean() {
     let dir = catalog_dir();
-    dir.write("cat/exceptions/payments/readm.yaml", &exception_yaml("payments", "readm", "2030-01-01"));
+    dir.write("cat/exceptions/payments/readm.yaml", &exception_yaml("payments", "readm", "2025-07-01"));
     let out = validate_catalog(&dir, "2025-06-01");
     out.expect_code(2);
     // `rule: readm` is line 4; the value is col 7.
@@ -615,7 +615,8 @@ fn catalog_service_problems_all_reported() {
     // Line 6 is `    github.com/project-slug: VALUE`: the value starts at col 30.
     assert_eq!(
         out.stdout,
-        "cat/services/beta.yaml:6:30: repository `acme/shared` is already claimed by service `alpha`
+        "cat/services/alpha.yaml:6:30: repository `acme/shared` is also claimed by service `beta`
+cat/services/beta.yaml:6:30: repository `acme/shared` is also claimed by service `alpha`
 cat/services/delta.yaml:2:7: kind must be `Component`, found `API`
 cat/services/gamma.yaml:6:30: annotation `github.com/project-slug` must be `owner/name`, found \
          `https://github.com/acme/gamma`
