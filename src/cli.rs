@@ -248,7 +248,8 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
     let stderr = std::io::stderr();
     let plan = ReadPlan::new(policy.read_globs.clone());
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"), set("SHIPSHAPE_PAGERDUTY_TOKEN"));
+    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"));
+    let pagerduty = pagerduty_from_env()?;
     let progress = (paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(paths.len() as u64);
         bar.set_style(
@@ -288,6 +289,12 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
             (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
             _ => Vec::new(),
         };
+        let mut linked = linked.clone();
+        if let (Some((runtime, pagerduty)), Some(id)) =
+            (&pagerduty, service.and_then(|s| s.pagerduty_service.as_deref()))
+        {
+            linked.oncall = runtime.block_on(pagerduty.oncall(id));
+        }
         let subject = Subject {
             repository: facts.origin_slug.clone().unwrap_or_else(|| display_name(path)),
             facts: &facts,
@@ -306,6 +313,19 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
         bar.finish_and_clear();
     }
     Ok(cards)
+}
+
+/// PagerDuty, when `SHIPSHAPE_PAGERDUTY_TOKEN` is set (`SHIPSHAPE_PAGERDUTY_API_URL`, default PagerDuty's), with a
+/// runtime to ask it from the synchronous command line.
+fn pagerduty_from_env() -> anyhow::Result<Option<(tokio::runtime::Runtime, crate::providers::pagerduty::PagerDuty)>> {
+    use crate::providers::pagerduty::{DEFAULT_API_URL, PagerDuty};
+    let Some(token) = std::env::var("SHIPSHAPE_PAGERDUTY_TOKEN").ok().filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let url = std::env::var("SHIPSHAPE_PAGERDUTY_API_URL").ok().filter(|u| !u.is_empty());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client = PagerDuty::new(url.as_deref().unwrap_or(DEFAULT_API_URL), &token, Default::default())?;
+    Ok(Some((runtime, client)))
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR`.

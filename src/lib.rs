@@ -20,6 +20,7 @@ pub mod initiatives;
 pub mod jq;
 pub mod marker;
 pub mod policy;
+pub mod providers;
 pub mod report;
 pub mod schema;
 pub mod serve;

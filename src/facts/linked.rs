@@ -49,20 +49,15 @@ pub struct LinkedFacts {
 }
 
 impl LinkedFacts {
-    /// What `evaluate` knows of linked tools given which credentials are set. Reading GitHub and PagerDuty from the
-    /// command line is not built yet, so with credentials the rules are still skipped, saying so rather than asking
-    /// for a variable that is already set.
-    pub fn for_cli(github_token_set: bool, pagerduty_token_set: bool) -> Self {
+    /// What `evaluate` knows of linked tools before asking them, given which credentials are set. Reading GitHub
+    /// from the command line is not built yet, so with a token the GitHub rules are still skipped, saying so rather
+    /// than asking for a variable that is already set. PagerDuty facts are read per service (`providers`).
+    pub fn for_cli(github_token_set: bool) -> Self {
         let mut facts = Self::none_configured();
         if github_token_set {
             let why = "SHIPSHAPE_GITHUB_TOKEN is set, but `evaluate` does not read GitHub facts yet".to_string();
             facts.branch_protection = Fact::NotConfigured(why.clone());
             facts.vulnerability_alerts = Fact::NotConfigured(why);
-        }
-        if pagerduty_token_set {
-            facts.oncall = Fact::NotConfigured(
-                "SHIPSHAPE_PAGERDUTY_TOKEN is set, but `evaluate` does not read PagerDuty yet".into(),
-            );
         }
         facts
     }

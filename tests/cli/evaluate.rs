@@ -6,7 +6,7 @@ use crate::support::{
 };
 use serde_json::{Value, json};
 
-const AS_OF: &str = "2025-06-01";
+pub(crate) const AS_OF: &str = "2025-06-01";
 
 /// `evaluate REPO --catalog CATALOG --format json --as-of 2025-06-01 EXTRA...`.
 fn with_catalog(repo: &Repo, catalog: &Dir, extra: &[&str]) -> (crate::support::Out, Value) {
@@ -942,9 +942,8 @@ fn unknown_format_is_a_usage_error() {
 
 #[test]
 fn credentials_set_do_not_ask_for_themselves() {
-    // `evaluate` does not read linked tools yet (the providers are a later milestone): with credentials set the rules
-    // stay `skipped`, and they must not tell the user to set the variable they did set. When the providers land, an
-    // unreachable tool becomes `error` (SPEC 3) and this test changes with them.
+    // `evaluate` does not read GitHub facts yet: with a token set those rules stay `skipped`, and must not tell the
+    // user to set the variable they did set. PagerDuty is read: unreachable, its rule is `error`, with the reason.
     let repo = gold_repo("payments");
     let catalog = payments_catalog();
     let closed = "http://127.0.0.1:9";
@@ -960,13 +959,16 @@ fn credentials_set_do_not_ask_for_themselves() {
     );
     out.expect_code(0);
     let card = out.json();
-    for id in ["branch-protection", "vulnerabilities", "oncall"] {
+    for id in ["branch-protection", "vulnerabilities"] {
         assert_eq!(status(&card, id), "skipped", "{id}: {}", statuses(&card));
         assert!(!message(&card, id).contains("need SHIPSHAPE_GITHUB_TOKEN"), "{id}: {}", message(&card, id));
-        assert!(!message(&card, id).contains("set SHIPSHAPE_PAGERDUTY_TOKEN"), "{id}: {}", message(&card, id));
         assert!(message(&card, id).contains("is set, but `evaluate` does not read"), "{id}: {}", message(&card, id));
     }
-    assert_eq!(card["level"], "gold", "skipped rules count neither for nor against a level");
+    assert_eq!(status(&card, "oncall"), "error", "{}", statuses(&card));
+    let oncall = message(&card, "oncall");
+    assert!(oncall.contains("PagerDuty: unreachable (cannot connect"), "{oncall}");
+    assert!(!oncall.contains("127.0.0.1"), "the URL is not shown: {oncall}");
+    assert_eq!(card["level"], "gold", "skipped and error rules count neither for nor against a level");
     for secret in ["ghp_test", "pd_test"] {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "a credential reached the output");
     }

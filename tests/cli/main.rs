@@ -4,5 +4,6 @@
 mod evaluate;
 mod formats;
 mod initiatives;
+mod linked;
 mod support;
 mod validate;
