@@ -21,6 +21,8 @@ pub const LISTEN: &str = "SHIPSHAPE_LISTEN";
 pub const SWEEP_INTERVAL: &str = "SHIPSHAPE_SWEEP_INTERVAL";
 pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
+pub const PAGERDUTY_TOKEN: &str = "SHIPSHAPE_PAGERDUTY_TOKEN";
+pub const PAGERDUTY_API_URL: &str = "SHIPSHAPE_PAGERDUTY_API_URL";
 pub const WRITE_LIMIT: &str = "SHIPSHAPE_WRITE_LIMIT";
 pub const LOG: &str = "SHIPSHAPE_LOG";
 pub const LOG_FORMAT: &str = "SHIPSHAPE_LOG_FORMAT";
@@ -192,6 +194,10 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Slack incoming webhook: the URL is itself a credential.
     pub slack_webhook_url: Option<Secret>,
+    /// PagerDuty's REST API token; with it the `oncall` rule is scored from PagerDuty.
+    pub pagerduty_token: Option<Secret>,
+    /// PagerDuty's REST base URL, without a trailing slash.
+    pub pagerduty_api_url: String,
     /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
     pub write_limit: (usize, Duration),
     /// A `tracing_subscriber::EnvFilter` directive string, already checked.
@@ -212,6 +218,8 @@ impl fmt::Debug for ServeConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)
             .field("slack_webhook_url", &self.slack_webhook_url)
+            .field("pagerduty_token", &self.pagerduty_token)
+            .field("pagerduty_api_url", &self.pagerduty_api_url)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .finish()
@@ -288,6 +296,11 @@ impl ServeConfig {
             },
             None => None,
         };
+        let pagerduty_token = get(PAGERDUTY_TOKEN).filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()));
+        let pagerduty_api_url = match get(PAGERDUTY_API_URL) {
+            Some(url) => parse_http_url(&url).map_err(|p| ConfigError::new(PAGERDUTY_API_URL, p))?,
+            None => crate::providers::pagerduty::DEFAULT_API_URL.to_string(),
+        };
         let write_limit = match get(WRITE_LIMIT) {
             Some(value) => parse_rate(value.trim()).map_err(|p| ConfigError::new(WRITE_LIMIT, p))?,
             None => DEFAULT_WRITE_LIMIT,
@@ -315,6 +328,8 @@ impl ServeConfig {
             sweep_interval,
             public_url,
             slack_webhook_url,
+            pagerduty_token,
+            pagerduty_api_url,
             write_limit,
             log_filter,
             log_format,
@@ -471,6 +486,12 @@ pub struct ServeArgs {
     /// Slack incoming webhook for tier-1 degradations.
     #[arg(long, env = SLACK_WEBHOOK_URL, value_name = "URL", hide_env_values = true)]
     pub slack_webhook_url: Option<String>,
+    /// PagerDuty REST API token (the `oncall` rule).
+    #[arg(long, env = PAGERDUTY_TOKEN, value_name = "TOKEN", hide_env_values = true)]
+    pub pagerduty_token: Option<String>,
+    /// PagerDuty REST base URL [default: https://api.pagerduty.com].
+    #[arg(long, env = PAGERDUTY_API_URL, value_name = "URL")]
+    pub pagerduty_api_url: Option<String>,
     /// Content-creating GitHub requests allowed per period [default: 80/1m].
     #[arg(long, env = WRITE_LIMIT, value_name = "N/DURATION")]
     pub write_limit: Option<String>,
@@ -497,6 +518,8 @@ impl ServeArgs {
             (SWEEP_INTERVAL, self.sweep_interval),
             (PUBLIC_URL, self.public_url),
             (SLACK_WEBHOOK_URL, self.slack_webhook_url),
+            (PAGERDUTY_TOKEN, self.pagerduty_token),
+            (PAGERDUTY_API_URL, self.pagerduty_api_url),
             (WRITE_LIMIT, self.write_limit),
             (LOG, self.log),
             (LOG_FORMAT, self.log_format),
@@ -528,6 +551,8 @@ impl fmt::Debug for ServeArgs {
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)
             .field("slack_webhook_url", &redacted(&self.slack_webhook_url))
+            .field("pagerduty_token", &redacted(&self.pagerduty_token))
+            .field("pagerduty_api_url", &self.pagerduty_api_url)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .finish()
@@ -914,10 +939,13 @@ MwIDAQAB
     fn debug_output_hides_secrets() {
         let mut vars = base();
         vars.insert(SLACK_WEBHOOK_URL, "https://hooks.slack.com/services/T0/B0/SLACKSECRET".into());
+        vars.insert(PAGERDUTY_TOKEN, "PDSECRET-u+123".into());
         let config = load(&vars).unwrap();
+        assert_eq!(config.pagerduty_token.as_ref().map(Secret::expose), Some("PDSECRET-u+123"));
+        assert_eq!(config.pagerduty_api_url, "https://api.pagerduty.com");
         let text = format!("{config:?}");
         assert!(text.contains("12345") && text.contains("acme/catalog"), "{text}");
-        for secret in ["s3cr3t-webhook", "SLACKSECRET", "MIIE", "PRIVATE KEY"] {
+        for secret in ["s3cr3t-webhook", "SLACKSECRET", "PDSECRET", "MIIE", "PRIVATE KEY"] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(redact_url("postgres://u:pw@host/db"), "postgres://[redacted]@host/db");

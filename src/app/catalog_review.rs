@@ -269,8 +269,10 @@ impl App {
         let (github, repository) = self.service_repository(service).await?;
         let repo = repository.full_name();
         let sha = super::branch_head(&github, &repo, &repository.default_branch).await.map_err(|e| e.to_string())?;
-        let linked =
-            self.linked_facts(&github, &repo, &repository.default_branch, false).await.map_err(|e| e.to_string())?;
+        let linked = self
+            .linked_facts(&github, &repo, &repository.default_branch, false, service.pagerduty_service.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         let mut cards = Vec::new();
         for snapshot in [base, head] {
             let plan = ReadPlan::new(snapshot.policy.read_globs.clone());

@@ -95,6 +95,8 @@ pub struct AppConfig {
     pub public_url: Option<String>,
     /// Where tier-1 degradations are announced.
     pub slack: Option<crate::slack::Slack>,
+    /// Where on-call facts come from.
+    pub pagerduty: Option<crate::providers::pagerduty::PagerDuty>,
 }
 
 pub struct App {
@@ -249,7 +251,8 @@ impl App {
         async {
             let snapshot = self.catalog_snapshot(github).await?;
             let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked).await?;
+            let oncall = pagerduty_service(&snapshot.catalog, &repo);
+            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked, oncall).await?;
             let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
             let mut card = self.score(&repo, &facts, &linked, &snapshot);
             card.notes.extend(snapshot.notes.iter().cloned());
@@ -339,7 +342,8 @@ impl App {
 
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &pr.base_ref, false).await?;
+        let oncall = pagerduty_service(&snapshot.catalog, &repo);
+        let linked = self.linked_facts(github, &repo, &pr.base_ref, false, oncall).await?;
         let base = self.scorecard(github, &repo, &pr.base_sha, &snapshot, &plan, &linked).await?;
         let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan, false).await?;
         let mut head = self.score(&repo, &head_facts, &linked, &snapshot);
@@ -408,7 +412,8 @@ impl App {
         let snapshot = self.catalog_snapshot(github).await?;
         let head = branch_head(github, &repo, &repository.default_branch).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let linked = self.linked_facts(github, &repo, &repository.default_branch, false).await?;
+        let oncall = pagerduty_service(&snapshot.catalog, &repo);
+        let linked = self.linked_facts(github, &repo, &repository.default_branch, false, oncall).await?;
         let facts = remote_facts::collect(github, self.store.as_ref(), &repo, &head, &plan, true).await?;
         Ok((snapshot, facts, linked))
     }
@@ -543,13 +548,14 @@ impl App {
         repo: &str,
         branch: &str,
         fresh: bool,
+        pagerduty_service: Option<&str>,
     ) -> Result<LinkedFacts, AppError> {
         #[derive(Serialize, Deserialize)]
         struct Cached {
             at: chrono::DateTime<chrono::Utc>,
             facts: LinkedFacts,
         }
-        let key = format!("{repo}:{branch}");
+        let key = format!("{repo}:{branch}:{}", pagerduty_service.unwrap_or_default());
         let now = self.clock.now();
         if let Some(cached) =
             self.store.kv_get(ns::LINKED_FACTS, &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
@@ -558,7 +564,10 @@ impl App {
         {
             return Ok(cached.facts);
         }
-        let facts = linked::collect(github, repo, branch, self.cache()).await?;
+        let mut facts = linked::collect(github, repo, branch, self.cache()).await?;
+        if let (Some(pagerduty), Some(id)) = (&self.config.pagerduty, pagerduty_service) {
+            facts.oncall = pagerduty.oncall(id).await;
+        }
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
             self.store.kv_put(ns::LINKED_FACTS, &key, json).await;
         }
@@ -734,6 +743,11 @@ impl App {
         self.store.kv_put(ns::STICKY_COMMENT, &key, written.id.to_string()).await;
         Ok(())
     }
+}
+
+/// The PagerDuty service of the repository's catalog entry.
+fn pagerduty_service<'c>(catalog: &'c Catalog, repo: &str) -> Option<&'c str> {
+    catalog.service_for_repository(repo).and_then(|s| s.pagerduty_service.as_deref())
 }
 
 /// The commit at the head of `branch` of `repo` (`GET …/git/ref/heads/…`, the lightest answer that has it).

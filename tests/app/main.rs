@@ -5,4 +5,5 @@ mod e2e;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
+mod linked_tools;
 mod tracking;
