@@ -8,6 +8,7 @@
 
 use super::{App, AppError, CatalogSnapshot};
 use crate::github::client::{GhError, Installation, segment};
+use crate::github::events::PrRef;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -51,6 +52,21 @@ pub struct CatalogRequest {
 }
 
 impl CatalogRequest {
+    /// A request of `kind` with nothing else known yet.
+    pub fn of(kind: RequestKind) -> Self {
+        Self {
+            kind,
+            service: None,
+            rule: None,
+            expires: None,
+            tier: None,
+            repository: None,
+            thread: None,
+            comment: None,
+            requested_by: None,
+        }
+    }
+
     pub fn marker(&self) -> String {
         crate::marker::write(MARKER, self)
     }
@@ -83,20 +99,51 @@ pub struct CatalogChange {
     pub request: CatalogRequest,
 }
 
+/// A pull request as GitHub's pull request endpoints return it (the fields the App uses).
 #[derive(Deserialize)]
-struct PullJson {
-    number: u64,
-    html_url: String,
+pub(crate) struct PullJson {
+    pub number: u64,
+    pub state: String,
+    pub head: PullEnd,
+    pub base: PullEnd,
     #[serde(default)]
-    body: Option<String>,
+    pub body: Option<String>,
     #[serde(default)]
-    user: Option<UserJson>,
+    pub merged: bool,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+    pub html_url: String,
+    #[serde(default)]
+    pub user: Option<UserJson>,
 }
 
 #[derive(Deserialize)]
-struct UserJson {
+pub(crate) struct PullEnd {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub sha: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UserJson {
     #[serde(rename = "type", default)]
     kind: String,
+}
+
+impl PullJson {
+    pub(crate) fn pr_ref(&self) -> PrRef {
+        PrRef {
+            number: crate::github::events::PrNumber(self.number),
+            head_sha: self.head.sha.clone(),
+            head_ref: self.head.git_ref.clone(),
+            base_sha: self.base.sha.clone(),
+            base_ref: self.base.git_ref.clone(),
+        }
+    }
+
+    fn link(&self) -> PullLink {
+        PullLink { number: self.number, html_url: self.html_url.clone() }
+    }
 }
 
 #[derive(Deserialize)]
@@ -148,7 +195,7 @@ impl App {
             .filter(|p| p.user.as_ref().is_some_and(|u| u.kind == "Bot"))
             .filter_map(|p| {
                 let request = CatalogRequest::from_body(p.body.as_deref()?)?;
-                Some((PullLink { number: p.number, html_url: p.html_url }, request))
+                Some((p.link(), request))
             })
             .collect())
     }
@@ -226,7 +273,7 @@ impl App {
             )
             .await;
         match opened {
-            Ok(pull) => Ok(PullLink { number: pull.number, html_url: pull.html_url }),
+            Ok(pull) => Ok(pull.link()),
             Err(GhError::Permanent { status: 422, message, .. }) => {
                 // "A pull request already exists": an earlier attempt opened it.
                 let owner = repo.split('/').next().unwrap_or_default();
@@ -238,7 +285,7 @@ impl App {
                     )
                     .await?;
                 match found.into_iter().next() {
-                    Some(pull) => Ok(PullLink { number: pull.number, html_url: pull.html_url }),
+                    Some(pull) => Ok(pull.link()),
                     None => Err(AppError::Permanent(format!("GitHub refused the catalog pull request: {message}"))),
                 }
             }

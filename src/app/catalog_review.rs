@@ -3,19 +3,19 @@
 //! the merge commit, affected services scored again, the originating thread answered), and the weekly pull request
 //! that removes expired exception files.
 
-use super::catalog_pr::{CatalogChange, CatalogRequest, RequestKind, branch_name};
-use super::check_run::{ANNOTATIONS_PER_REQUEST, Annotation, Conclusion};
-use super::commands::PullJson;
+use super::catalog_pr::{CatalogChange, CatalogRequest, PullJson, RequestKind, branch_name};
+use super::check_run::{Annotation, Conclusion};
+use super::sweep::JobRepository;
 use super::{App, AppError, CatalogSnapshot};
 use crate::catalog::{Catalog, Service};
 use crate::diag::Severity;
 use crate::engine::{Scorecard, Status};
 use crate::facts::ReadPlan;
 use crate::github::client::{GhError, Installation};
-use crate::github::events::{PrRef, RepoId, Repository};
+use crate::github::events::{PrRef, Repository};
 use crate::report::render_template;
 use crate::store::ns;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeSet;
 use tracing::Instrument;
 
@@ -81,46 +81,6 @@ fn changed_services(before: &Catalog, after: &Catalog) -> BTreeSet<String> {
     out
 }
 
-#[derive(Deserialize)]
-struct RepoJson {
-    id: u64,
-    name: String,
-    owner: OwnerJson,
-    default_branch: String,
-    #[serde(default)]
-    archived: bool,
-    #[serde(default)]
-    fork: bool,
-    #[serde(default)]
-    private: bool,
-    #[serde(default = "yes")]
-    has_issues: bool,
-}
-
-#[derive(Deserialize)]
-struct OwnerJson {
-    login: String,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl RepoJson {
-    fn repository(self) -> Repository {
-        Repository {
-            id: RepoId(self.id),
-            owner: self.owner.login,
-            name: self.name,
-            default_branch: self.default_branch,
-            archived: self.archived,
-            fork: self.fork,
-            private: self.private,
-            has_issues: self.has_issues,
-        }
-    }
-}
-
 impl App {
     /// A service's repository and the installation that reaches it.
     async fn service_repository(&self, service: &Service) -> Result<(Installation, Repository), String> {
@@ -130,7 +90,8 @@ impl App {
             Err(GhError::NotFound { .. }) => return Err(format!("the App is not installed on {slug}")),
             Err(e) => return Err(e.to_string()),
         };
-        let repo: RepoJson =
+        // `GET /repos/{owner}/{repo}` has the fields of the installation listing sweeps read.
+        let repo: JobRepository =
             github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await.map_err(|e| e.to_string())?;
         Ok((github, repo.repository()))
     }
@@ -244,7 +205,8 @@ impl App {
             } else {
                 (Conclusion::Success, format!("Valid; {} service(s) changed", changed.len()))
             };
-            self.complete_check_run(github, &repo, check_id, conclusion, &title, &summary, &annotations).await?;
+            let output = super::CheckRunOutput { title: &title, summary: &summary, annotations: &annotations };
+            self.complete_check_run(github, &repo, check_id, conclusion, output, serde_json::json!({})).await?;
             tracing::info!(
                 errors,
                 warnings,
@@ -284,36 +246,6 @@ impl App {
         let after = cards.pop().expect("two cards");
         let before = cards.pop().expect("two cards");
         Ok((before, after))
-    }
-
-    /// Completes a check run with its output, annotations in batches of GitHub's maximum.
-    #[allow(clippy::too_many_arguments)]
-    async fn complete_check_run(
-        &self,
-        github: &Installation,
-        repo: &str,
-        id: u64,
-        conclusion: Conclusion,
-        title: &str,
-        summary: &str,
-        annotations: &[Annotation],
-    ) -> Result<(), AppError> {
-        let summary = super::truncate_summary(summary);
-        let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
-        let body = serde_json::json!({
-            "status": "completed",
-            "conclusion": conclusion,
-            "completed_at": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "output": {"title": title, "summary": summary, "annotations": batches.next().unwrap_or_default()},
-        });
-        let path = format!("/repos/{repo}/check-runs/{id}");
-        let endpoint = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
-        let _: serde_json::Value = github.patch(&path, &body, endpoint).await?;
-        for batch in batches {
-            let more = serde_json::json!({"output": {"title": title, "summary": summary, "annotations": batch}});
-            let _: serde_json::Value = github.patch(&path, &more, endpoint).await?;
-        }
-        Ok(())
     }
 
     /// A catalog pull request was closed: when merged, the catalog is reloaded at the merge commit, the services it
@@ -374,7 +306,7 @@ impl App {
     /// requests (check runs refreshed). Returns the default branch's scorecard.
     async fn refresh_service(&self, github: &Installation, repository: &Repository) -> Result<Scorecard, AppError> {
         let repo = repository.full_name();
-        let card = self.default_branch_card(github, repository).await?;
+        let card = self.default_branch_card(github, repository, false).await?;
         let pulls: Vec<PullJson> = github
             .get(
                 &format!("/repos/{repo}/pulls?state=open&per_page={OPEN_PULLS_LIMIT}"),
@@ -471,17 +403,7 @@ impl App {
             files: expired.iter().map(|e| (e.file.clone(), None)).collect(),
             title: format!("Remove {} expired exception(s)", expired.len()),
             body,
-            request: CatalogRequest {
-                kind: RequestKind::Cleanup,
-                service: None,
-                rule: None,
-                expires: None,
-                tier: None,
-                repository: None,
-                thread: None,
-                comment: None,
-                requested_by: None,
-            },
+            request: CatalogRequest::of(RequestKind::Cleanup),
         };
         let pull = self.open_catalog_pr(&catalog, &snapshot, change).await?;
         tracing::info!(pull = pull.number, expired = expired.len(), "removal of expired exceptions proposed");

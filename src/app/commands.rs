@@ -5,7 +5,7 @@
 //! answers twice nor opens a second catalog pull request (that is also found again by its marker when the database
 //! is lost).
 
-use super::catalog_pr::{CatalogChange, CatalogRequest, PullLink, RequestKind, branch_name};
+use super::catalog_pr::{CatalogChange, CatalogRequest, PullJson, PullLink, RequestKind, branch_name};
 use super::{App, AppError, CatalogSnapshot};
 use crate::catalog::edit::{self, ExceptionRequest};
 use crate::commands::{self, COMMANDS, Command, ExceptionLength, Found, ParseError, ParseErrorKind};
@@ -36,6 +36,18 @@ pub(crate) struct Thread<'a> {
 impl Thread<'_> {
     fn repo(&self) -> String {
         self.repository.full_name()
+    }
+
+    /// A catalog request about `service` asked here.
+    fn request(&self, kind: RequestKind, service: &str) -> CatalogRequest {
+        CatalogRequest {
+            service: Some(service.to_string()),
+            repository: Some(self.repo()),
+            thread: Some(self.number),
+            comment: Some(self.comment_id),
+            requested_by: Some(self.author.to_string()),
+            ..CatalogRequest::of(kind)
+        }
     }
 }
 
@@ -135,7 +147,8 @@ fn usage_view(error: &ParseError) -> UsageView {
     }
 }
 
-/// The commenter's access to the repository, from GitHub.
+/// The commenter's access to the repository, from GitHub (asked once per comment).
+#[derive(Clone)]
 enum Access {
     Granted,
     Denied { permission: String },
@@ -157,6 +170,7 @@ impl App {
             comment_url: &event.html_url,
             author: &event.author.login,
         };
+        let mut access = None;
         for (index, item) in found.into_iter().enumerate() {
             let name = match &item {
                 Ok(found) => found.command.name(),
@@ -171,7 +185,7 @@ impl App {
                 command = name,
                 index
             );
-            self.run_command(&github, &thread, index, item).instrument(span).await?;
+            self.run_command(&github, &thread, index, item, &mut access).instrument(span).await?;
         }
         Ok(())
     }
@@ -182,6 +196,7 @@ impl App {
         thread: &Thread<'_>,
         index: usize,
         item: Result<Found, ParseError>,
+        access: &mut Option<Access>,
     ) -> Result<(), AppError> {
         let key = format!("{}#{}/{index}", thread.repo(), thread.comment_id);
         if self.store.kv_get(ns::COMMAND, &key).await.is_some() {
@@ -198,7 +213,11 @@ impl App {
             }
             Ok(found) => {
                 view.command = found.command.name().to_string();
-                match self.access(github, thread).await? {
+                let known = match access {
+                    Some(known) => known.clone(),
+                    None => access.insert(self.access(github, thread).await?).clone(),
+                };
+                match known {
                     Access::Denied { permission } => {
                         tracing::info!(permission = %permission, "refused: no write permission");
                         view.refused = Some(RefusedView {
@@ -355,7 +374,7 @@ impl App {
             let hint = crate::diag::suggestion(rule_id, snapshot.policy.rules.iter().map(|r| r.id.as_str()));
             return Err(Refusal::User(format!("the scorecard has no rule `{rule_id}`{hint}")));
         };
-        let card = self.default_branch_card(github, thread.repository).await?;
+        let card = self.default_branch_card(github, thread.repository, false).await?;
         let result = card.rule(rule_id);
         if let Some(result) = result.filter(|r| r.does_not_apply()) {
             return Err(Refusal::User(format!("`{rule_id}` {}: no exception is needed", result.message)));
@@ -379,15 +398,9 @@ impl App {
             )));
         }
         let request = CatalogRequest {
-            kind: RequestKind::Exception,
-            service: Some(service.name.clone()),
             rule: Some(rule_id.to_string()),
             expires: Some(expires),
-            tier: None,
-            repository: Some(repo.clone()),
-            thread: Some(thread.number),
-            comment: Some(thread.comment_id),
-            requested_by: Some(thread.author.to_string()),
+            ..thread.request(RequestKind::Exception, &service.name)
         };
         let catalog = self.writable_catalog().await?;
         if let Some(found) = self.open_request(&catalog, &request).await? {
@@ -483,7 +496,8 @@ impl App {
         reason: &str,
     ) -> Result<(PullLink, bool), Refusal> {
         let repo = thread.repo();
-        let (snapshot, facts, linked) = self.default_branch_inputs(github, thread.repository).await?;
+        let head = super::branch_head(github, &repo, &thread.repository.default_branch).await?;
+        let (snapshot, facts, linked) = self.default_branch_inputs(github, thread.repository, &head, false).await?;
         let service = self.service_of(&snapshot, &repo)?;
         let policy = &snapshot.policy;
         let Some(to_tier) = policy.tiers.get(&to) else {
@@ -502,17 +516,7 @@ impl App {
             edit::EditError::NotEditable { .. } | edit::EditError::Unreadable { .. } => Refusal::User(e.to_string()),
             edit::EditError::Verification { .. } => Refusal::App(AppError::Permanent(e.to_string())),
         })?;
-        let request = CatalogRequest {
-            kind: RequestKind::Tier,
-            service: Some(service.name.clone()),
-            rule: None,
-            expires: None,
-            tier: Some(to),
-            repository: Some(repo.clone()),
-            thread: Some(thread.number),
-            comment: Some(thread.comment_id),
-            requested_by: Some(thread.author.to_string()),
-        };
+        let request = CatalogRequest { tier: Some(to), ..thread.request(RequestKind::Tier, &service.name) };
         let catalog = self.writable_catalog().await?;
         if let Some(found) = self.open_request(&catalog, &request).await? {
             return Ok(found);
@@ -616,11 +620,10 @@ impl App {
                 out.push(recheck_view(format!("This pull request at {}", short(&pr.head_sha)), &card, None));
             }
         }
-        let repository = thread.repository;
-        let head = super::branch_head(github, &thread.repo(), &repository.default_branch).await?;
-        let card = self.evaluate_default_branch_with(github, repository, &head, None, true).await?;
+        let card = self.default_branch_card(github, thread.repository, true).await?;
         let link = self.tracking_issue_url(&thread.repo()).await;
-        let what = format!("The default branch `{}` at {}", repository.default_branch, short(&head));
+        let head = card.commit.as_deref().unwrap_or_default();
+        let what = format!("The default branch `{}` at {}", thread.repository.default_branch, short(head));
         out.push(recheck_view(what, &card, link));
         Ok(out)
     }
@@ -637,7 +640,7 @@ impl App {
                     })?
                 }
             },
-            _ => self.default_branch_card(github, thread.repository).await?,
+            _ => self.default_branch_card(github, thread.repository, false).await?,
         };
         crate::report::render_markdown(&card)
             .map_err(|e| Refusal::App(AppError::Permanent(format!("cannot render the scorecard: {e:#}"))))
@@ -661,49 +664,16 @@ impl App {
         self.store.kv_get(ns::SCORECARD, &format!("{repo}@{sha}")).await.and_then(|j| serde_json::from_str(&j).ok())
     }
 
-    /// The default branch's scorecard now (scored again: the catalog or linked tools may have changed).
+    /// The default branch's scorecard now (scored again: the catalog or linked tools may have changed), reading the
+    /// linked-tool facts again when `fresh_linked`.
     pub(crate) async fn default_branch_card(
         &self,
         github: &Installation,
         repository: &Repository,
+        fresh_linked: bool,
     ) -> Result<Scorecard, AppError> {
         let head = super::branch_head(github, &repository.full_name(), &repository.default_branch).await?;
-        self.evaluate_default_branch_with(github, repository, &head, None, false).await
-    }
-}
-
-/// A pull request as `GET /repos/{owner}/{repo}/pulls/{pull_number}` returns it (the fields used here).
-#[derive(Deserialize)]
-pub(crate) struct PullJson {
-    pub number: u64,
-    pub state: String,
-    pub head: PullEnd,
-    pub base: PullEnd,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub merged: bool,
-    #[serde(default)]
-    pub merge_commit_sha: Option<String>,
-    pub html_url: String,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct PullEnd {
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    pub sha: String,
-}
-
-impl PullJson {
-    pub(crate) fn pr_ref(&self) -> PrRef {
-        PrRef {
-            number: crate::github::events::PrNumber(self.number),
-            head_sha: self.head.sha.clone(),
-            head_ref: self.head.git_ref.clone(),
-            base_sha: self.base.sha.clone(),
-            base_ref: self.base.git_ref.clone(),
-        }
+        self.evaluate_default_branch_with(github, repository, &head, None, fresh_linked).await
     }
 }
 

@@ -108,6 +108,13 @@ pub struct App {
     jobs: Option<Arc<dyn sweep::JobQueue>>,
 }
 
+/// What a completed check run shows.
+struct CheckRunOutput<'a> {
+    title: &'a str,
+    summary: &'a str,
+    annotations: &'a [Annotation],
+}
+
 /// What the Slack notifier remembers of a tier-1 service.
 #[derive(Serialize, Deserialize)]
 struct SlackRecord {
@@ -249,11 +256,7 @@ impl App {
         let repo = repository.full_name();
         let span = tracing::info_span!("evaluate_default_branch", repo = %repo, commit = %sha);
         async {
-            let snapshot = self.catalog_snapshot(github).await?;
-            let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-            let oncall = pagerduty_service(&snapshot.catalog, &repo);
-            let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked, oncall).await?;
-            let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
+            let (snapshot, facts, linked) = self.default_branch_inputs(github, repository, sha, fresh_linked).await?;
             let mut card = self.score(&repo, &facts, &linked, &snapshot);
             card.notes.extend(snapshot.notes.iter().cloned());
             self.store.record(&card, &format!("refs/heads/{}", repository.default_branch)).await;
@@ -402,19 +405,21 @@ impl App {
         engine::evaluate(policy, &subject)
     }
 
-    /// What a default-branch evaluation starts from: the catalog, the head's facts and the linked-tool facts.
+    /// What a default-branch evaluation of `sha` starts from: the catalog, the commit's facts and the linked-tool
+    /// facts (read again, conditionally, when `fresh_linked`).
     async fn default_branch_inputs(
         &self,
         github: &Installation,
         repository: &Repository,
+        sha: &str,
+        fresh_linked: bool,
     ) -> Result<(CatalogSnapshot, crate::facts::RepoFacts, LinkedFacts), AppError> {
         let repo = repository.full_name();
         let snapshot = self.catalog_snapshot(github).await?;
-        let head = branch_head(github, &repo, &repository.default_branch).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
         let oncall = pagerduty_service(&snapshot.catalog, &repo);
-        let linked = self.linked_facts(github, &repo, &repository.default_branch, false, oncall).await?;
-        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, &head, &plan, true).await?;
+        let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked, oncall).await?;
+        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
         Ok((snapshot, facts, linked))
     }
 
@@ -663,7 +668,28 @@ impl App {
         summary: &str,
         annotations: &[Annotation],
     ) -> Result<(), AppError> {
-        let title = check_run::title(card);
+        let mut extra = serde_json::json!({
+            "actions": [{"label": "Re-check", "description": "Score this commit again", "identifier": check_run::RECHECK}],
+        });
+        if let (Some(public), Some(commit)) = (&self.config.public_url, &card.commit) {
+            extra["details_url"] = format!("{}/readiness/{repo}/{commit}", public.trim_end_matches('/')).into();
+        }
+        let output = CheckRunOutput { title: &check_run::title(card), summary, annotations };
+        self.complete_check_run(github, repo, id, conclusion, output, extra).await
+    }
+
+    /// Completes a check run with its output (`extra` adds fields such as actions), annotations in batches of
+    /// GitHub's maximum per request.
+    async fn complete_check_run(
+        &self,
+        github: &Installation,
+        repo: &str,
+        id: u64,
+        conclusion: Conclusion,
+        output: CheckRunOutput<'_>,
+        extra: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let CheckRunOutput { title, summary, annotations } = output;
         let summary = truncate_summary(summary);
         let mut batches = annotations.chunks(check_run::ANNOTATIONS_PER_REQUEST);
         let mut body = serde_json::json!({
@@ -671,10 +697,9 @@ impl App {
             "conclusion": conclusion,
             "completed_at": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "output": {"title": title, "summary": summary, "annotations": batches.next().unwrap_or_default()},
-            "actions": [{"label": "Re-check", "description": "Score this commit again", "identifier": check_run::RECHECK}],
         });
-        if let (Some(public), Some(commit)) = (&self.config.public_url, &card.commit) {
-            body["details_url"] = format!("{}/readiness/{repo}/{commit}", public.trim_end_matches('/')).into();
+        if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+            body.extend(extra);
         }
         let path = format!("/repos/{repo}/check-runs/{id}");
         let endpoint = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
@@ -839,7 +864,7 @@ pub fn comment_body(head: &Scorecard, diff: &engine::ScorecardDiff) -> String {
 }
 
 /// GitHub's limit for a check run's summary is 65,535 characters.
-pub(crate) fn truncate_summary(summary: &str) -> String {
+fn truncate_summary(summary: &str) -> String {
     const MAX: usize = 65_000;
     if summary.len() <= MAX {
         return summary.to_string();

@@ -63,7 +63,7 @@ fn yes() -> bool {
 }
 
 impl JobRepository {
-    fn repository(&self) -> Repository {
+    pub(crate) fn repository(&self) -> Repository {
         let (owner, name) = self.full_name.split_once('/').unwrap_or(("", &self.full_name));
         Repository {
             id: RepoId(self.id),

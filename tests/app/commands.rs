@@ -256,7 +256,7 @@ async fn an_exception_request_becomes_a_catalog_pull_request_and_its_merge_the_a
     assert!(replies[1].contains("already requested") && replies[1].contains(&url), "{}", replies[1]);
 
     // Before the merge the rule fails on the pull request; the merge is the approval.
-    s.deliver("pull_request", &pull_payload(7, &s.head, &s.base)).await;
+    s.deliver("pull_request", &s.world.pull_request("synchronize", 7, &s.head, &s.base)).await;
     assert_eq!(s.stored_card(&s.head).await.rule("runbook").unwrap().status, Status::Fail);
     s.merge(pull.number).await;
     let card = s.stored_card(&s.head).await;
@@ -281,22 +281,6 @@ async fn an_exception_request_becomes_a_catalog_pull_request_and_its_merge_the_a
     s.deliver("pull_request", &catalog_pull_payload("closed", &merged, true)).await;
     assert_eq!(s.replies(7).len(), 3);
     s.fake().assert_clean();
-}
-
-fn pull_payload(number: u64, head: &str, base: &str) -> Vec<u8> {
-    let mut payload = fixture("pull_request", "opened.payload.json");
-    payload["action"] = "synchronize".into();
-    payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
-    point_at_repo(&mut payload["repository"]);
-    let pr = &mut payload["pull_request"];
-    pr["number"] = number.into();
-    pr["draft"] = false.into();
-    pr["head"]["sha"] = head.into();
-    pr["head"]["ref"] = "feature".into();
-    pr["base"]["sha"] = base.into();
-    pr["base"]["ref"] = "main".into();
-    point_at_repo(&mut pr["base"]["repo"]);
-    serde_json::to_vec(&payload).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
