@@ -319,12 +319,16 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
 /// runtime to ask it from the synchronous command line.
 fn pagerduty_from_env() -> anyhow::Result<Option<(tokio::runtime::Runtime, crate::providers::pagerduty::PagerDuty)>> {
     use crate::providers::pagerduty::{DEFAULT_API_URL, PagerDuty};
-    let Some(token) = std::env::var("SHIPSHAPE_PAGERDUTY_TOKEN").ok().filter(|t| !t.is_empty()) else {
+    let Some(token) = std::env::var(crate::config::PAGERDUTY_TOKEN).ok().filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let url = std::env::var("SHIPSHAPE_PAGERDUTY_API_URL").ok().filter(|u| !u.is_empty());
+    use crate::config::{PAGERDUTY_API_URL, parse_http_url};
+    let url = match std::env::var(PAGERDUTY_API_URL).ok().filter(|u| !u.is_empty()) {
+        Some(url) => parse_http_url(&url).map_err(|problem| anyhow::anyhow!("{PAGERDUTY_API_URL}: {problem}"))?,
+        None => DEFAULT_API_URL.to_string(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let client = PagerDuty::new(url.as_deref().unwrap_or(DEFAULT_API_URL), &token, Default::default())?;
+    let client = PagerDuty::new(&url, &token, Default::default())?;
     Ok(Some((runtime, client)))
 }
 

@@ -366,7 +366,7 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// An absolute `http` or `https` URL with a host, returned without trailing slashes. The error is the problem only.
-fn parse_http_url(value: &str) -> Result<String, String> {
+pub(crate) fn parse_http_url(value: &str) -> Result<String, String> {
     let value = value.trim();
     let bad = || format!("expected an http(s) URL, found {value:?}");
     let uri: axum::http::Uri = value.parse().map_err(|_| bad())?;

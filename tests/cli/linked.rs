@@ -102,3 +102,11 @@ fn without_pagerduty_oncall_is_skipped_with_the_reason() {
     assert_eq!(status(&card, "oncall"), "skipped");
     assert_eq!(message(&card, "oncall"), "PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)");
 }
+
+#[test]
+fn a_malformed_pagerduty_url_is_a_configuration_error() {
+    let out = evaluate_with("not a url", TOKEN);
+    out.expect_code(2);
+    assert_eq!(out.stderr, "shipshape: SHIPSHAPE_PAGERDUTY_API_URL: expected an http(s) URL, found \"not a url\"\n");
+    assert!(!out.stderr.contains(TOKEN));
+}
