@@ -1,10 +1,12 @@
 //! The command line (SPEC 2): `evaluate`, `validate`, `initiatives`, `schema`.
 
+mod linked;
+
 use crate::catalog::{Catalog, Service};
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::diag::Diagnostics;
 use crate::engine::{self, Scorecard, Subject};
-use crate::facts::{self, LinkedFacts, ReadPlan};
+use crate::facts::{self, ReadPlan};
 use crate::initiatives;
 use crate::policy::{self, Policy};
 use crate::report::{self, Format, RenderOptions};
@@ -247,9 +249,7 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
     let Scoring { policy, catalog, service: service_name, tier, rev, today } = *scoring;
     let stderr = std::io::stderr();
     let plan = ReadPlan::new(policy.read_globs.clone());
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let linked = LinkedFacts::for_cli(set("SHIPSHAPE_GITHUB_TOKEN"));
-    let pagerduty = pagerduty_from_env()?;
+    let linked_tools = linked::CliLinked::from_env()?;
     let progress = (paths.len() > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(paths.len() as u64);
         bar.set_style(
@@ -289,21 +289,10 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
             (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
             _ => Vec::new(),
         };
-        let mut linked = linked.clone();
-        if let (Some((runtime, pagerduty)), Some(id)) =
-            (&pagerduty, service.and_then(|s| s.pagerduty_service.as_deref()))
-        {
-            linked.oncall = runtime.block_on(pagerduty.oncall(id));
-        }
-        let subject = Subject {
-            repository: facts.origin_slug.clone().unwrap_or_else(|| display_name(path)),
-            facts: &facts,
-            linked: &linked,
-            service,
-            exceptions,
-            tier_override: tier,
-            today,
-        };
+        let repository = facts.origin_slug.clone().unwrap_or_else(|| display_name(path));
+        let linked = linked_tools.collect(policy, &facts, service, &repository);
+        let subject =
+            Subject { repository, facts: &facts, linked: &linked, service, exceptions, tier_override: tier, today };
         cards.push(engine::evaluate(policy, &subject));
         if let Some(bar) = &progress {
             bar.inc(1);
@@ -313,23 +302,6 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
         bar.finish_and_clear();
     }
     Ok(cards)
-}
-
-/// PagerDuty, when `SHIPSHAPE_PAGERDUTY_TOKEN` is set (`SHIPSHAPE_PAGERDUTY_API_URL`, default PagerDuty's), with a
-/// runtime to ask it from the synchronous command line.
-fn pagerduty_from_env() -> anyhow::Result<Option<(tokio::runtime::Runtime, crate::providers::pagerduty::PagerDuty)>> {
-    use crate::providers::pagerduty::{DEFAULT_API_URL, PagerDuty};
-    let Some(token) = std::env::var(crate::config::PAGERDUTY_TOKEN).ok().filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    use crate::config::{PAGERDUTY_API_URL, parse_http_url};
-    let url = match std::env::var(PAGERDUTY_API_URL).ok().filter(|u| !u.is_empty()) {
-        Some(url) => parse_http_url(&url).map_err(|problem| anyhow::anyhow!("{PAGERDUTY_API_URL}: {problem}"))?,
-        None => DEFAULT_API_URL.to_string(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let client = PagerDuty::new(&url, &token, Default::default())?;
-    Ok(Some((runtime, client)))
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR`.

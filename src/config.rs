@@ -23,6 +23,12 @@ pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
 pub const PAGERDUTY_TOKEN: &str = "SHIPSHAPE_PAGERDUTY_TOKEN";
 pub const PAGERDUTY_API_URL: &str = "SHIPSHAPE_PAGERDUTY_API_URL";
+pub const PROMETHEUS_URL: &str = "SHIPSHAPE_PROMETHEUS_URL";
+pub const PROMETHEUS_TOKEN: &str = "SHIPSHAPE_PROMETHEUS_TOKEN";
+/// `SHIPSHAPE_SECRET_<NAME>` supplies the secret `<NAME>` to `http` checks.
+pub const SECRET_PREFIX: &str = "SHIPSHAPE_SECRET_";
+/// `evaluate` reads GitHub facts with this token.
+pub const GITHUB_TOKEN: &str = "SHIPSHAPE_GITHUB_TOKEN";
 pub const WRITE_LIMIT: &str = "SHIPSHAPE_WRITE_LIMIT";
 pub const LOG: &str = "SHIPSHAPE_LOG";
 pub const LOG_FORMAT: &str = "SHIPSHAPE_LOG_FORMAT";
@@ -194,10 +200,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Slack incoming webhook: the URL is itself a credential.
     pub slack_webhook_url: Option<Secret>,
-    /// PagerDuty's REST API token; with it the `oncall` rule is scored from PagerDuty.
-    pub pagerduty_token: Option<Secret>,
-    /// PagerDuty's REST base URL, without a trailing slash.
-    pub pagerduty_api_url: String,
+    /// PagerDuty, Prometheus and the secrets of `http` checks (`Debug` shows no credential).
+    pub providers: crate::providers::ProvidersConfig,
     /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
     pub write_limit: (usize, Duration),
     /// A `tracing_subscriber::EnvFilter` directive string, already checked.
@@ -218,8 +222,7 @@ impl fmt::Debug for ServeConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)
             .field("slack_webhook_url", &self.slack_webhook_url)
-            .field("pagerduty_token", &self.pagerduty_token)
-            .field("pagerduty_api_url", &self.pagerduty_api_url)
+            .field("providers", &self.providers)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .finish()
@@ -240,7 +243,13 @@ fn redact_url(url: &str) -> String {
 impl ServeConfig {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<ServeConfig, ConfigError> {
-        ServeConfig::from_lookup(|name| std::env::var(name).ok())
+        Ok(ServeConfig::from_lookup(|name| std::env::var(name).ok())?.with_secrets(std::env::vars()))
+    }
+
+    /// Takes the `http` checks' secrets (`SHIPSHAPE_SECRET_<NAME>`) from `vars`.
+    pub fn with_secrets(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.providers.secrets = crate::providers::http_rule::Secrets::from_vars(vars);
+        self
     }
 
     /// Reads the configuration through `lookup` (a variable name to its value). An empty value counts as unset.
@@ -296,11 +305,9 @@ impl ServeConfig {
             },
             None => None,
         };
-        let pagerduty_token = get(PAGERDUTY_TOKEN).filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()));
-        let pagerduty_api_url = match get(PAGERDUTY_API_URL) {
-            Some(url) => parse_http_url(&url).map_err(|p| ConfigError::new(PAGERDUTY_API_URL, p))?,
-            None => crate::providers::pagerduty::DEFAULT_API_URL.to_string(),
-        };
+        // Secrets are named by their variables, which a lookup cannot list: see [`ServeConfig::with_secrets`].
+        let providers = crate::providers::ProvidersConfig::from_vars(get, std::iter::empty())
+            .map_err(|(name, problem)| ConfigError::new(name, problem))?;
         let write_limit = match get(WRITE_LIMIT) {
             Some(value) => parse_rate(value.trim()).map_err(|p| ConfigError::new(WRITE_LIMIT, p))?,
             None => DEFAULT_WRITE_LIMIT,
@@ -328,8 +335,7 @@ impl ServeConfig {
             sweep_interval,
             public_url,
             slack_webhook_url,
-            pagerduty_token,
-            pagerduty_api_url,
+            providers,
             write_limit,
             log_filter,
             log_format,
@@ -492,6 +498,12 @@ pub struct ServeArgs {
     /// PagerDuty REST base URL [default: https://api.pagerduty.com].
     #[arg(long, env = PAGERDUTY_API_URL, value_name = "URL")]
     pub pagerduty_api_url: Option<String>,
+    /// Prometheus base URL (the `alerts` and `slo` rules, `promql` checks).
+    #[arg(long, env = PROMETHEUS_URL, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+    /// Prometheus bearer token, when it needs one.
+    #[arg(long, env = PROMETHEUS_TOKEN, value_name = "TOKEN", hide_env_values = true)]
+    pub prometheus_token: Option<String>,
     /// Content-creating GitHub requests allowed per period [default: 80/1m].
     #[arg(long, env = WRITE_LIMIT, value_name = "N/DURATION")]
     pub write_limit: Option<String>,
@@ -520,11 +532,14 @@ impl ServeArgs {
             (SLACK_WEBHOOK_URL, self.slack_webhook_url),
             (PAGERDUTY_TOKEN, self.pagerduty_token),
             (PAGERDUTY_API_URL, self.pagerduty_api_url),
+            (PROMETHEUS_URL, self.prometheus_url),
+            (PROMETHEUS_TOKEN, self.prometheus_token),
             (WRITE_LIMIT, self.write_limit),
             (LOG, self.log),
             (LOG_FORMAT, self.log_format),
         ];
-        ServeConfig::from_lookup(|name| values.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()))
+        Ok(ServeConfig::from_lookup(|name| values.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()))?
+            .with_secrets(std::env::vars()))
     }
 }
 
@@ -553,6 +568,8 @@ impl fmt::Debug for ServeArgs {
             .field("slack_webhook_url", &redacted(&self.slack_webhook_url))
             .field("pagerduty_token", &redacted(&self.pagerduty_token))
             .field("pagerduty_api_url", &self.pagerduty_api_url)
+            .field("prometheus_url", &self.prometheus_url)
+            .field("prometheus_token", &redacted(&self.prometheus_token))
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .finish()
@@ -940,12 +957,16 @@ MwIDAQAB
         let mut vars = base();
         vars.insert(SLACK_WEBHOOK_URL, "https://hooks.slack.com/services/T0/B0/SLACKSECRET".into());
         vars.insert(PAGERDUTY_TOKEN, "PDSECRET-u+123".into());
-        let config = load(&vars).unwrap();
-        assert_eq!(config.pagerduty_token.as_ref().map(Secret::expose), Some("PDSECRET-u+123"));
-        assert_eq!(config.pagerduty_api_url, "https://api.pagerduty.com");
+        vars.insert(PROMETHEUS_URL, "https://prom.example.com".into());
+        vars.insert(PROMETHEUS_TOKEN, "PROMSECRET-9".into());
+        let config = load(&vars).unwrap().with_secrets([("SHIPSHAPE_SECRET_SONAR".into(), "SONARSECRET-1".into())]);
+        let (pd_url, pd_token) = config.providers.pagerduty.clone().unwrap();
+        assert_eq!((pd_url.as_str(), pd_token.as_str()), ("https://api.pagerduty.com", "PDSECRET-u+123"));
+        assert_eq!(config.providers.secrets.get("SONAR").as_deref(), Some("SONARSECRET-1"));
         let text = format!("{config:?}");
-        assert!(text.contains("12345") && text.contains("acme/catalog"), "{text}");
-        for secret in ["s3cr3t-webhook", "SLACKSECRET", "PDSECRET", "MIIE", "PRIVATE KEY"] {
+        assert!(text.contains("12345") && text.contains("acme/catalog") && text.contains("SONAR"), "{text}");
+        for secret in ["s3cr3t-webhook", "SLACKSECRET", "PDSECRET", "PROMSECRET", "SONARSECRET", "MIIE", "PRIVATE KEY"]
+        {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(redact_url("postgres://u:pw@host/db"), "postgres://[redacted]@host/db");

@@ -20,8 +20,8 @@ pub enum HttpError {
     /// Connection refused, DNS, TLS...: the URL is never part of the message (it may hold a credential).
     #[error("cannot connect: {0}")]
     Connect(String),
-    #[error("the answer is larger than {MAX_RESPONSE_BYTES} bytes")]
-    TooLarge,
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("invalid request: {0}")]
     Request(String),
 }
@@ -65,13 +65,24 @@ impl HttpClient {
     }
 
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, HttpError> {
+        self.send_limited(request, self.timeout, None).await
+    }
+
+    /// Sends `request` with its own timeout and answer size limit (at most [`MAX_RESPONSE_BYTES`]).
+    pub async fn send_limited(
+        &self,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+        max_bytes: Option<usize>,
+    ) -> Result<Response, HttpError> {
+        let limit = max_bytes.unwrap_or(MAX_RESPONSE_BYTES).min(MAX_RESPONSE_BYTES);
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| HttpError::Connect(connect_reason(&e)))?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_BYTES).collect().await.map_err(|_| HttpError::TooLarge)?;
+            let body = Limited::new(body, limit).collect().await.map_err(|_| HttpError::TooLarge(limit))?;
             Ok(Response { status: parts.status, headers: parts.headers, body: body.to_bytes() })
         };
-        tokio::time::timeout(self.timeout, exchange).await.map_err(|_| HttpError::Timeout(self.timeout))?
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| HttpError::Timeout(timeout))?
     }
 }
 

@@ -106,6 +106,24 @@ impl Jq {
     }
 }
 
+impl Jq {
+    /// The first output as JSON; `None` when there is none.
+    pub fn first(&self, input: Val) -> Result<Option<serde_json::Value>, String> {
+        let ctx = Ctx::<D>::new(&self.filter.lut, Vars::new([]));
+        let mut outputs = self.filter.id.run((ctx, input));
+        match outputs.next() {
+            None => Ok(None),
+            Some(Ok(v)) => serde_json::from_str(&v.to_string())
+                .map(Some)
+                .map_err(|_| "jq produced a value that is not JSON".to_string()),
+            Some(Err(e)) => Err(match e.get_err() {
+                Ok(err) => format!("jq error: {err}"),
+                Err(_) => "jq expression stopped with `halt`".to_string(),
+            }),
+        }
+    }
+}
+
 fn first_token(s: &str) -> &str {
     let end = s.char_indices().skip(1).find(|(_, c)| c.is_whitespace()).map(|(i, _)| i).unwrap_or(s.len());
     &s[..end.min(20)]
@@ -138,6 +156,17 @@ mod tests {
         let err = Jq::compile(".a | nosuchfn").unwrap_err();
         assert_eq!(err.offset, 5);
         assert!(err.message.contains("nosuchfn"), "{}", err.message);
+    }
+
+    #[test]
+    fn first_output_is_json() {
+        let jq = Jq::compile(".metadata.annotations[\"a/b\"]").unwrap();
+        assert_eq!(
+            jq.first(to_val(&json!({"metadata": {"annotations": {"a/b": "x y"}}}))).unwrap(),
+            Some(json!("x y"))
+        );
+        assert_eq!(Jq::compile(".n").unwrap().first(to_val(&json!({"n": 2.5}))).unwrap(), Some(json!(2.5)));
+        assert_eq!(Jq::compile("empty").unwrap().first(to_val(&json!({}))).unwrap(), None);
     }
 
     #[test]

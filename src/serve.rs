@@ -204,13 +204,8 @@ pub async fn start(
         Some(url) => Some(crate::slack::Slack::new(url.expose()).context("cannot set up the Slack client")?),
         None => None,
     };
-    let pagerduty = match &config.pagerduty_token {
-        Some(token) => Some(
-            crate::providers::pagerduty::PagerDuty::new(&config.pagerduty_api_url, token.expose(), Default::default())
-                .context("cannot set up the PagerDuty client")?,
-        ),
-        None => None,
-    };
+    let providers = crate::providers::Providers::new(&config.providers, Default::default())
+        .context("cannot set up the linked-tool clients")?;
     let notify = Arc::new(Notify::new());
     let cache = Arc::new(StoreCache { store: store.clone(), clock: clock.clone(), notify: Some(notify.clone()) });
     let app = Arc::new(
@@ -220,7 +215,7 @@ pub async fn start(
                 catalog_repo: format!("{}/{}", config.catalog_repo.owner, config.catalog_repo.name),
                 public_url: config.public_url.clone(),
                 slack,
-                pagerduty,
+                providers,
             },
             Arc::new(github),
             cache.clone(),

@@ -232,7 +232,15 @@ impl App {
         let repo = repository.full_name();
         let sha = super::branch_head(&github, &repo, &repository.default_branch).await.map_err(|e| e.to_string())?;
         let linked = self
-            .linked_facts(&github, &repo, &repository.default_branch, false, service.pagerduty_service.as_deref())
+            .linked_facts(
+                &github,
+                &repo,
+                &repository.default_branch,
+                Some(&sha),
+                false,
+                Some(service),
+                &[&base.policy, &head.policy],
+            )
             .await
             .map_err(|e| e.to_string())?;
         let mut cards = Vec::new();

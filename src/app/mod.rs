@@ -5,7 +5,6 @@ pub mod catalog_pr;
 pub mod catalog_review;
 pub mod check_run;
 pub mod commands;
-pub mod linked;
 pub mod persist;
 pub mod remote_facts;
 pub mod sweep;
@@ -95,8 +94,8 @@ pub struct AppConfig {
     pub public_url: Option<String>,
     /// Where tier-1 degradations are announced.
     pub slack: Option<crate::slack::Slack>,
-    /// Where on-call facts come from.
-    pub pagerduty: Option<crate::providers::pagerduty::PagerDuty>,
+    /// PagerDuty, Prometheus and `http` checks.
+    pub providers: crate::providers::Providers,
 }
 
 pub struct App {
@@ -345,8 +344,9 @@ impl App {
 
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let oncall = pagerduty_service(&snapshot.catalog, &repo);
-        let linked = self.linked_facts(github, &repo, &pr.base_ref, false, oncall).await?;
+        let service = snapshot.catalog.service_for_repository(&repo);
+        let linked =
+            self.linked_facts(github, &repo, &pr.base_ref, None, false, service, &[&snapshot.policy]).await?;
         let base = self.scorecard(github, &repo, &pr.base_sha, &snapshot, &plan, &linked).await?;
         let head_facts = remote_facts::collect(github, self.store.as_ref(), &repo, &pr.head_sha, &plan, false).await?;
         let mut head = self.score(&repo, &head_facts, &linked, &snapshot);
@@ -417,8 +417,18 @@ impl App {
         let repo = repository.full_name();
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
-        let oncall = pagerduty_service(&snapshot.catalog, &repo);
-        let linked = self.linked_facts(github, &repo, &repository.default_branch, fresh_linked, oncall).await?;
+        let service = snapshot.catalog.service_for_repository(&repo);
+        let linked = self
+            .linked_facts(
+                github,
+                &repo,
+                &repository.default_branch,
+                Some(sha),
+                fresh_linked,
+                service,
+                &[&snapshot.policy],
+            )
+            .await?;
         let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
         Ok((snapshot, facts, linked))
     }
@@ -547,20 +557,28 @@ impl App {
         Ok((snapshot, diags))
     }
 
+    /// The linked-tool facts of a repository's default branch `branch` (at `sha` when known: GitHub's CODEOWNERS
+    /// errors are read for that commit) for `service`, with what `policies` ask of PagerDuty, Prometheus and `http`
+    /// checks. Cached for [`LINKED_FACTS_TTL`] unless `fresh`.
+    #[allow(clippy::too_many_arguments)]
     async fn linked_facts(
         &self,
         github: &Installation,
         repo: &str,
         branch: &str,
+        sha: Option<&str>,
         fresh: bool,
-        pagerduty_service: Option<&str>,
+        service: Option<&crate::catalog::Service>,
+        policies: &[&Policy],
     ) -> Result<LinkedFacts, AppError> {
         #[derive(Serialize, Deserialize)]
         struct Cached {
             at: chrono::DateTime<chrono::Utc>,
             facts: LinkedFacts,
         }
-        let key = format!("{repo}:{branch}:{}", pagerduty_service.unwrap_or_default());
+        let providers = &self.config.providers;
+        let digests: Vec<String> = policies.iter().map(|p| providers.request_digest(p, service)).collect();
+        let key = format!("{repo}:{branch}:{}:{}", sha.unwrap_or("-"), digests.join("+"));
         let now = self.clock.now();
         if let Some(cached) =
             self.store.kv_get(ns::LINKED_FACTS, &key).await.and_then(|j| serde_json::from_str::<Cached>(&j).ok())
@@ -569,9 +587,10 @@ impl App {
         {
             return Ok(cached.facts);
         }
-        let mut facts = linked::collect(github, repo, branch, self.cache()).await?;
-        if let (Some(pagerduty), Some(id)) = (&self.config.pagerduty, pagerduty_service) {
-            facts.oncall = pagerduty.oncall(id).await;
+        let mut facts = crate::github::facts::collect(github, repo, branch, sha, self.cache()).await?;
+        let name = engine::service_name(service, repo);
+        for policy in policies {
+            providers.collect(policy, service, name, now, &mut facts).await;
         }
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
             self.store.kv_put(ns::LINKED_FACTS, &key, json).await;
@@ -768,11 +787,6 @@ impl App {
         self.store.kv_put(ns::STICKY_COMMENT, &key, written.id.to_string()).await;
         Ok(())
     }
-}
-
-/// The PagerDuty service of the repository's catalog entry.
-fn pagerduty_service<'c>(catalog: &'c Catalog, repo: &str) -> Option<&'c str> {
-    catalog.service_for_repository(repo).and_then(|s| s.pagerduty_service.as_deref())
 }
 
 /// The commit at the head of `branch` of `repo` (`GET …/git/ref/heads/…`, the lightest answer that has it).

@@ -2,9 +2,10 @@
 
 use super::{Evidence, Status, Subject};
 use crate::codeowners;
-use crate::facts::{Content, Fact};
+use crate::facts::{AlertCounts, Content, Fact, HttpAnswer, PromRule};
 use crate::jq::{self, Jq};
-use crate::policy::model::{Format, Require};
+use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
+use crate::policy::requests::{HttpSpec, PromqlSpec};
 use crate::policy::{CompiledCheck, GlobId, Policy};
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
@@ -138,35 +139,15 @@ impl<'a> Ctx<'a> {
                     Outcome::fail(format!("branch `{}`: {}", bp.branch, gaps.join("; ")))
                 }
             }
-            CompiledCheck::VulnerabilityAlerts(spec) => {
-                let fact = &self.subject.linked.vulnerability_alerts;
-                if let Some(missing) = Outcome::missing(fact) {
-                    return missing;
-                }
-                let Fact::Known(counts) = fact else { unreachable!() };
-                let Some(c) = counts else {
-                    return Outcome::fail("Dependabot alerts are disabled, so vulnerabilities go unnoticed");
-                };
-                let limits = [
-                    ("critical", c.critical, Some(spec.max_critical)),
-                    ("high", c.high, Some(spec.max_high)),
-                    ("medium", c.medium, spec.max_medium),
-                    ("low", c.low, spec.max_low),
-                ];
-                let over: Vec<String> = limits
-                    .iter()
-                    .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
-                    .collect();
-                if over.is_empty() {
-                    Outcome::pass(format!(
-                        "open alerts: {} critical, {} high, {} medium, {} low",
-                        c.critical, c.high, c.medium, c.low
-                    ))
-                } else {
-                    Outcome::fail(format!("open Dependabot alerts: {}", over.join(", ")))
-                }
-            }
+            CompiledCheck::VulnerabilityAlerts(spec) => self.vulnerabilities(spec),
             CompiledCheck::Oncall(spec) => self.oncall(spec.min_escalation_levels),
+            CompiledCheck::CiStatus(spec) => self.ci(spec.pending_passes),
+            CompiledCheck::AlertRules { min, labels } => self.prometheus_rules("alerting", *min, None, labels),
+            CompiledCheck::RecordingRules { min, name_matches, labels } => {
+                self.prometheus_rules("recording", *min, name_matches.as_ref(), labels)
+            }
+            CompiledCheck::Promql(spec) => self.promql(spec),
+            CompiledCheck::Http(spec) => self.http(spec),
             CompiledCheck::All(checks) => combine(checks.iter().map(|c| self.check(c)), true),
             CompiledCheck::Any(checks) => combine(checks.iter().map(|c| self.check(c)), false),
             CompiledCheck::Not(inner) => {
@@ -342,6 +323,27 @@ impl<'a> Ctx<'a> {
             }
             return outcome;
         }
+        // GitHub's own reading of the file at this very commit (unknown users and teams, which we cannot check).
+        if let Fact::Known(github) = &self.subject.linked.codeowners_errors
+            && facts.commit.as_deref() == Some(github.commit.as_str())
+            && let Some(e) = github.errors.first()
+        {
+            let mut outcome = Outcome::fail(format!(
+                "GitHub reports `{}` line {}: {}{}",
+                e.path,
+                e.line,
+                e.message.lines().next().unwrap_or(&e.kind),
+                if github.errors.len() > 1 {
+                    format!(" (and {} more error(s))", github.errors.len() - 1)
+                } else {
+                    String::new()
+                }
+            ));
+            for e in &github.errors {
+                outcome = outcome.at(&e.path, Some(e.line));
+            }
+            return outcome;
+        }
         if owners.is_empty() {
             return Outcome::fail(format!("`{location}` assigns no owners")).at(location, None);
         }
@@ -385,6 +387,177 @@ impl<'a> Ctx<'a> {
             }))
             .at(location, None),
             Err(e) => Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None),
+        }
+    }
+
+    fn vulnerabilities(&self, spec: &VulnerabilityAlertsCheck) -> Outcome {
+        let linked = self.subject.linked;
+        let over_limits = |c: &AlertCounts| -> Vec<String> {
+            [
+                ("critical", c.critical, Some(spec.max_critical)),
+                ("high", c.high, Some(spec.max_high)),
+                ("medium", c.medium, spec.max_medium),
+                ("low", c.low, spec.max_low),
+            ]
+            .iter()
+            .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
+            .collect()
+        };
+        let counts =
+            |c: &AlertCounts| format!("{} critical, {} high, {} medium, {} low", c.critical, c.high, c.medium, c.low);
+        let mut parts = Vec::new();
+        parts.push(match &linked.vulnerability_alerts {
+            Fact::Known(Some(c)) => match over_limits(c) {
+                over if over.is_empty() => Outcome::pass(format!("open Dependabot alerts: {}", counts(c))),
+                over => Outcome::fail(format!("open Dependabot alerts: {}", over.join(", "))),
+            },
+            Fact::Known(None) => Outcome::fail("Dependabot alerts are disabled, so vulnerabilities go unnoticed"),
+            missing => Outcome::missing(missing).expect("not known"),
+        });
+        if spec.code_scanning {
+            parts.push(match &linked.code_scanning_alerts {
+                Fact::Known(Some(c)) => match over_limits(c) {
+                    over if over.is_empty() => Outcome::pass(format!("open code scanning alerts: {}", counts(c))),
+                    over => Outcome::fail(format!("open code scanning alerts: {}", over.join(", "))),
+                },
+                Fact::Known(None) => Outcome::pass("code scanning is not set up"),
+                missing => Outcome::missing(missing).expect("not known"),
+            });
+        }
+        if let Some(max) = spec.max_secret_alerts {
+            parts.push(match &linked.secret_scanning_alerts {
+                Fact::Known(Some(n)) if *n > max => Outcome::fail(format!(
+                    "{n} open secret scanning alert(s) (at most {max}): rotate the leaked secrets"
+                )),
+                Fact::Known(Some(n)) => Outcome::pass(format!("{n} open secret scanning alert(s)")),
+                Fact::Known(None) => Outcome::pass("secret scanning is disabled"),
+                missing => Outcome::missing(missing).expect("not known"),
+            });
+        }
+        combine(parts.into_iter(), true)
+    }
+
+    fn ci(&self, pending_passes: bool) -> Outcome {
+        let fact = &self.subject.linked.ci;
+        if let Some(missing) = Outcome::missing(fact) {
+            return missing;
+        }
+        let Fact::Known(ci) = fact else { unreachable!() };
+        let at = format!("`{}` ({})", ci.branch, &ci.commit[..ci.commit.len().min(7)]);
+        if !ci.failed.is_empty() {
+            let names: Vec<String> = ci.failed.iter().take(5).map(|n| format!("`{n}`")).collect();
+            let more = if ci.failed.len() > 5 { format!(" and {} more", ci.failed.len() - 5) } else { String::new() };
+            return Outcome::fail(format!("GitHub Actions failed on {at}: {}{more}", names.join(", ")));
+        }
+        if ci.pending > 0 && !pending_passes {
+            return Outcome::skipped(format!(
+                "{} GitHub Actions run(s) still running on {at}: judged on the next evaluation",
+                ci.pending
+            ));
+        }
+        if ci.passed == 0 && ci.pending == 0 {
+            return Outcome::fail(format!("no GitHub Actions run on the head of {at}"));
+        }
+        Outcome::pass(format!("{} GitHub Actions run(s) passed on {at}", ci.passed))
+    }
+
+    /// The name Prometheus labels carry for this service: the catalog name, else the repository's name.
+    fn service_name(&self) -> &str {
+        super::service_name(self.subject.service, &self.subject.repository)
+    }
+
+    fn prometheus_rules(
+        &self,
+        kind: &str,
+        min: u32,
+        name_matches: Option<&regex::Regex>,
+        labels: &[String],
+    ) -> Outcome {
+        let fact = &self.subject.linked.prometheus_rules;
+        if let Some(missing) = Outcome::missing(fact) {
+            return missing;
+        }
+        let Fact::Known(rules) = fact else { unreachable!() };
+        let name = self.service_name();
+        let matching: Vec<&PromRule> = rules
+            .iter()
+            .filter(|r| r.kind == kind)
+            .filter(|r| labels.iter().any(|l| r.labels.get(l).is_some_and(|v| v == name)))
+            .filter(|r| name_matches.is_none_or(|re| re.is_match(&r.name)))
+            .collect();
+        let labelled = labels.iter().map(|l| format!("{l}=\"{name}\"")).collect::<Vec<_>>().join(" or ");
+        let named = name_matches.map(|re| format!(" named like /{}/", re.as_str())).unwrap_or_default();
+        if (matching.len() as u32) < min {
+            return Outcome::fail(format!(
+                "Prometheus has {} {kind} rule(s){named} labelled {labelled}, {min} expected",
+                matching.len()
+            ));
+        }
+        let broken: Vec<&str> = matching.iter().filter(|r| r.health == "err").map(|r| r.name.as_str()).collect();
+        let shown: Vec<String> = matching.iter().take(5).map(|r| format!("`{}`", r.name)).collect();
+        let more = if matching.len() > 5 { format!(" and {} more", matching.len() - 5) } else { String::new() };
+        let health = if broken.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} failing to evaluate: {})", broken.len(), broken.join(", "))
+        };
+        Outcome::pass(format!("Prometheus {kind} rules for `{name}`: {}{more}{health}", shown.join(", ")))
+    }
+
+    fn promql(&self, spec: &PromqlSpec) -> Outcome {
+        if let Some(missing) = Outcome::missing(&self.subject.linked.prometheus_rules) {
+            return missing;
+        }
+        let entity = self.subject.service.map(|s| &s.entity);
+        let query = match spec.key(entity) {
+            Ok(query) => query,
+            Err(e) => return Outcome::fail(format!("cannot build the PromQL query: {e}")),
+        };
+        let what = spec.description.clone().unwrap_or_else(|| format!("`{}`", short(&query)));
+        let value = match self.subject.linked.promql.get(&query) {
+            None => return Outcome::skipped(format!("{what} was not queried in this evaluation")),
+            Some(Fact::Known(value)) => value,
+            Some(missing) => return Outcome::missing(missing).expect("not known"),
+        };
+        let Some(value) = value else {
+            return Outcome::fail(format!("{what}: Prometheus returned no sample"));
+        };
+        if value.is_nan() {
+            return Outcome::fail(format!("{what} is NaN"));
+        }
+        if let Some(min) = spec.min.filter(|min| value < min) {
+            return Outcome::fail(format!("{what} is {value}, at least {min} expected"));
+        }
+        if let Some(max) = spec.max.filter(|max| value > max) {
+            return Outcome::fail(format!("{what} is {value}, at most {max} expected"));
+        }
+        Outcome::pass(format!("{what} is {value}"))
+    }
+
+    fn http(&self, spec: &HttpSpec) -> Outcome {
+        let entity = self.subject.service.map(|s| &s.entity);
+        let key = match spec.key(entity) {
+            Ok(key) => key,
+            Err(e) => return Outcome::fail(format!("cannot build the request: {e}")),
+        };
+        let url = spec.shown_url(entity);
+        let answer = match self.subject.linked.http.get(&key) {
+            None => return Outcome::skipped(format!("GET {url} was not requested in this evaluation")),
+            Some(Fact::Known(answer)) => answer,
+            Some(missing) => return Outcome::missing(missing).expect("not known"),
+        };
+        let body = match answer {
+            HttpAnswer::NotFound => return Outcome::fail(format!("GET {url} answered 404 Not Found")),
+            HttpAnswer::Json(body) => body,
+        };
+        match spec.jq.test(jq::to_val(body)) {
+            Ok(true) => Outcome::pass(format!("GET {url}: `{}` holds", short(spec.jq.source()))),
+            Ok(false) => Outcome::fail(
+                spec.message
+                    .clone()
+                    .unwrap_or_else(|| format!("GET {url}: `{}` does not hold", short(spec.jq.source()))),
+            ),
+            Err(e) => Outcome::error(format!("GET {url}: {e}")),
         }
     }
 

@@ -31,6 +31,15 @@ pub struct Subject<'a> {
     pub today: NaiveDate,
 }
 
+/// The name Prometheus labels carry for a service: its catalog name, else the repository's name (`owner/name` or a
+/// path: the last segment).
+pub fn service_name<'a>(service: Option<&'a Service>, repository: &'a str) -> &'a str {
+    match service {
+        Some(service) => &service.name,
+        None => repository.rsplit(['/', '\\']).find(|s| !s.is_empty()).unwrap_or(repository),
+    }
+}
+
 /// Scores one subject against a policy.
 pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
     let mut notes = Vec::new();

@@ -6,6 +6,8 @@ use crate::policy::Policy;
 use chrono::NaiveDate;
 use serde_json::json;
 
+mod linked;
+
 const HEADER: &str = "apiVersion: shipshape.dev/v1
 kind: Scorecard
 tiers:
@@ -414,6 +416,9 @@ fn linked_tool_checks_use_known_facts() {
             escalation_levels: 2,
             on_call_now: vec!["Ada".into()],
         }),
+        code_scanning_alerts: Fact::Known(None),
+        secret_scanning_alerts: Fact::Known(Some(0)),
+        ..LinkedFacts::none_configured()
     };
     let card = run.card();
     assert_eq!(card.rule("bp").unwrap().message, "branch `main`: 1 approving review(s) required, 2 expected");

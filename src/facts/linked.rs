@@ -1,6 +1,8 @@
 //! Facts from linked tools (GitHub settings and alerts, PagerDuty). They come from outside the repository; when a
 //! tool is not configured the fact is missing and rules that need it are `skipped`, never passed or failed.
 
+use std::collections::BTreeMap;
+
 /// A fact that may be unknown, and why.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Fact<T> {
@@ -41,37 +43,108 @@ pub struct OnCall {
     pub on_call_now: Vec<String>,
 }
 
+/// GitHub Actions on the default branch's head commit (its latest check runs from the `github-actions` app).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CiStatus {
+    pub branch: String,
+    pub commit: String,
+    /// Completed runs that succeeded (or were neutral or skipped).
+    pub passed: u32,
+    /// Names of completed runs that failed, timed out, were cancelled or need action.
+    pub failed: Vec<String>,
+    /// Runs not completed yet.
+    pub pending: u32,
+}
+
+/// An error GitHub reports in CODEOWNERS (`GET /repos/{owner}/{repo}/codeowners/errors`) at `commit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CodeownersErrors {
+    pub commit: String,
+    pub errors: Vec<CodeownersError>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CodeownersError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub kind: String,
+    pub message: String,
+}
+
+/// A Prometheus rule (`/api/v1/rules`) whose labels name the service.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PromRule {
+    /// `alerting` or `recording`.
+    pub kind: String,
+    pub name: String,
+    pub group: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `ok`, `err` or `unknown`.
+    pub health: String,
+}
+
+/// The answer of an `http` check's request: 2xx with a JSON body, or 404 (which the rule reports as a failure).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum HttpAnswer {
+    Json(serde_json::Value),
+    NotFound,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedFacts {
     pub branch_protection: Fact<BranchProtection>,
+    /// Dependabot; `None` when disabled.
     pub vulnerability_alerts: Fact<Option<AlertCounts>>,
+    /// Code scanning, by security severity; `None` when code scanning is not set up.
+    #[serde(default = "github_not_configured")]
+    pub code_scanning_alerts: Fact<Option<AlertCounts>>,
+    /// Open secret scanning alerts; `None` when secret scanning is disabled.
+    #[serde(default = "github_not_configured")]
+    pub secret_scanning_alerts: Fact<Option<u32>>,
+    #[serde(default = "github_not_configured")]
+    pub ci: Fact<CiStatus>,
+    #[serde(default = "github_not_configured")]
+    pub codeowners_errors: Fact<CodeownersErrors>,
     pub oncall: Fact<OnCall>,
+    /// Prometheus rules naming the service.
+    #[serde(default = "prometheus_not_configured")]
+    pub prometheus_rules: Fact<Vec<PromRule>>,
+    /// PromQL instant queries (rendered) and their first sample; `None` when the result is empty.
+    #[serde(default)]
+    pub promql: BTreeMap<String, Fact<Option<f64>>>,
+    /// `http` checks' answers, by [`crate::policy::requests::HttpSpec::key`].
+    #[serde(default)]
+    pub http: BTreeMap<String, Fact<HttpAnswer>>,
+}
+
+pub const GITHUB_NOT_CONFIGURED: &str = "GitHub facts need SHIPSHAPE_GITHUB_TOKEN (or the GitHub App)";
+pub const PAGERDUTY_NOT_CONFIGURED: &str = "PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)";
+pub const PROMETHEUS_NOT_CONFIGURED: &str = "Prometheus is not configured (set SHIPSHAPE_PROMETHEUS_URL)";
+
+fn github_not_configured<T>() -> Fact<T> {
+    Fact::NotConfigured(GITHUB_NOT_CONFIGURED.into())
+}
+
+fn prometheus_not_configured<T>() -> Fact<T> {
+    Fact::NotConfigured(PROMETHEUS_NOT_CONFIGURED.into())
 }
 
 impl LinkedFacts {
-    /// What `evaluate` knows of linked tools before asking them, given which credentials are set. Reading GitHub
-    /// from the command line is not built yet, so with a token the GitHub rules are still skipped, saying so rather
-    /// than asking for a variable that is already set. PagerDuty facts are read per service (`providers`).
-    pub fn for_cli(github_token_set: bool) -> Self {
-        let mut facts = Self::none_configured();
-        if github_token_set {
-            let why = "SHIPSHAPE_GITHUB_TOKEN is set, but `evaluate` does not read GitHub facts yet".to_string();
-            facts.branch_protection = Fact::NotConfigured(why.clone());
-            facts.vulnerability_alerts = Fact::NotConfigured(why);
-        }
-        facts
-    }
-
-    /// No linked tool configured, as for `evaluate` without credentials.
+    /// No linked tool configured, as for `evaluate` without credentials. PagerDuty, Prometheus and `http` facts are
+    /// filled per service by [`crate::providers::Providers`], GitHub facts by the App or `SHIPSHAPE_GITHUB_TOKEN`.
     pub fn none_configured() -> Self {
         Self {
-            branch_protection: Fact::NotConfigured(
-                "GitHub facts need SHIPSHAPE_GITHUB_TOKEN (or the GitHub App)".into(),
-            ),
-            vulnerability_alerts: Fact::NotConfigured(
-                "GitHub facts need SHIPSHAPE_GITHUB_TOKEN (or the GitHub App)".into(),
-            ),
-            oncall: Fact::NotConfigured("PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)".into()),
+            branch_protection: github_not_configured(),
+            vulnerability_alerts: github_not_configured(),
+            code_scanning_alerts: github_not_configured(),
+            secret_scanning_alerts: github_not_configured(),
+            ci: github_not_configured(),
+            codeowners_errors: github_not_configured(),
+            oncall: Fact::NotConfigured(PAGERDUTY_NOT_CONFIGURED.into()),
+            prometheus_rules: prometheus_not_configured(),
+            promql: BTreeMap::new(),
+            http: BTreeMap::new(),
         }
     }
 }

@@ -9,7 +9,10 @@ mod tests;
 mod worktree;
 
 pub use gitrev::collect_rev;
-pub use linked::{AlertCounts, BranchProtection, Fact, LinkedFacts, OnCall};
+pub use linked::{
+    AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
+    HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule,
+};
 pub use worktree::collect_worktree;
 
 use globset::GlobSet;

@@ -115,6 +115,19 @@ pub trait ResponseCache: Send + Sync {
     fn store(&self, path: &str, response: CachedResponse) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
+/// A cache that keeps nothing: every GET is unconditional (the command line, which runs once).
+pub struct NoCache;
+
+impl ResponseCache for NoCache {
+    fn load(&self, _: &str) -> Pin<Box<dyn Future<Output = Option<CachedResponse>> + Send + '_>> {
+        Box::pin(async { None })
+    }
+
+    fn store(&self, _: &str, _: CachedResponse) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
+}
+
 /// The App: mints installation tokens and hands out cached installation clients.
 pub struct GitHubApp {
     base_url: String,
@@ -348,6 +361,34 @@ impl Installation {
         endpoint: &'static str,
     ) -> Result<Vec<T>, GhError> {
         self.api.get_all(path, endpoint, None, Some(field)).await
+    }
+
+    /// [`Installation::get_all_in`] with each page requested conditionally.
+    pub async fn get_all_in_conditional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        endpoint: &'static str,
+        field: &str,
+        cache: &dyn ResponseCache,
+    ) -> Result<Vec<T>, GhError> {
+        self.api.get_all(path, endpoint, Some(cache), Some(field)).await
+    }
+
+    /// A client with a token of its own (a personal access token or a CI token) instead of the App's: what
+    /// `evaluate` uses with `SHIPSHAPE_GITHUB_TOKEN`. Its id is 0; it writes nothing, so it has no write throttle.
+    pub fn with_token(base_url: &str, token: &str) -> Result<Installation, GhError> {
+        let client = builder(base_url)
+            .and_then(|b| Ok(b.personal_token(token.to_string()).build()?))
+            .map_err(|e| GhError::Permanent { what: "GitHub client".into(), status: 0, message: e.to_string() })?;
+        Ok(Installation {
+            id: InstallationId(0),
+            api: Api {
+                client,
+                base_url: base_url.trim_end_matches('/').to_string(),
+                observer: Arc::new(NoObserver),
+                throttle: None,
+            },
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Talking to GitHub: webhook payloads converted to our own event types ([`events`]) and the REST client
-//! ([`client`]).
+//! ([`client`]), and the linked-tool facts read from it ([`facts`]).
 
 pub mod client;
 pub mod events;
+pub mod facts;
 pub mod throttle;

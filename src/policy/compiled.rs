@@ -4,6 +4,8 @@
 use super::model::{
     self, API_VERSION, Check, CodeownersCheck, ContentCheck, FileCheck, Format, Gate, PolicyFile, QueryCheck, Require,
 };
+use super::requests::{self, HttpSpec, PromqlSpec};
+use super::template::Template;
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggestion};
 use crate::jq::Jq;
 use crate::yaml::{self, Located};
@@ -89,6 +91,11 @@ pub enum CompiledCheck {
     BranchProtection(model::BranchProtectionCheck),
     VulnerabilityAlerts(model::VulnerabilityAlertsCheck),
     Oncall(model::OncallCheck),
+    CiStatus(model::CiStatusCheck),
+    AlertRules { min: u32, labels: Vec<String> },
+    RecordingRules { min: u32, name_matches: Option<Regex>, labels: Vec<String> },
+    Promql(Box<PromqlSpec>),
+    Http(Box<HttpSpec>),
     All(Vec<CompiledCheck>),
     Any(Vec<CompiledCheck>),
     Not(Box<CompiledCheck>),
@@ -155,9 +162,42 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Every `http` and `promql` check of the policy (rules and their `when` conditions), for the collectors.
+    pub fn linked_requests(&self) -> (Vec<&HttpSpec>, Vec<&PromqlSpec>) {
+        let mut http = Vec::new();
+        let mut promql = Vec::new();
+        for rule in &self.rules {
+            let checks = std::iter::once(&rule.check).chain(rule.when.as_ref().and_then(|w| w.check.as_deref()));
+            for check in checks {
+                check.walk(&mut |c| match c {
+                    CompiledCheck::Http(spec) => http.push(&**spec),
+                    CompiledCheck::Promql(spec) => promql.push(&**spec),
+                    _ => {}
+                });
+            }
+        }
+        (http, promql)
+    }
+
+    /// Whether some rule reads Prometheus rules.
+    pub fn reads_prometheus_rules(&self) -> bool {
+        let mut found = false;
+        for rule in &self.rules {
+            let checks = std::iter::once(&rule.check).chain(rule.when.as_ref().and_then(|w| w.check.as_deref()));
+            for check in checks {
+                check.walk(&mut |c| {
+                    found |= matches!(c, CompiledCheck::AlertRules { .. } | CompiledCheck::RecordingRules { .. })
+                });
+            }
+        }
+        found
+    }
+}
+
 impl CompiledCheck {
     /// Visits this check and every check nested in it.
-    pub fn walk(&self, f: &mut impl FnMut(&CompiledCheck)) {
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a CompiledCheck)) {
         f(self);
         match self {
             CompiledCheck::All(checks) | CompiledCheck::Any(checks) => checks.iter().for_each(|c| c.walk(f)),
@@ -409,6 +449,33 @@ impl<'a> Compiler<'a> {
             Check::BranchProtection(spec) => Some(CompiledCheck::BranchProtection(spec.clone())),
             Check::VulnerabilityAlerts(spec) => Some(CompiledCheck::VulnerabilityAlerts(spec.clone())),
             Check::Oncall(spec) => Some(CompiledCheck::Oncall(spec.clone())),
+            Check::CiStatus(spec) => Some(CompiledCheck::CiStatus(spec.clone())),
+            Check::AlertRules(spec) => {
+                self.labels(pos, &spec.labels)?;
+                Some(CompiledCheck::AlertRules { min: spec.min, labels: spec.labels.clone() })
+            }
+            Check::RecordingRules(spec) => {
+                self.labels(pos, &spec.labels)?;
+                let name_matches = match &spec.name_matches {
+                    Some(pattern) => Some(self.regex(pattern, false)?),
+                    None => None,
+                };
+                Some(CompiledCheck::RecordingRules { min: spec.min, name_matches, labels: spec.labels.clone() })
+            }
+            Check::Promql(spec) => {
+                if spec.min.is_none() && spec.max.is_none() {
+                    self.error(pos, "a `promql` check needs `min`, `max` or both");
+                    return None;
+                }
+                let query = self.template(&spec.query, false)?;
+                Some(CompiledCheck::Promql(Box::new(PromqlSpec {
+                    query,
+                    min: spec.min,
+                    max: spec.max,
+                    description: spec.description.clone(),
+                })))
+            }
+            Check::Http(spec) => self.http(pos, spec),
             Check::All(checks) | Check::Any(checks) => {
                 let compiled: Vec<_> = checks.iter().map(|c| self.check(c)).collect();
                 let compiled: Option<Vec<_>> = compiled.into_iter().collect();
@@ -425,6 +492,81 @@ impl<'a> Compiler<'a> {
             }
             Check::Not(inner) => Some(CompiledCheck::Not(Box::new(self.check(inner)?))),
         }
+    }
+
+    fn labels(&mut self, pos: Pos, labels: &[String]) -> Option<()> {
+        if labels.is_empty() {
+            self.error(pos, "`labels` needs at least one label name");
+            return None;
+        }
+        Some(())
+    }
+
+    fn template(&mut self, text: &Located<String>, secrets_allowed: bool) -> Option<Template> {
+        match Template::parse(text, secrets_allowed) {
+            Ok(template) => Some(template),
+            Err(e) => {
+                let pos = self.inner_pos(text.pos, e.offset);
+                self.error(pos, e.message);
+                None
+            }
+        }
+    }
+
+    fn http(&mut self, pos: Pos, spec: &model::HttpCheck) -> Option<CompiledCheck> {
+        let url = self.template(&spec.url, false);
+        if let Some(url) = &url {
+            let source = url.source().trim_start();
+            let scheme_ok = ["http://", "https://"]
+                .iter()
+                .any(|s| source.len() >= s.len() && source[..s.len()].eq_ignore_ascii_case(s));
+            if !scheme_ok {
+                self.error(spec.url.pos, "an `http` check's `url` must start with `https://` or `http://`");
+            }
+        }
+        let mut headers = Vec::new();
+        let mut ok = true;
+        for (name, value) in &spec.headers {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.error(value.pos, format!("`{name}` is not a valid header name"));
+                ok = false;
+            }
+            match self.template(value, true) {
+                Some(template) => headers.push((name.clone(), template)),
+                None => ok = false,
+            }
+        }
+        let jq = self.jq(&spec.jq);
+        let max_bytes = spec.max_bytes.map_or(requests::HTTP_DEFAULT_MAX_BYTES, |n| n as usize);
+        if max_bytes == 0 || max_bytes > requests::HTTP_MAX_BYTES {
+            self.error(pos, format!("`max_bytes` must be between 1 and {}", requests::HTTP_MAX_BYTES));
+            ok = false;
+        }
+        let timeout = match spec.timeout_seconds {
+            None => requests::HTTP_DEFAULT_TIMEOUT,
+            Some(s) if (1..=requests::HTTP_MAX_TIMEOUT_SECONDS).contains(&s) => {
+                std::time::Duration::from_secs(s.into())
+            }
+            Some(_) => {
+                self.error(
+                    pos,
+                    format!("`timeout_seconds` must be between 1 and {}", requests::HTTP_MAX_TIMEOUT_SECONDS),
+                );
+                ok = false;
+                requests::HTTP_DEFAULT_TIMEOUT
+            }
+        };
+        let (url, jq) = (url?, jq?);
+        ok.then(|| {
+            CompiledCheck::Http(Box::new(HttpSpec {
+                url,
+                headers,
+                jq,
+                message: spec.message.clone(),
+                max_bytes,
+                timeout,
+            }))
+        })
     }
 
     fn non_empty_globs(

@@ -2,6 +2,8 @@
 
 pub mod compiled;
 pub mod model;
+pub mod requests;
+pub mod template;
 
 pub use compiled::{CompiledCheck, EMBEDDED, EMBEDDED_NAME, GlobId, Initiative, Policy, Rule, Tier};
 

@@ -142,6 +142,19 @@ pub enum Check {
     /// The PagerDuty service named by the catalog's `pagerduty.com/service-id` annotation has someone on call.
     /// Needs PagerDuty facts.
     Oncall(OncallCheck),
+    /// The latest GitHub Actions runs on the default branch's head commit succeeded. Needs GitHub facts.
+    CiStatus(CiStatusCheck),
+    /// Prometheus has alerting rules whose labels name the service. Needs `SHIPSHAPE_PROMETHEUS_URL`.
+    AlertRules(AlertRulesCheck),
+    /// Prometheus has recording rules (SLIs, SLO burn rates) whose labels name the service. Needs
+    /// `SHIPSHAPE_PROMETHEUS_URL`.
+    RecordingRules(RecordingRulesCheck),
+    /// A PromQL query, templated from the catalog entry, returns a value within bounds. Needs
+    /// `SHIPSHAPE_PROMETHEUS_URL`.
+    Promql(PromqlCheck),
+    /// GET a URL templated from the catalog entry and test the JSON answer with jq (SonarQube, Snyk, Codecov,
+    /// internal tools).
+    Http(HttpCheck),
     /// Every check passes.
     All(Vec<Located<Check>>),
     /// At least one check passes.
@@ -256,7 +269,7 @@ impl Default for BranchProtectionCheck {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VulnerabilityAlertsCheck {
     /// Most open critical alerts allowed (default 0).
@@ -271,6 +284,104 @@ pub struct VulnerabilityAlertsCheck {
     /// Most open low alerts allowed (default: no limit).
     #[serde(default)]
     pub max_low: Option<u32>,
+    /// Count open code scanning alerts too, by security severity, where code scanning is enabled (default true).
+    #[serde(default = "yes")]
+    pub code_scanning: bool,
+    /// Most open secret scanning alerts allowed where secret scanning is enabled (default 0; `null`: not read).
+    #[serde(default = "some_zero")]
+    pub max_secret_alerts: Option<u32>,
+}
+
+impl Default for VulnerabilityAlertsCheck {
+    fn default() -> Self {
+        Self {
+            max_critical: 0,
+            max_high: 0,
+            max_medium: None,
+            max_low: None,
+            code_scanning: true,
+            max_secret_alerts: Some(0),
+        }
+    }
+}
+
+fn some_zero() -> Option<u32> {
+    Some(0)
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiStatusCheck {
+    /// Also pass while runs are still in progress (default: an unfinished head is not judged, the rule is skipped).
+    #[serde(default)]
+    pub pending_passes: bool,
+}
+
+/// Label names that name a service in Prometheus rules, by default.
+fn service_labels() -> Vec<String> {
+    ["service", "app", "job", "sloth_service"].map(String::from).to_vec()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRulesCheck {
+    /// Alerting rules needed (default 1).
+    #[serde(default = "one")]
+    pub min: u32,
+    /// Labels whose value is the service's name (default `service`, `app`, `job`, `sloth_service`).
+    #[serde(default = "service_labels")]
+    pub labels: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingRulesCheck {
+    /// Recording rules needed (default 1).
+    #[serde(default = "one")]
+    pub min: u32,
+    /// Only rules whose name matches this regular expression count (e.g. `^slo:` for Sloth's SLIs).
+    #[serde(default)]
+    pub name_matches: Option<Located<String>>,
+    /// Labels whose value is the service's name (default `service`, `app`, `job`, `sloth_service`).
+    #[serde(default = "service_labels")]
+    pub labels: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromqlCheck {
+    /// An instant query; `{{ jq }}` placeholders are filled from the catalog entry (no secrets).
+    pub query: Located<String>,
+    /// The first sample must be at least this.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The first sample must be at most this.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// What the value is, for messages (e.g. "30-day availability").
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    /// `http(s)://` URL; `{{ jq }}` placeholders are filled from the catalog entry, URL-encoded (no secrets).
+    pub url: Located<String>,
+    /// Request headers; values may hold `{{ secret.NAME }}` (from `SHIPSHAPE_SECRET_NAME`) and `{{ jq }}`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Located<String>>,
+    /// A jq expression over the JSON answer; passes when the first output is neither `false` nor `null`.
+    pub jq: Located<String>,
+    /// What to say when it fails (default: the expression).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Largest answer read, in bytes (default 1 MiB, at most 4 MiB).
+    #[serde(default)]
+    pub max_bytes: Option<u32>,
+    /// Seconds to wait for the answer (default 10, at most 60).
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

@@ -3,8 +3,17 @@
 //! `skipped`), "unavailable" (rules `error`, with the reason) and a real answer apart, never a silent pass or fail.
 //! Credentials never appear in a fact's reason, an error or a log line.
 
+pub mod collect;
+pub mod http_rule;
 pub mod pagerduty;
+pub mod prometheus;
 
+pub use collect::{Providers, ProvidersConfig};
+
+use crate::http::{HttpClient, HttpError, retry_after};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
+use http_body_util::Full;
 use std::time::Duration;
 
 /// How a provider talks to its tool.
@@ -22,4 +31,95 @@ impl Default for Limits {
     fn default() -> Self {
         Self { timeout: Duration::from_secs(10), attempts: 3, max_wait: Duration::from_secs(5) }
     }
+}
+
+/// Why one request gave no usable answer. The reason never holds a credential or the request's URL.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    NotFound,
+    Unavailable(String),
+    /// 400 or 422: the tool understood the request and refused it; its body often says why.
+    Refused {
+        status: u16,
+        body: Bytes,
+    },
+}
+
+impl Failure {
+    /// Why, for a fact's reason (a 404 is "not found" here; providers that give it a meaning branch first).
+    pub fn reason(self) -> String {
+        match self {
+            Failure::NotFound => "not found (404)".into(),
+            Failure::Unavailable(why) => why,
+            Failure::Refused { status, .. } => format!("refused the request ({status})"),
+        }
+    }
+}
+
+/// A successful (2xx) answer.
+pub(crate) struct Answer {
+    pub body: Bytes,
+}
+
+/// GET `url` with `headers`; rate limits (429, with `Retry-After` up to `limits.max_wait`), 5xx, timeouts and
+/// connection failures are retried up to `limits.attempts` times. `timeout` and `max_bytes` override the client's.
+pub(crate) async fn get(
+    client: &HttpClient,
+    limits: &Limits,
+    url: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    max_bytes: Option<usize>,
+) -> Result<Answer, Failure> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(url)
+            .header(http::header::USER_AGENT, concat!("shipshape/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request =
+            request.body(Full::new(Bytes::new())).map_err(|_| Failure::Unavailable("the URL is not valid".into()))?;
+        let response = match client.send_limited(request, limits.timeout, max_bytes).await {
+            Ok(response) => response,
+            Err(e @ (HttpError::Timeout(_) | HttpError::Connect(_))) if attempt < limits.attempts => {
+                tracing::debug!(error = %e, attempt, "linked-tool request retried");
+                continue;
+            }
+            Err(HttpError::TooLarge(limit)) => {
+                return Err(Failure::Unavailable(format!("the answer is larger than {limit} bytes")));
+            }
+            Err(e) => return Err(Failure::Unavailable(format!("unreachable ({e})"))),
+        };
+        let status = response.status;
+        let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        if retryable && attempt < limits.attempts {
+            let wait = retry_after(&response.headers).unwrap_or(Duration::from_millis(200));
+            if wait <= limits.max_wait {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        }
+        return match status {
+            s if s.is_success() => Ok(Answer { body: response.body }),
+            StatusCode::NOT_FOUND => Err(Failure::NotFound),
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(Failure::Refused { status: status.as_u16(), body: response.body })
+            }
+            StatusCode::UNAUTHORIZED => Err(Failure::Unavailable("the credentials were refused (401)".into())),
+            StatusCode::FORBIDDEN => Err(Failure::Unavailable("the credentials may not read this (403)".into())),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let after = retry_after(&response.headers).map(|d| format!("; retry after {}s", d.as_secs()));
+                Err(Failure::Unavailable(format!("rate limited (429){}", after.unwrap_or_default())))
+            }
+            s => Err(Failure::Unavailable(format!("answered {}", s.as_u16()))),
+        };
+    }
+}
+
+/// A path segment, percent-encoded.
+pub(crate) fn segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

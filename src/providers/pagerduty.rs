@@ -1,12 +1,10 @@
 //! PagerDuty (REST API v2, token auth): whether the service named by the catalog's `pagerduty.com/service-id`
 //! exists and is enabled, how many levels its escalation policy has, and who is on call now.
 
-use super::Limits;
+use super::{Failure, Limits, segment};
 use crate::facts::{Fact, OnCall};
-use crate::http::{HttpClient, HttpError, retry_after};
-use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::Full;
+use crate::http::HttpClient;
+use http::HeaderValue;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -26,12 +24,6 @@ impl std::fmt::Debug for PagerDuty {
     }
 }
 
-/// Why one request gave no usable answer.
-enum Failure {
-    NotFound,
-    Unavailable(String),
-}
-
 impl PagerDuty {
     pub fn new(base_url: &str, token: &str, limits: Limits) -> anyhow::Result<Self> {
         Ok(Self {
@@ -49,7 +41,7 @@ impl PagerDuty {
             Err(Failure::NotFound) => {
                 Fact::Known(OnCall { service_id: service_id.to_string(), exists: false, ..OnCall::default() })
             }
-            Err(Failure::Unavailable(why)) => Fact::Unavailable(format!("PagerDuty: {why}")),
+            Err(failure) => Fact::Unavailable(format!("PagerDuty: {}", failure.reason())),
         }
     }
 
@@ -122,53 +114,16 @@ impl PagerDuty {
 
     /// GET `path` as JSON, with the token; rate limits and 5xx retried within the limits.
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = Request::builder()
-                .method(Method::GET)
-                .uri(format!("{}{path}", self.base_url))
-                .header(http::header::ACCEPT, "application/vnd.pagerduty+json;version=2")
-                .header(http::header::AUTHORIZATION, format!("Token token={}", self.token))
-                .header(http::header::USER_AGENT, concat!("shipshape/", env!("CARGO_PKG_VERSION")))
-                .body(Full::new(Bytes::new()))
-                .map_err(|_| Failure::Unavailable("the API URL is not a valid URL".into()))?;
-            let response = match self.client.send(request).await {
-                Ok(response) => response,
-                Err(e @ (HttpError::Timeout(_) | HttpError::Connect(_))) if attempt < self.limits.attempts => {
-                    tracing::debug!(error = %e, attempt, "PagerDuty request retried");
-                    continue;
-                }
-                Err(e) => return Err(Failure::Unavailable(format!("unreachable ({e})"))),
-            };
-            let status = response.status;
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && attempt < self.limits.attempts {
-                let wait = retry_after(&response.headers).unwrap_or(std::time::Duration::from_millis(200));
-                if wait <= self.limits.max_wait {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            return match status {
-                s if s.is_success() => serde_json::from_slice(&response.body)
-                    .map_err(|e| Failure::Unavailable(format!("unexpected answer ({e})"))),
-                StatusCode::NOT_FOUND => Err(Failure::NotFound),
-                StatusCode::UNAUTHORIZED => Err(Failure::Unavailable("the token was refused (401)".into())),
-                StatusCode::FORBIDDEN => Err(Failure::Unavailable("the token may not read this (403)".into())),
-                StatusCode::TOO_MANY_REQUESTS => {
-                    let after = retry_after(&response.headers).map(|d| format!("; retry after {}s", d.as_secs()));
-                    Err(Failure::Unavailable(format!("rate limited (429){}", after.unwrap_or_default())))
-                }
-                s => Err(Failure::Unavailable(format!("answered {}", s.as_u16()))),
-            };
-        }
+        let auth = HeaderValue::from_str(&format!("Token token={}", self.token))
+            .map_err(|_| Failure::Unavailable("the token is not a valid header value".into()))?;
+        let headers = [
+            (http::header::ACCEPT, HeaderValue::from_static("application/vnd.pagerduty+json;version=2")),
+            (http::header::AUTHORIZATION, auth),
+        ];
+        let answer =
+            super::get(&self.client, &self.limits, &format!("{}{path}", self.base_url), &headers, None).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| Failure::Unavailable(format!("unexpected answer ({e})")))
     }
-}
-
-/// A path segment, percent-encoded.
-fn segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[cfg(test)]

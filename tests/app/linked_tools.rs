@@ -100,7 +100,10 @@ async fn a_refused_pagerduty_token_is_an_error_in_the_check_and_never_shown() {
     let (url, _) = fake_pagerduty(&["Ada"]).await;
     let (world, card) = scored_with(&url, "wrong-secret-token").await;
     let oncall = card.rule("oncall").unwrap();
-    assert_eq!((oncall.status, oncall.message.as_str()), (Status::Error, "PagerDuty: the token was refused (401)"));
+    assert_eq!(
+        (oncall.status, oncall.message.as_str()),
+        (Status::Error, "PagerDuty: the credentials were refused (401)")
+    );
     // Nothing the App wrote to GitHub holds the token.
     for request in world.fake.requests() {
         let body = request.body.as_ref().map(|b| b.to_string()).unwrap_or_default();

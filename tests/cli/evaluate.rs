@@ -35,7 +35,7 @@ fn status_map(card: &Value) -> Vec<(String, String)> {
 }
 
 /// A gold repository with one file removed (committed).
-fn gold_repo_without(name: &str, path: &str) -> Repo {
+pub(crate) fn gold_repo_without(name: &str, path: &str) -> Repo {
     let repo = gold_repo(name);
     repo.remove(path);
     repo.commit(&format!("Remove {path}"));
@@ -62,7 +62,9 @@ fn gold_repository_reaches_gold_at_tier_one() {
         ("tests", "pass"),
         ("health-check", "pass"),
         ("branch-protection", "skipped"),
+        ("ci-passing", "skipped"),
         ("slo", "pass"),
+        ("slo-recorded", "skipped"),
         ("alerts", "pass"),
         ("oncall", "skipped"),
         ("vulnerabilities", "skipped"),
@@ -79,11 +81,12 @@ fn gold_repository_reaches_gold_at_tier_one() {
     assert_eq!(card["required_level"], "gold");
     assert_eq!(card["level"], "gold");
     assert_eq!(card["meets_required"], true);
-    assert_eq!(card["summary"], json!({"pass": 15, "fail": 0, "excepted": 0, "skipped": 3, "error": 0}));
+    assert_eq!(card["summary"], json!({"pass": 15, "fail": 0, "excepted": 0, "skipped": 5, "error": 0}));
     // Linked tools without credentials are skipped with a reason naming what to set.
     assert!(message(&card, "branch-protection").contains("SHIPSHAPE_GITHUB_TOKEN"), "{}", statuses(&card));
     assert!(message(&card, "vulnerabilities").contains("SHIPSHAPE_GITHUB_TOKEN"), "{}", statuses(&card));
     assert!(message(&card, "oncall").contains("SHIPSHAPE_PAGERDUTY_TOKEN"), "{}", statuses(&card));
+    assert!(message(&card, "slo-recorded").contains("SHIPSHAPE_PROMETHEUS_URL"), "{}", statuses(&card));
     assert_eq!(message(&card, "readme"), "found `README.md`");
     assert_eq!(message(&card, "codeowners-coverage"), "`.github/CODEOWNERS` assigns owners to every file");
 }
@@ -942,8 +945,8 @@ fn unknown_format_is_a_usage_error() {
 
 #[test]
 fn credentials_set_do_not_ask_for_themselves() {
-    // `evaluate` does not read GitHub facts yet: with a token set those rules stay `skipped`, and must not tell the
-    // user to set the variable they did set. PagerDuty is read: unreachable, its rule is `error`, with the reason.
+    // With a token, `evaluate` reads GitHub and PagerDuty: both unreachable here, so their rules are `error` with
+    // the reason, never a request to set the variable that is set, and never the URL or the credential.
     let repo = gold_repo("payments");
     let catalog = payments_catalog();
     let closed = "http://127.0.0.1:9";
@@ -959,10 +962,11 @@ fn credentials_set_do_not_ask_for_themselves() {
     );
     out.expect_code(0);
     let card = out.json();
-    for id in ["branch-protection", "vulnerabilities"] {
-        assert_eq!(status(&card, id), "skipped", "{id}: {}", statuses(&card));
-        assert!(!message(&card, id).contains("need SHIPSHAPE_GITHUB_TOKEN"), "{id}: {}", message(&card, id));
-        assert!(message(&card, id).contains("is set, but `evaluate` does not read"), "{id}: {}", message(&card, id));
+    for id in ["branch-protection", "vulnerabilities", "ci-passing"] {
+        assert_eq!(status(&card, id), "error", "{id}: {}", statuses(&card));
+        let why = message(&card, id);
+        assert!(why.starts_with("cannot read GitHub facts: GitHub is unavailable"), "{id}: {why}");
+        assert!(!why.contains("SHIPSHAPE_GITHUB_TOKEN") && !why.contains("127.0.0.1"), "{id}: {why}");
     }
     assert_eq!(status(&card, "oncall"), "error", "{}", statuses(&card));
     let oncall = message(&card, "oncall");

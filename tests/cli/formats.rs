@@ -54,7 +54,7 @@ fn json_has_every_spec_field() {
     assert_eq!(card["meets_required"], false);
 
     let rules = card["rules"].as_array().expect("rules is an array");
-    assert_eq!(rules.len(), 18);
+    assert_eq!(rules.len(), 20);
     let mut counts = std::collections::BTreeMap::new();
     for r in rules {
         for key in ["id", "title", "level", "status", "message"] {
@@ -89,7 +89,7 @@ fn json_has_every_spec_field() {
     }
     assert_eq!(card["summary"]["fail"], 1);
     assert_eq!(card["summary"]["excepted"], 1);
-    assert_eq!(card["summary"]["skipped"], 3);
+    assert_eq!(card["summary"]["skipped"], 5);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn text_has_symbols_grouping_and_details() {
         )
     );
 
-    assert!(lines.contains(&"summary: 13 pass, 1 fail, 1 excepted, 3 skipped, 0 error"), "{text}");
+    assert!(lines.contains(&"summary: 13 pass, 1 fail, 1 excepted, 5 skipped, 0 error"), "{text}");
     assert!(lines.contains(&"to reach gold, fix: no-committed-secrets"), "{text}");
 }
 

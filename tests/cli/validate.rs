@@ -435,7 +435,7 @@ fn catalog_policies_directory_replaces_the_embedded_scorecard() {
 fn embedded_policy_validates() {
     let out = run_in(Dir::new().path(), ["validate"]);
     out.expect_code(0);
-    assert_eq!(out.stdout, "ok: policies/production-readiness.yaml (18 rules, 3 levels, 3 tiers)\n");
+    assert_eq!(out.stdout, "ok: policies/production-readiness.yaml (20 rules, 3 levels, 3 tiers)\n");
 }
 
 #[test]
@@ -577,7 +577,8 @@ fn two_check_kinds_in_one_check() {
     assert_eq!(
         out.stdout,
         "policy.yaml:14:31: expected exactly one of: file, content, query, codeowners, catalog, branch_protection, \
-         vulnerability_alerts, oncall, all, any, not (found `file` and `content`; combine checks with `all` or `any`)\n"
+         vulnerability_alerts, oncall, ci_status, alert_rules, recording_rules, promql, http, all, any, not (found \
+         `file` and `content`; combine checks with `all` or `any`)\n"
     );
 }
 

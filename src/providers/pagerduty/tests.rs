@@ -176,7 +176,7 @@ async fn missing_and_disabled_services_and_empty_rotations_are_told_apart() {
 async fn a_refused_token_is_unavailable_and_never_shown() {
     let (url, _) = fake().await;
     let fact = client(&url, "wrong-token").oncall("PABC123").await;
-    assert_eq!(unavailable(&fact), "PagerDuty: the token was refused (401)");
+    assert_eq!(unavailable(&fact), "PagerDuty: the credentials were refused (401)");
 }
 
 #[tokio::test]

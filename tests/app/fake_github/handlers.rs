@@ -39,7 +39,9 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
         ("GET", "/repos/{owner}/{repo}/pulls") => list_pulls(w, ctx),
         ("GET", "/app/installations") => list_installations(w, ctx),
         ("GET", "/installation/repositories") => list_installation_repos(w, ctx),
-        _ => return issues::route(w, ctx).or_else(|| catalog::route(w, ctx)),
+        _ => {
+            return issues::route(w, ctx).or_else(|| catalog::route(w, ctx)).or_else(|| security::route(w, ctx));
+        }
     };
     Some(handled.unwrap_or_else(|reply| reply))
 }
@@ -394,7 +396,7 @@ pub(crate) fn check_run_json(w: &World, base: &str, run: &CheckRun) -> Value {
         "annotations_url": format!("{api}/check-runs/{}/annotations", run.id)
     });
     v["check_suite"] = json!({"id": run.suite_id});
-    v["app"] = app_json(w, base);
+    v["app"] = if run.by_actions { security::actions_app_json(w, base) } else { app_json(w, base) };
     let pulls: Vec<Value> = repo
         .pulls
         .values()
@@ -953,6 +955,7 @@ fn create_check_run(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         external_id: None,
         actions: Vec::new(),
         annotations: Vec::new(),
+        by_actions: false,
     };
     apply_check_run_fields(&mut run, &body)?;
     if run.started_at.is_none() {
@@ -1019,7 +1022,7 @@ fn list_check_runs_for_ref(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         .filter(|r| r.repo == key && r.head_sha == sha)
         .filter(|r| ctx.query("check_name").is_none_or(|n| n == r.name))
         .filter(|r| ctx.query("status").is_none_or(|s| s == r.status))
-        .filter(|_| app_id.is_none_or(|id| id == w.app_id))
+        .filter(|r| app_id.is_none_or(|id| id == if r.by_actions { security::ACTIONS_APP_ID } else { w.app_id }))
         .collect();
     runs.reverse();
     if ctx.query("filter") != Some("all") {

@@ -26,6 +26,9 @@ mod handlers;
 mod issues;
 mod key;
 pub mod openapi;
+mod security;
+
+pub use security::CodeScanningState;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -191,6 +194,10 @@ pub(crate) struct Repo {
     rules: BTreeMap<String, Vec<Value>>,
     /// `None`: Dependabot alerts disabled.
     dependabot: Option<Vec<Alert>>,
+    code_scanning: security::CodeScanning,
+    /// `None`: secret scanning disabled; else the alerts' states.
+    secret_scanning: Option<Vec<String>>,
+    codeowners_errors: Vec<Value>,
     pulls: BTreeMap<u64, Pull>,
     /// Issues and pull requests (every pull request is an issue too), by number: one number sequence.
     issues: BTreeMap<u64, Issue>,
@@ -461,6 +468,8 @@ pub(crate) struct CheckRun {
     external_id: Option<String>,
     actions: Vec<Value>,
     annotations: Vec<Value>,
+    /// Made by GitHub Actions rather than the App.
+    by_actions: bool,
 }
 
 pub(crate) struct Comment {
@@ -748,6 +757,9 @@ impl FakeGitHub {
             protection: BTreeMap::new(),
             rules: BTreeMap::new(),
             dependabot: Some(Vec::new()),
+            code_scanning: security::CodeScanning::NotSetUp,
+            secret_scanning: None,
+            codeowners_errors: Vec::new(),
             pulls: BTreeMap::new(),
             issues: BTreeMap::new(),
             labels: BTreeMap::new(),

@@ -1,0 +1,373 @@
+//! Linked-tool facts from GitHub: protection of the default branch (branch protection and repository rulesets), open
+//! Dependabot, code scanning and secret scanning alerts, the GitHub Actions runs on the default branch's head and the
+//! errors GitHub finds in CODEOWNERS. "Not protected", "alerts disabled" and missing permissions are facts, not
+//! failures of the evaluation. Every read is a conditional request: an unchanged setting costs a `304 Not Modified`, which GitHub does
+//! not count against the rate limit.
+
+use crate::facts::{AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, LinkedFacts};
+use crate::github::client::{GhError, Installation, ResponseCache, segment};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the default branch, at `sha` when
+/// known (CODEOWNERS errors are only read for a known commit).
+///
+/// A rate limit is not a fact about the repository: it fails the collection (`Transient`, with GitHub's wait), so the
+/// evaluation is retried when the budget is back instead of recording the rules as `error`.
+pub async fn collect(
+    github: &Installation,
+    repo: &str,
+    branch: &str,
+    sha: Option<&str>,
+    cache: &dyn ResponseCache,
+) -> Result<LinkedFacts, GhError> {
+    let (protection, alerts, code_scanning, secret_scanning, ci, codeowners) = tokio::join!(
+        branch_protection(github, repo, branch, cache),
+        dependabot_alerts(github, repo, cache),
+        code_scanning_alerts(github, repo, cache),
+        secret_scanning_alerts(github, repo, cache),
+        ci_status(github, repo, branch, cache),
+        codeowners_errors(github, repo, sha, cache),
+    );
+    Ok(LinkedFacts {
+        branch_protection: protection?,
+        vulnerability_alerts: alerts?,
+        code_scanning_alerts: code_scanning?,
+        secret_scanning_alerts: secret_scanning?,
+        ci: ci?,
+        codeowners_errors: codeowners?,
+        ..LinkedFacts::none_configured()
+    })
+}
+
+/// A 403 that means "this feature is off for the repository" rather than "the App may not look".
+fn feature_disabled(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["disabled", "not enabled", "advanced security must be enabled", "no analysis found"].iter().any(|s| m.contains(s))
+}
+
+async fn code_scanning_alerts(
+    github: &Installation,
+    repo: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<AlertCounts>>, GhError> {
+    #[derive(Deserialize)]
+    struct Alert {
+        rule: Rule,
+    }
+    #[derive(Deserialize)]
+    struct Rule {
+        #[serde(default)]
+        security_severity_level: Option<String>,
+    }
+    let alerts = github
+        .get_all_conditional::<Alert>(
+            &format!("/repos/{repo}/code-scanning/alerts?state=open&per_page=100"),
+            "GET /repos/{owner}/{repo}/code-scanning/alerts",
+            cache,
+        )
+        .await;
+    Ok(match alerts {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(alerts) => {
+            // Only security alerts count; code-quality findings have no security severity.
+            let mut counts = AlertCounts::default();
+            for alert in alerts {
+                match alert.rule.security_severity_level.as_deref() {
+                    Some("critical") => counts.critical += 1,
+                    Some("high") => counts.high += 1,
+                    Some("medium") => counts.medium += 1,
+                    Some("low") => counts.low += 1,
+                    _ => {}
+                }
+            }
+            Fact::Known(Some(counts))
+        }
+        Err(GhError::NotFound { .. }) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) if feature_disabled(&message) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read code scanning alerts: {message} (the App needs the Code scanning alerts: read permission)"
+        )),
+        Err(e) => Fact::Unavailable(format!("cannot read code scanning alerts: {e}")),
+    })
+}
+
+async fn secret_scanning_alerts(
+    github: &Installation,
+    repo: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<u32>>, GhError> {
+    let alerts = github
+        .get_all_conditional::<serde::de::IgnoredAny>(
+            &format!("/repos/{repo}/secret-scanning/alerts?state=open&per_page=100"),
+            "GET /repos/{owner}/{repo}/secret-scanning/alerts",
+            cache,
+        )
+        .await;
+    Ok(match alerts {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(alerts) => Fact::Known(Some(alerts.len() as u32)),
+        // "Repository is public or secret scanning is disabled for the repository."
+        Err(GhError::NotFound { .. }) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) if feature_disabled(&message) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read secret scanning alerts: {message} (the App needs the Secret scanning alerts: read permission)"
+        )),
+        Err(e) => Fact::Unavailable(format!("cannot read secret scanning alerts: {e}")),
+    })
+}
+
+/// The GitHub Actions check runs on the head of `branch` (the latest run of each job).
+async fn ci_status(
+    github: &Installation,
+    repo: &str,
+    branch: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<CiStatus>, GhError> {
+    #[derive(Deserialize)]
+    struct Run {
+        name: String,
+        head_sha: String,
+        status: String,
+        conclusion: Option<String>,
+        app: Option<App>,
+    }
+    #[derive(Deserialize)]
+    struct App {
+        #[serde(default)]
+        slug: Option<String>,
+    }
+    let b = segment(branch);
+    let runs = github
+        .get_all_in_conditional::<Run>(
+            &format!("/repos/{repo}/commits/{b}/check-runs?filter=latest&per_page=100"),
+            "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+            "check_runs",
+            cache,
+        )
+        .await;
+    Ok(match runs {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(runs) => {
+            let mut ci = CiStatus { branch: branch.to_string(), ..CiStatus::default() };
+            for run in
+                runs.into_iter().filter(|r| r.app.as_ref().and_then(|a| a.slug.as_deref()) == Some("github-actions"))
+            {
+                ci.commit = run.head_sha;
+                match (run.status.as_str(), run.conclusion.as_deref()) {
+                    ("completed", Some("success" | "neutral" | "skipped")) => ci.passed += 1,
+                    ("completed", _) => ci.failed.push(run.name),
+                    _ => ci.pending += 1,
+                }
+            }
+            ci.failed.sort();
+            Fact::Known(ci)
+        }
+        Err(GhError::NotFound { .. }) => {
+            Fact::Unavailable(format!("cannot read the check runs of `{branch}`: the branch was not found"))
+        }
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read the check runs of `{branch}`: {message} (the App needs the Checks: read permission)"
+        )),
+        Err(e) => Fact::Unavailable(format!("cannot read the check runs of `{branch}`: {e}")),
+    })
+}
+
+async fn codeowners_errors(
+    github: &Installation,
+    repo: &str,
+    sha: Option<&str>,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<CodeownersErrors>, GhError> {
+    #[derive(Deserialize)]
+    struct Listing {
+        errors: Vec<Error>,
+    }
+    #[derive(Deserialize)]
+    struct Error {
+        line: usize,
+        column: usize,
+        kind: String,
+        #[serde(default)]
+        message: Option<String>,
+        path: String,
+    }
+    let Some(sha) = sha else {
+        return Ok(Fact::NotConfigured("CODEOWNERS errors are read for a known commit only".into()));
+    };
+    let listing = github
+        .get_conditional::<Listing>(
+            &format!("/repos/{repo}/codeowners/errors?ref={}", segment(sha)),
+            "GET /repos/{owner}/{repo}/codeowners/errors",
+            cache,
+        )
+        .await;
+    Ok(match listing {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(listing) => Fact::Known(CodeownersErrors {
+            commit: sha.to_string(),
+            errors: listing
+                .errors
+                .into_iter()
+                .map(|e| CodeownersError {
+                    message: e.message.unwrap_or_else(|| e.kind.clone()),
+                    path: e.path,
+                    line: e.line,
+                    column: e.column,
+                    kind: e.kind,
+                })
+                .collect(),
+        }),
+        // No CODEOWNERS file at that commit (our own check says so), or a commit GitHub does not have.
+        Err(GhError::NotFound { .. }) => Fact::Known(CodeownersErrors { commit: sha.to_string(), errors: Vec::new() }),
+        Err(e) => Fact::Unavailable(format!("cannot read GitHub's CODEOWNERS errors: {e}")),
+    })
+}
+
+/// A rate-limited answer (GitHub said when to come back).
+fn rate_limited(e: &GhError) -> bool {
+    matches!(e, GhError::Transient { retry_after: Some(_), .. })
+}
+
+async fn branch_protection(
+    github: &Installation,
+    repo: &str,
+    branch: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<BranchProtection>, GhError> {
+    let b = segment(branch);
+    let protection_path = format!("/repos/{repo}/branches/{b}/protection");
+    let rules_path = format!("/repos/{repo}/rules/branches/{b}?per_page=100");
+    let (classic, rules) = tokio::join!(
+        github.get_conditional::<Value>(
+            &protection_path,
+            "GET /repos/{owner}/{repo}/branches/{branch}/protection",
+            cache
+        ),
+        github.get_conditional::<Vec<Value>>(&rules_path, "GET /repos/{owner}/{repo}/rules/branches/{branch}", cache),
+    );
+    let mut facts = BranchProtection { branch: branch.to_string(), ..BranchProtection::default() };
+    for result in [classic.as_ref().err(), rules.as_ref().err()].into_iter().flatten() {
+        if rate_limited(result) {
+            return Err(result.clone());
+        }
+    }
+    match classic {
+        Ok(p) => {
+            facts.protected = true;
+            if let Some(reviews) = p.get("required_pull_request_reviews").filter(|r| !r.is_null()) {
+                facts.required_approvals = reviews["required_approving_review_count"].as_u64().unwrap_or(0) as u32;
+                facts.requires_code_owner_reviews = reviews["require_code_owner_reviews"].as_bool().unwrap_or(false);
+            }
+            facts.requires_status_checks = p.get("required_status_checks").is_some_and(|c| !c.is_null());
+        }
+        Err(GhError::NotFound { .. }) => {} // "Branch not protected" (or no such branch): rulesets may still apply
+        Err(GhError::Forbidden { message, .. }) => {
+            return Ok(Fact::Unavailable(format!(
+                "cannot read branch protection: {message} (the App needs the Administration: read permission)"
+            )));
+        }
+        Err(e) => return Ok(Fact::Unavailable(format!("cannot read branch protection: {e}"))),
+    }
+    match rules {
+        Ok(rules) => merge_rules(&mut facts, &rules),
+        Err(GhError::NotFound { .. }) => {}
+        Err(e) => return Ok(Fact::Unavailable(format!("cannot read repository rulesets: {e}"))),
+    }
+    Ok(Fact::Known(facts))
+}
+
+/// Rulesets add to branch protection; the stricter setting wins.
+fn merge_rules(facts: &mut BranchProtection, rules: &[Value]) {
+    for rule in rules {
+        let parameters = &rule["parameters"];
+        match rule["type"].as_str() {
+            Some("pull_request") => {
+                facts.protected = true;
+                let approvals = parameters["required_approving_review_count"].as_u64().unwrap_or(0) as u32;
+                facts.required_approvals = facts.required_approvals.max(approvals);
+                facts.requires_code_owner_reviews |= parameters["require_code_owner_review"].as_bool().unwrap_or(false);
+            }
+            Some("required_status_checks") => {
+                facts.protected = true;
+                facts.requires_status_checks = true;
+            }
+            Some("deletion" | "non_fast_forward" | "update" | "required_linear_history" | "required_signatures") => {
+                facts.protected = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Alert {
+    #[serde(default)]
+    security_advisory: Option<Severity>,
+    #[serde(default)]
+    security_vulnerability: Option<Severity>,
+}
+
+#[derive(Deserialize)]
+struct Severity {
+    severity: String,
+}
+
+async fn dependabot_alerts(
+    github: &Installation,
+    repo: &str,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<AlertCounts>>, GhError> {
+    let alerts = github
+        .get_all_conditional::<Alert>(
+            &format!("/repos/{repo}/dependabot/alerts?state=open&per_page=100"),
+            "GET /repos/{owner}/{repo}/dependabot/alerts",
+            cache,
+        )
+        .await;
+    Ok(match alerts {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(alerts) => {
+            let mut counts = AlertCounts::default();
+            for alert in alerts {
+                let severity = alert.security_advisory.or(alert.security_vulnerability).map(|s| s.severity);
+                match severity.as_deref() {
+                    Some("critical") => counts.critical += 1,
+                    Some("high") => counts.high += 1,
+                    Some("medium" | "moderate") => counts.medium += 1,
+                    _ => counts.low += 1,
+                }
+            }
+            Fact::Known(Some(counts))
+        }
+        Err(GhError::Forbidden { message, .. }) if message.to_ascii_lowercase().contains("disabled") => {
+            Fact::Known(None)
+        }
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read Dependabot alerts: {message} (the App needs the Dependabot alerts: read permission)"
+        )),
+        Err(GhError::NotFound { .. }) => Fact::Known(None),
+        Err(e) => Fact::Unavailable(format!("cannot read Dependabot alerts: {e}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rulesets_make_protection_stricter() {
+        let mut facts = BranchProtection { branch: "main".into(), required_approvals: 1, ..Default::default() };
+        merge_rules(
+            &mut facts,
+            &[
+                json!({"type": "pull_request", "parameters": {"required_approving_review_count": 2, "require_code_owner_review": true}}),
+                json!({"type": "required_status_checks", "parameters": {"required_status_checks": []}}),
+                json!({"type": "creation"}),
+            ],
+        );
+        assert!(facts.protected && facts.requires_status_checks && facts.requires_code_owner_reviews);
+        assert_eq!(facts.required_approvals, 2);
+    }
+}

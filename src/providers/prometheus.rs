@@ -1,0 +1,161 @@
+//! Prometheus (HTTP API v1, optional bearer token): the alerting and recording rules it has loaded
+//! (`GET /api/v1/rules`) and instant queries (`GET /api/v1/query`). Works with anything that serves the same API
+//! (Thanos, Mimir, VictoriaMetrics, Grafana Cloud's Prometheus endpoint).
+
+use super::{Failure, Limits};
+use crate::facts::{Fact, PromRule};
+use crate::http::HttpClient;
+use http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// A configured Prometheus client.
+pub struct Prometheus {
+    client: HttpClient,
+    base_url: String,
+    token: Option<String>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Prometheus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prometheus").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+/// The envelope of every API answer.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl Prometheus {
+    pub fn new(base_url: &str, token: Option<&str>, limits: Limits) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: HttpClient::new(limits.timeout)?,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token: token.map(str::to_string),
+            limits,
+        })
+    }
+
+    /// Every rule Prometheus has loaded, alerting and recording.
+    pub async fn rules(&self) -> Fact<Vec<PromRule>> {
+        #[derive(Deserialize)]
+        struct Data {
+            groups: Vec<Group>,
+        }
+        #[derive(Deserialize)]
+        struct Group {
+            name: String,
+            #[serde(default)]
+            rules: Vec<Rule>,
+        }
+        #[derive(Deserialize)]
+        struct Rule {
+            #[serde(rename = "type")]
+            kind: String,
+            name: String,
+            #[serde(default)]
+            labels: BTreeMap<String, String>,
+            #[serde(default)]
+            health: String,
+        }
+        match self.get::<Data>("/api/v1/rules").await {
+            Ok(data) => Fact::Known(
+                data.groups
+                    .into_iter()
+                    .flat_map(|g| {
+                        let group = g.name;
+                        g.rules.into_iter().map(move |r| PromRule {
+                            kind: r.kind,
+                            name: r.name,
+                            group: group.clone(),
+                            labels: r.labels,
+                            health: r.health,
+                        })
+                    })
+                    .collect(),
+            ),
+            Err(why) => Fact::Unavailable(format!("Prometheus: {why}")),
+        }
+    }
+
+    /// The first sample of an instant query (a scalar, or the first series of a vector); `None` when empty.
+    pub async fn query(&self, promql: &str) -> Fact<Option<f64>> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(rename = "resultType")]
+            result_type: String,
+            result: serde_json::Value,
+        }
+        #[derive(Deserialize)]
+        struct Sample {
+            value: (f64, String),
+        }
+        let encoded = percent_encoding::utf8_percent_encode(promql, percent_encoding::NON_ALPHANUMERIC);
+        let data = match self.get::<Data>(&format!("/api/v1/query?query={encoded}")).await {
+            Ok(data) => data,
+            Err(why) => return Fact::Unavailable(format!("Prometheus: {why}")),
+        };
+        let sample = match data.result_type.as_str() {
+            "vector" => {
+                serde_json::from_value::<Vec<Sample>>(data.result).map(|s| s.into_iter().next().map(|s| s.value))
+            }
+            "scalar" => serde_json::from_value::<(f64, String)>(data.result).map(Some),
+            other => {
+                return Fact::Unavailable(format!(
+                    "Prometheus: the query returned a {other}, not a single number (use an instant vector or scalar)"
+                ));
+            }
+        };
+        match sample {
+            Ok(None) => Fact::Known(None),
+            Ok(Some((_, text))) => match text.parse::<f64>() {
+                Ok(value) => Fact::Known(Some(value)),
+                Err(_) => Fact::Unavailable(format!("Prometheus: the sample `{text}` is not a number")),
+            },
+            Err(e) => Fact::Unavailable(format!("Prometheus: unexpected answer ({e})")),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        let mut headers: Vec<(HeaderName, HeaderValue)> =
+            vec![(http::header::ACCEPT, HeaderValue::from_static("application/json"))];
+        if let Some(token) = &self.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| "the token is not a valid header value".to_string())?;
+            headers.push((http::header::AUTHORIZATION, value));
+        }
+        let url = format!("{}{path}", self.base_url);
+        let body = match super::get(&self.client, &self.limits, &url, &headers, None).await {
+            Ok(answer) => answer.body,
+            Err(Failure::NotFound) => {
+                return Err("not found (404): SHIPSHAPE_PROMETHEUS_URL should be the server's base URL, the one \
+                            that serves /api/v1/"
+                    .into());
+            }
+            // Prometheus explains a bad query in the usual envelope.
+            Err(Failure::Refused { body, .. }) => body,
+            Err(failure) => return Err(failure.reason()),
+        };
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| format!("unexpected answer ({e})"))?;
+        match (envelope.status.as_str(), envelope.data) {
+            ("success", Some(data)) => Ok(data),
+            _ => Err(format!(
+                "the query failed ({}): {}",
+                envelope.error_type.as_deref().unwrap_or("error"),
+                envelope.error.as_deref().unwrap_or("no reason given")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
