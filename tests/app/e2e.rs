@@ -128,7 +128,9 @@ impl World {
         for (name, value) in &self.vars {
             vars.insert(name, value.clone());
         }
-        ServeConfig::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
+        ServeConfig::from_lookup(|k| vars.get(k).cloned())
+            .expect("valid test configuration")
+            .with_secrets(self.vars.iter().map(|(name, value)| (name.to_string(), value.clone())))
     }
 
     pub(crate) async fn start(&mut self, workers: usize) {

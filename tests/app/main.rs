@@ -1,5 +1,6 @@
 //! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
 
+mod cli_github;
 mod commands;
 mod e2e;
 mod fake_github;

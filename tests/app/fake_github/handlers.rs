@@ -181,8 +181,9 @@ pub(crate) fn app_json(w: &World, base: &str) -> Value {
 
 fn default_permissions() -> Value {
     json!({
-        "administration": "read", "checks": "write", "contents": "read", "issues": "write", "metadata": "read",
-        "pull_requests": "write", "vulnerability_alerts": "read"
+        "administration": "read", "checks": "write", "contents": "write", "issues": "write", "metadata": "read",
+        "pull_requests": "write", "vulnerability_alerts": "read", "security_events": "read",
+        "secret_scanning_alerts": "read"
     })
 }
 

@@ -134,6 +134,16 @@ pub(crate) fn actions_app_json(w: &World, base: &str) -> Value {
 }
 
 impl FakeGitHub {
+    /// A token that reads every repository of `installation` for a day, as a personal access token or a CI token
+    /// would (what `evaluate` uses with `SHIPSHAPE_GITHUB_TOKEN`).
+    pub fn read_token(&self, installation: u64) -> String {
+        let mut w = self.world();
+        let token = format!("ghp_fake{}", w.id());
+        let expires_at = now() + chrono::Duration::days(1);
+        w.tokens.insert(token.clone(), Token { installation, expires_at, repository_ids: None });
+        token
+    }
+
     pub fn set_code_scanning(&self, owner: &str, name: &str, state: CodeScanningState<'_>) {
         let mut w = self.world();
         w.repo_mut(owner, name).code_scanning = match state {
