@@ -943,6 +943,20 @@ MwIDAQAB
     }
 
     #[test]
+    fn linked_tool_urls_are_checked_and_named() {
+        assert_eq!(
+            error_with(PROMETHEUS_URL, Some("prometheus:9090")),
+            "SHIPSHAPE_PROMETHEUS_URL: expected an http(s) URL, found \"prometheus:9090\""
+        );
+        assert!(error_with(PAGERDUTY_API_URL, Some("ftp://pd")).starts_with("SHIPSHAPE_PAGERDUTY_API_URL: "));
+        let mut vars = base();
+        vars.insert(PROMETHEUS_URL, "http://prometheus:9090/".into());
+        let config = load(&vars).unwrap();
+        assert_eq!(config.providers.prometheus, Some(("http://prometheus:9090".to_string(), None)));
+        assert_eq!(config.providers.pagerduty, None, "no token, no PagerDuty");
+    }
+
+    #[test]
     fn log_errors() {
         assert_eq!(
             error_with(LOG_FORMAT, Some("xml")),

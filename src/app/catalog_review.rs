@@ -239,7 +239,10 @@ impl App {
                 Some(&sha),
                 false,
                 Some(service),
-                &[&base.policy, &head.policy],
+                // Only the merged policy's requests are sent: a catalog pull request could otherwise point an `http`
+                // check holding a secret at any host before anyone approved it. The head policy's new `http` and
+                // `promql` checks show as not requested in the preview.
+                &[&base.policy],
             )
             .await
             .map_err(|e| e.to_string())?;

