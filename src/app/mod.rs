@@ -587,10 +587,12 @@ impl App {
         {
             return Ok(cached.facts);
         }
-        let mut facts = crate::github::facts::collect(github, repo, branch, sha, self.cache()).await?;
+        let wanted = crate::github::facts::Wanted { releases: policies.iter().any(|p| p.reads_releases()) };
+        let mut facts =
+            Box::pin(crate::github::facts::collect(github, repo, branch, sha, wanted, self.cache())).await?;
         let name = engine::service_name(service, repo);
         for policy in policies {
-            providers.collect(policy, service, name, now, &mut facts).await;
+            Box::pin(providers.collect(policy, service, name, now, &mut facts)).await;
         }
         if let Ok(json) = serde_json::to_string(&Cached { at: now, facts: facts.clone() }) {
             self.store.kv_put(ns::LINKED_FACTS, &key, json).await;

@@ -49,7 +49,10 @@ impl CliLinked {
     ) -> LinkedFacts {
         self.runtime.block_on(async {
             let mut linked = match (&self.github, &facts.origin_slug) {
-                (Some(github), Some(slug)) => github_facts(github, slug, facts.commit.as_deref()).await,
+                (Some(github), Some(slug)) => {
+                    let wanted = crate::github::facts::Wanted { releases: policy.reads_releases() };
+                    github_facts(github, slug, facts.commit.as_deref(), wanted).await
+                }
                 (Some(_), None) => {
                     let mut linked = LinkedFacts::none_configured();
                     let why = "the repository has no `origin` remote on GitHub, so GitHub facts cannot be read";
@@ -76,16 +79,22 @@ fn set_github(linked: &mut LinkedFacts, unavailable: bool, why: &str) {
     linked.secret_scanning_alerts = fact(unavailable, why);
     linked.ci = fact(unavailable, why);
     linked.codeowners_errors = fact(unavailable, why);
+    linked.last_release = fact(unavailable, why);
 }
 
-async fn github_facts(github: &Installation, slug: &str, commit: Option<&str>) -> LinkedFacts {
+async fn github_facts(
+    github: &Installation,
+    slug: &str,
+    commit: Option<&str>,
+    wanted: crate::github::facts::Wanted,
+) -> LinkedFacts {
     #[derive(serde::Deserialize)]
     struct Repository {
         default_branch: String,
     }
     let read = async {
         let repository: Repository = github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await?;
-        crate::github::facts::collect(github, slug, &repository.default_branch, commit, &NoCache).await
+        crate::github::facts::collect(github, slug, &repository.default_branch, commit, wanted, &NoCache).await
     };
     match read.await {
         Ok(linked) => linked,

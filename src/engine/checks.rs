@@ -142,6 +142,7 @@ impl<'a> Ctx<'a> {
             CompiledCheck::VulnerabilityAlerts(spec) => self.vulnerabilities(spec),
             CompiledCheck::Oncall(spec) => self.oncall(spec.min_escalation_levels),
             CompiledCheck::CiStatus(spec) => self.ci(spec.pending_passes),
+            CompiledCheck::ReleaseAge(spec) => self.release_age(spec.max_days),
             CompiledCheck::AlertRules { min, labels } => self.prometheus_rules("alerting", *min, None, labels),
             CompiledCheck::RecordingRules { min, name_matches, labels } => {
                 self.prometheus_rules("recording", *min, name_matches.as_ref(), labels)
@@ -459,6 +460,26 @@ impl<'a> Ctx<'a> {
             return Outcome::fail(format!("no GitHub Actions run on the head of {at}"));
         }
         Outcome::pass(format!("{} GitHub Actions run(s) passed on {at}", ci.passed))
+    }
+
+    fn release_age(&self, max_days: u32) -> Outcome {
+        let fact = &self.subject.linked.last_release;
+        if let Some(missing) = Outcome::missing(fact) {
+            return missing;
+        }
+        let Fact::Known(release) = fact else { unreachable!() };
+        let Some(release) = release else {
+            return Outcome::fail("no release tag (like `v1.2.3`) on GitHub: nothing shows the service ships");
+        };
+        let age = (self.subject.today - release.date.date_naive()).num_days().max(0);
+        let when = release.date.format("%Y-%m-%d");
+        if age > i64::from(max_days) {
+            return Outcome::fail(format!(
+                "the last release, `{}` ({when}), is {age} days old (at most {max_days})",
+                release.tag
+            ));
+        }
+        Outcome::pass(format!("last release `{}` on {when}, {age} day(s) ago", release.tag))
     }
 
     /// The name Prometheus labels carry for this service: the catalog name, else the repository's name.

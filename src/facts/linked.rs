@@ -72,6 +72,14 @@ pub struct CodeownersError {
     pub message: String,
 }
 
+/// The highest-versioned release tag (`v1.2.3`, `release-1.2`, ...; pre-releases left out) and its commit's date.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Release {
+    pub tag: String,
+    pub commit: String,
+    pub date: chrono::DateTime<chrono::Utc>,
+}
+
 /// A Prometheus rule (`/api/v1/rules`) whose labels name the service.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromRule {
@@ -106,6 +114,9 @@ pub struct LinkedFacts {
     pub ci: Fact<CiStatus>,
     #[serde(default = "github_not_configured")]
     pub codeowners_errors: Fact<CodeownersErrors>,
+    /// The last release; `None` when the repository has no release tag. Read only for policies that ask.
+    #[serde(default = "github_not_configured")]
+    pub last_release: Fact<Option<Release>>,
     pub oncall: Fact<OnCall>,
     /// Prometheus rules naming the service.
     #[serde(default = "prometheus_not_configured")]
@@ -141,6 +152,7 @@ impl LinkedFacts {
             secret_scanning_alerts: github_not_configured(),
             ci: github_not_configured(),
             codeowners_errors: github_not_configured(),
+            last_release: github_not_configured(),
             oncall: Fact::NotConfigured(PAGERDUTY_NOT_CONFIGURED.into()),
             prometheus_rules: prometheus_not_configured(),
             promql: BTreeMap::new(),

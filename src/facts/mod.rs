@@ -11,7 +11,7 @@ mod worktree;
 pub use gitrev::collect_rev;
 pub use linked::{
     AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
-    HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule,
+    HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule, Release,
 };
 pub use worktree::collect_worktree;
 

@@ -4,10 +4,19 @@
 //! failures of the evaluation. Every read is a conditional request: an unchanged setting costs a `304 Not Modified`, which GitHub does
 //! not count against the rate limit.
 
-use crate::facts::{AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, LinkedFacts};
+use crate::facts::{
+    AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, LinkedFacts, Release,
+};
 use crate::github::client::{GhError, Installation, ResponseCache, segment};
 use serde::Deserialize;
 use serde_json::Value;
+
+/// What to read beyond the facts every scorecard uses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Wanted {
+    /// The last release (tags and one commit): only when a policy has a `release_age` check.
+    pub releases: bool,
+}
 
 /// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the default branch, at `sha` when
 /// known (CODEOWNERS errors are only read for a known commit).
@@ -19,15 +28,18 @@ pub async fn collect(
     repo: &str,
     branch: &str,
     sha: Option<&str>,
+    wanted: Wanted,
     cache: &dyn ResponseCache,
 ) -> Result<LinkedFacts, GhError> {
-    let (protection, alerts, code_scanning, secret_scanning, ci, codeowners) = tokio::join!(
-        branch_protection(github, repo, branch, cache),
-        dependabot_alerts(github, repo, cache),
-        code_scanning_alerts(github, repo, cache),
-        secret_scanning_alerts(github, repo, cache),
-        ci_status(github, repo, branch, cache),
-        codeowners_errors(github, repo, sha, cache),
+    // Each read on the heap: seven request state machines side by side overflow a worker thread's stack otherwise.
+    let (protection, alerts, code_scanning, secret_scanning, ci, codeowners, release) = tokio::join!(
+        Box::pin(branch_protection(github, repo, branch, cache)),
+        Box::pin(dependabot_alerts(github, repo, cache)),
+        Box::pin(code_scanning_alerts(github, repo, cache)),
+        Box::pin(secret_scanning_alerts(github, repo, cache)),
+        Box::pin(ci_status(github, repo, branch, cache)),
+        Box::pin(codeowners_errors(github, repo, sha, cache)),
+        Box::pin(last_release(github, repo, wanted.releases, cache)),
     );
     Ok(LinkedFacts {
         branch_protection: protection?,
@@ -36,7 +48,98 @@ pub async fn collect(
         secret_scanning_alerts: secret_scanning?,
         ci: ci?,
         codeowners_errors: codeowners?,
+        last_release: release?,
         ..LinkedFacts::none_configured()
+    })
+}
+
+/// The version in a release tag's name: `v1.2.3`, `1.2`, `release-2.0.1`, `api/v3.1.0`; `None` for anything else,
+/// pre-releases (`v2.0.0-rc.1`) included.
+fn release_version(tag: &str) -> Option<(u64, u64, u64)> {
+    let start = tag.find(|c: char| c.is_ascii_digit())?;
+    let (prefix, version) = tag.split_at(start);
+    if !(prefix.is_empty() || prefix.ends_with(['v', 'V', '-', '_', '/', '@'])) {
+        return None;
+    }
+    let mut parts = version.split('.');
+    let number = |p: Option<&str>| -> Option<u64> {
+        let p = p?;
+        (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit())).then(|| p.parse().ok()).flatten()
+    };
+    let major = number(parts.next())?;
+    let minor = number(parts.next())?;
+    let patch = match parts.next() {
+        None => 0,
+        some => number(some)?,
+    };
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
+/// The highest-versioned release tag and the date of its commit: `GET .../git/matching-refs/tags`, then
+/// `GET .../commits/{tag}` (which also resolves annotated tags to their commit).
+async fn last_release(
+    github: &Installation,
+    repo: &str,
+    wanted: bool,
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<Release>>, GhError> {
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(rename = "ref")]
+        name: String,
+    }
+    #[derive(Deserialize)]
+    struct Commit {
+        sha: String,
+        commit: CommitDetail,
+    }
+    #[derive(Deserialize)]
+    struct CommitDetail {
+        committer: Option<Person>,
+        author: Option<Person>,
+    }
+    #[derive(Deserialize)]
+    struct Person {
+        date: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    if !wanted {
+        return Ok(Fact::NotConfigured("the last release is not read: no rule of this scorecard asks for it".into()));
+    }
+    let refs = github
+        .get_all_conditional::<Ref>(
+            &format!("/repos/{repo}/git/matching-refs/tags"),
+            "GET /repos/{owner}/{repo}/git/matching-refs/{ref}",
+            cache,
+        )
+        .await;
+    let refs = match refs {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Err(e) => return Ok(Fact::Unavailable(format!("cannot list the release tags: {e}"))),
+        Ok(refs) => refs,
+    };
+    let newest = refs
+        .iter()
+        .filter_map(|r| r.name.strip_prefix("refs/tags/"))
+        .filter_map(|tag| release_version(tag).map(|v| (v, tag)))
+        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
+    let Some((_, tag)) = newest else { return Ok(Fact::Known(None)) };
+    let commit = github
+        .get_conditional::<Commit>(
+            &format!("/repos/{repo}/commits/{}", segment(tag)),
+            "GET /repos/{owner}/{repo}/commits/{ref}",
+            cache,
+        )
+        .await;
+    Ok(match commit {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Err(e) => Fact::Unavailable(format!("cannot read the commit of release tag `{tag}`: {e}")),
+        Ok(commit) => {
+            let date = commit.commit.committer.and_then(|p| p.date).or(commit.commit.author.and_then(|p| p.date));
+            match date {
+                Some(date) => Fact::Known(Some(Release { tag: tag.to_string(), commit: commit.sha, date })),
+                None => Fact::Unavailable(format!("the commit of release tag `{tag}` has no date")),
+            }
+        }
     })
 }
 
@@ -355,6 +458,19 @@ async fn dependabot_alerts(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn release_versions_are_read_from_tag_names() {
+        assert_eq!(release_version("v1.2.3"), Some((1, 2, 3)));
+        assert_eq!(release_version("1.10"), Some((1, 10, 0)));
+        assert_eq!(release_version("release-2.0.1"), Some((2, 0, 1)));
+        assert_eq!(release_version("api/v3.1.0"), Some((3, 1, 0)));
+        assert_eq!(release_version("payments@4.0.0"), Some((4, 0, 0)));
+        for not_a_release in ["v2.0.0-rc.1", "nightly", "v1", "build42.1", "v1.2.3.4", "v1..2", ""] {
+            assert_eq!(release_version(not_a_release), None, "{not_a_release}");
+        }
+        assert!(release_version("v1.10.0") > release_version("v1.9.9"));
+    }
 
     #[test]
     fn rulesets_make_protection_stricter() {

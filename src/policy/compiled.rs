@@ -92,6 +92,7 @@ pub enum CompiledCheck {
     VulnerabilityAlerts(model::VulnerabilityAlertsCheck),
     Oncall(model::OncallCheck),
     CiStatus(model::CiStatusCheck),
+    ReleaseAge(model::ReleaseAgeCheck),
     AlertRules { min: u32, labels: Vec<String> },
     RecordingRules { min: u32, name_matches: Option<Regex>, labels: Vec<String> },
     Promql(Box<PromqlSpec>),
@@ -180,18 +181,26 @@ impl Policy {
         (http, promql)
     }
 
-    /// Whether some rule reads Prometheus rules.
-    pub fn reads_prometheus_rules(&self) -> bool {
+    /// Whether some check of some rule (or of its `when`) is one `wanted` says yes to.
+    pub fn has_check(&self, wanted: impl Fn(&CompiledCheck) -> bool) -> bool {
         let mut found = false;
         for rule in &self.rules {
             let checks = std::iter::once(&rule.check).chain(rule.when.as_ref().and_then(|w| w.check.as_deref()));
             for check in checks {
-                check.walk(&mut |c| {
-                    found |= matches!(c, CompiledCheck::AlertRules { .. } | CompiledCheck::RecordingRules { .. })
-                });
+                check.walk(&mut |c| found |= wanted(c));
             }
         }
         found
+    }
+
+    /// Whether some rule reads Prometheus rules.
+    pub fn reads_prometheus_rules(&self) -> bool {
+        self.has_check(|c| matches!(c, CompiledCheck::AlertRules { .. } | CompiledCheck::RecordingRules { .. }))
+    }
+
+    /// Whether some rule needs the last release (an extra read of tags per repository otherwise saved).
+    pub fn reads_releases(&self) -> bool {
+        self.has_check(|c| matches!(c, CompiledCheck::ReleaseAge(_)))
     }
 }
 
@@ -450,6 +459,7 @@ impl<'a> Compiler<'a> {
             Check::VulnerabilityAlerts(spec) => Some(CompiledCheck::VulnerabilityAlerts(spec.clone())),
             Check::Oncall(spec) => Some(CompiledCheck::Oncall(spec.clone())),
             Check::CiStatus(spec) => Some(CompiledCheck::CiStatus(spec.clone())),
+            Check::ReleaseAge(spec) => Some(CompiledCheck::ReleaseAge(spec.clone())),
             Check::AlertRules(spec) => {
                 self.labels(pos, &spec.labels)?;
                 Some(CompiledCheck::AlertRules { min: spec.min, labels: spec.labels.clone() })

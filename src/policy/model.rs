@@ -144,6 +144,8 @@ pub enum Check {
     Oncall(OncallCheck),
     /// The latest GitHub Actions runs on the default branch's head commit succeeded. Needs GitHub facts.
     CiStatus(CiStatusCheck),
+    /// The highest-versioned release tag is recent: the service ships. Needs GitHub facts.
+    ReleaseAge(ReleaseAgeCheck),
     /// Prometheus has alerting rules whose labels name the service. Needs `SHIPSHAPE_PROMETHEUS_URL`.
     AlertRules(AlertRulesCheck),
     /// Prometheus has recording rules (SLIs, SLO burn rates) whose labels name the service. Needs
@@ -315,6 +317,18 @@ pub struct CiStatusCheck {
     /// Also pass while runs are still in progress (default: an unfinished head is not judged, the rule is skipped).
     #[serde(default)]
     pub pending_passes: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseAgeCheck {
+    /// Most days since the last release's commit (default 90).
+    #[serde(default = "ninety")]
+    pub max_days: u32,
+}
+
+fn ninety() -> u32 {
+    90
 }
 
 /// Label names that name a service in Prometheus rules, by default.

@@ -422,3 +422,62 @@ async fn github_facts_that_cannot_be_read_are_errors_with_the_reason() {
     assert_eq!(rule(&card, "vulnerabilities").0, Status::Pass, "{card:#?}");
     assert_eq!(rule(&card, "ci-passing").0, Status::Fail, "no Actions run on the head: {card:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_age_is_read_from_the_highest_version_tag_only_when_a_rule_asks() {
+    let mut world = World::new(1).await;
+    // The clock of the App: 2023-11-24, ten days after the fake's commits of 2023-11-14.
+    let clock = Arc::new(shipshape::clock::ManualClock::new(
+        chrono::DateTime::from_timestamp(1_700_000_000 + 10 * 86_400, 0).unwrap(),
+    ));
+    world.clock = clock.clone();
+    let policy = "apiVersion: shipshape.dev/v1\nkind: Scorecard\ntiers:\n  1: {requires: bronze}\ndefault_tier: 1\nrules:\n  \
+                  - {id: ships, title: Ships, level: bronze, remediation: Release., check: {release_age: {max_days: 30}}}\n";
+    let service = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: payments\n  annotations:\n    \
+                   github.com/project-slug: acme/payments\nspec:\n  type: service\n  owner: team-payments\n  tier: 1\n";
+    let catalog = world.fake.commit(
+        OWNER,
+        "catalog",
+        &[("services/payments.yaml", service), ("policies/scorecard.yaml", policy)],
+    );
+    world.fake.set_branch(OWNER, "catalog", "main", &catalog);
+    let readme = readme();
+    let old = world.fake.commit_dated(OWNER, REPO, &[("README.md", readme.as_str())], 1_690_000_000);
+    let recent = world.fake.commit(OWNER, REPO, &[("README.md", readme.as_str()), ("CHANGELOG.md", "1.10\n")]);
+    world.fake.set_branch(OWNER, REPO, "main", &recent);
+    world.fake.add_tag(OWNER, REPO, "v1.9.0", &old);
+    world.fake.add_tag(OWNER, REPO, "v1.10.0", &recent);
+    world.fake.add_tag(OWNER, REPO, "v2.0.0-rc.1", &recent);
+    world.fake.add_tag(OWNER, REPO, "nightly", &recent);
+    world.start(1).await;
+    world.running().sweep_now().await.unwrap();
+    world.settle().await;
+    let card = stored_card(&world, &recent).await;
+    let (status, message) = rule(&card, "ships");
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.starts_with("last release `v1.10.0` on 2023-11-14"), "{message}");
+
+    // Forty days on, with nothing released since: the rule fails, saying how old the release is.
+    clock.advance(std::time::Duration::from_secs(30 * 86_400));
+    world.running().sweep_now().await.unwrap();
+    world.settle().await;
+    let card = stored_card(&world, &recent).await;
+    let (status, message) = rule(&card, "ships");
+    assert_eq!(status, Status::Fail);
+    assert!(message.starts_with("the last release, `v1.10.0` (2023-11-14), is 40 days old"), "{message}");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_are_not_read_when_no_rule_needs_them() {
+    let mut world = World::new(1).await;
+    let readme = readme();
+    let head = world.fake.commit(OWNER, REPO, &[("README.md", readme.as_str())]);
+    world.fake.set_branch(OWNER, REPO, "main", &head);
+    world.start(1).await;
+    world.running().sweep_now().await.unwrap();
+    world.settle().await;
+    stored_card(&world, &head).await;
+    let tag_reads = world.fake.requests().iter().filter(|r| r.path.contains("/git/matching-refs/")).count();
+    assert_eq!(tag_reads, 0, "the embedded scorecard has no release_age rule");
+}

@@ -261,3 +261,27 @@ fn request_templates_are_validated_with_positions() {
         assert!(shown.contains(expected), "{expected} in {shown}");
     }
 }
+
+#[test]
+fn release_age_counts_days_since_the_last_release() {
+    let p = policy(&rule("fresh", "bronze", "{release_age: {max_days: 30}}"));
+    let mut run = Run::new(&p, repo(&[]));
+    assert_eq!(message(&run.card(), "fresh").0, Status::Skipped);
+    run.linked.last_release = Fact::Known(None);
+    assert_eq!(
+        message(&run.card(), "fresh"),
+        (Status::Fail, "no release tag (like `v1.2.3`) on GitHub: nothing shows the service ships")
+    );
+    let release = |date: &str| crate::facts::Release {
+        tag: "v1.4.0".into(),
+        commit: "abc".into(),
+        date: format!("{date}T12:00:00Z").parse().unwrap(),
+    };
+    run.linked.last_release = Fact::Known(Some(release("2026-10-23")));
+    assert_eq!(message(&run.card(), "fresh"), (Status::Pass, "last release `v1.4.0` on 2026-10-23, 30 day(s) ago"));
+    run.linked.last_release = Fact::Known(Some(release("2026-10-22")));
+    assert_eq!(
+        message(&run.card(), "fresh"),
+        (Status::Fail, "the last release, `v1.4.0` (2026-10-22), is 31 days old (at most 30)")
+    );
+}

@@ -94,6 +94,10 @@ pub(crate) fn resolve_commit(repo: &Repo, reference: &str) -> Option<String> {
     if let Some(sha) = repo.branches.get(branch) {
         return Some(sha.clone());
     }
+    let tag = reference.strip_prefix("refs/tags/").or_else(|| reference.strip_prefix("tags/")).unwrap_or(reference);
+    if let Some(sha) = repo.other_refs.get(&format!("refs/tags/{tag}")) {
+        return Some(sha.clone());
+    }
     if reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
         let lower = reference.to_lowercase();
         let mut found = repo.commits.keys().filter(|sha| sha.starts_with(&lower));

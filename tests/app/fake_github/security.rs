@@ -1,5 +1,5 @@
-//! Security and delivery facts: code scanning and secret scanning alerts, the errors GitHub finds in CODEOWNERS, and
-//! check runs by GitHub Actions (another app than ours) on a commit.
+//! Security and delivery facts: code scanning and secret scanning alerts, the errors GitHub finds in CODEOWNERS,
+//! check runs by GitHub Actions (another app than ours) on a commit, and tags (`git/matching-refs`).
 
 use super::handlers::{Handled, app_json, paginate, rebase, repo_access, resolve_commit, with_link};
 use super::*;
@@ -29,6 +29,7 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
         ("GET", "/repos/{owner}/{repo}/code-scanning/alerts") => list_code_scanning_alerts(w, ctx),
         ("GET", "/repos/{owner}/{repo}/secret-scanning/alerts") => list_secret_scanning_alerts(w, ctx),
         ("GET", "/repos/{owner}/{repo}/codeowners/errors") => codeowners_errors(w, ctx),
+        ("GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}") => matching_refs(w, ctx),
         _ => return None,
     };
     Some(handled.unwrap_or_else(|reply| reply))
@@ -120,6 +121,24 @@ fn codeowners_errors(w: &mut World, ctx: &Ctx<'_>) -> Handled {
 
 pub(crate) const ACTIONS_APP_ID: u64 = 15368;
 
+/// Every branch and tag whose full name starts with `refs/{ref}`, by name, as `git-ref` objects.
+fn matching_refs(w: &mut World, ctx: &Ctx<'_>) -> Handled {
+    let key = repo_access(w, ctx)?;
+    let repo = &w.repos[&key];
+    let prefix = format!("refs/{}", ctx.param("ref"));
+    let mut refs: Vec<(String, String)> = repo
+        .branches
+        .iter()
+        .map(|(b, sha)| (format!("heads/{b}"), sha.clone()))
+        .chain(repo.other_refs.iter().filter_map(|(r, sha)| Some((r.strip_prefix("refs/")?.to_string(), sha.clone()))))
+        .filter(|(r, _)| format!("refs/{r}").starts_with(&prefix))
+        .collect();
+    refs.sort();
+    let items: Vec<Value> = refs.iter().map(|(r, sha)| super::catalog::ref_json(ctx.base, repo, r, sha)).collect();
+    let (page, link) = paginate(ctx, items);
+    Ok(with_link(Reply::json(200, Value::Array(page)), link))
+}
+
 /// The `app` of a check run made by GitHub Actions.
 pub(crate) fn actions_app_json(w: &World, base: &str) -> Value {
     let mut app = app_json(w, base);
@@ -134,6 +153,34 @@ pub(crate) fn actions_app_json(w: &World, base: &str) -> Value {
 }
 
 impl FakeGitHub {
+    /// A lightweight tag `tag` on commit `sha`.
+    pub fn add_tag(&self, owner: &str, name: &str, tag: &str, sha: &str) {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        assert!(repo.commits.contains_key(sha), "fake GitHub: no commit {sha} in {owner}/{name}");
+        repo.other_refs.insert(format!("refs/tags/{tag}"), sha.to_string());
+    }
+
+    /// A commit like [`FakeGitHub::commit`] dated `time` (seconds since the epoch) rather than by the fake's clock.
+    pub fn commit_dated(&self, owner: &str, name: &str, files: &[(&str, &str)], time: i64) -> String {
+        let mut w = self.world();
+        let repo = w.repo_mut(owner, name);
+        let tree = super::git::build_tree(files, &mut repo.objects);
+        let message = format!("commit {} of {owner}/{name}", repo.commits.len() + 1);
+        let sha = super::git::commit_sha(&tree, time, &message);
+        let who = super::git::Signature::test(time);
+        let commit = Commit {
+            sha: sha.clone(),
+            tree,
+            parents: Vec::new(),
+            author: who.clone(),
+            committer: who,
+            message: format!("{message}\n"),
+        };
+        repo.commits.insert(sha.clone(), commit);
+        sha
+    }
+
     /// A token that reads every repository of `installation` for a day, as a personal access token or a CI token
     /// would (what `evaluate` uses with `SHIPSHAPE_GITHUB_TOKEN`).
     pub fn read_token(&self, installation: u64) -> String {
