@@ -243,7 +243,15 @@ fn redact_url(url: &str) -> String {
 impl ServeConfig {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<ServeConfig, ConfigError> {
-        Ok(ServeConfig::from_lookup(|name| std::env::var(name).ok())?.with_secrets(std::env::vars()))
+        let mut config = ServeConfig::from_lookup(|name| std::env::var(name).ok())?;
+        config.providers.secrets = crate::providers::http_rule::Secrets::from_env();
+        Ok(config)
+    }
+
+    /// Takes the `http` checks' secrets (`SHIPSHAPE_SECRET_<NAME>`) from the process environment.
+    pub fn with_secrets_from_env(mut self) -> Self {
+        self.providers.secrets = crate::providers::http_rule::Secrets::from_env();
+        self
     }
 
     /// Takes the `http` checks' secrets (`SHIPSHAPE_SECRET_<NAME>`) from `vars`.
@@ -539,7 +547,7 @@ impl ServeArgs {
             (LOG_FORMAT, self.log_format),
         ];
         Ok(ServeConfig::from_lookup(|name| values.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()))?
-            .with_secrets(std::env::vars()))
+            .with_secrets_from_env())
     }
 }
 
@@ -971,7 +979,7 @@ MwIDAQAB
         let mut vars = base();
         vars.insert(SLACK_WEBHOOK_URL, "https://hooks.slack.com/services/T0/B0/SLACKSECRET".into());
         vars.insert(PAGERDUTY_TOKEN, "PDSECRET-u+123".into());
-        vars.insert(PROMETHEUS_URL, "https://prom.example.com".into());
+        vars.insert(PROMETHEUS_URL, "https://promuser:PROMPASS@prom.example.com".into());
         vars.insert(PROMETHEUS_TOKEN, "PROMSECRET-9".into());
         let config = load(&vars).unwrap().with_secrets([("SHIPSHAPE_SECRET_SONAR".into(), "SONARSECRET-1".into())]);
         let (pd_url, pd_token) = config.providers.pagerduty.clone().unwrap();

@@ -18,8 +18,9 @@ impl CliLinked {
     /// From the environment; a malformed URL is an error naming its variable.
     pub fn from_env() -> anyhow::Result<Self> {
         let get = |name: &str| std::env::var(name).ok();
-        let config = ProvidersConfig::from_vars(get, std::env::vars())
+        let mut config = ProvidersConfig::from_vars(get, std::iter::empty())
             .map_err(|(name, problem)| anyhow::anyhow!("{name}: {problem}"))?;
+        config.secrets = crate::providers::http_rule::Secrets::from_env();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let providers = {
             let _guard = runtime.enter();

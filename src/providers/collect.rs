@@ -27,9 +27,14 @@ pub struct ProvidersConfig {
 
 impl std::fmt::Debug for ProvidersConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A URL may carry `user:password@`: only its scheme and host are shown.
+        let shown = |url: &String| match url.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit_once('@').map_or(rest, |(_, host)| host)),
+            None => "[not a URL]".to_string(),
+        };
         f.debug_struct("ProvidersConfig")
-            .field("pagerduty", &self.pagerduty.as_ref().map(|(url, _)| url))
-            .field("prometheus", &self.prometheus.as_ref().map(|(url, _)| url))
+            .field("pagerduty", &self.pagerduty.as_ref().map(|(url, _)| shown(url)))
+            .field("prometheus", &self.prometheus.as_ref().map(|(url, _)| shown(url)))
             .field("secrets", &self.secrets)
             .finish()
     }
@@ -171,3 +176,6 @@ impl Providers {
         rules
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,6 +33,12 @@ impl Secrets {
         )
     }
 
+    /// Every `SHIPSHAPE_SECRET_<NAME>` of the process environment (variables that are not Unicode are left out:
+    /// `std::env::vars` would panic on them).
+    pub fn from_env() -> Self {
+        Self::from_vars(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+    }
+
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
     }
