@@ -1,5 +1,6 @@
-//! Facts from linked tools (GitHub settings and alerts, PagerDuty). They come from outside the repository; when a
-//! tool is not configured the fact is missing and rules that need it are `skipped`, never passed or failed.
+//! Facts from linked tools (GitHub settings, alerts, Actions runs and tags; PagerDuty; Prometheus; `http` checks).
+//! They come from outside the repository; when a tool is not configured the fact is missing and rules that need it
+//! are `skipped`, never passed or failed.
 
 use std::collections::BTreeMap;
 
