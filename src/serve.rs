@@ -147,12 +147,43 @@ async fn queue_periodic(jobs: &StoreCache, clock: &dyn Clock, what: &Periodic, r
     Ok(id)
 }
 
+/// Finished deliveries and cache entries are kept this long, then deleted. GitHub lets anyone redeliver a delivery
+/// for 3 days: a redelivery of a pruned id would be processed again.
+const KEEP: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// How often the store is pruned.
+const PRUNE_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+/// Namespaces that only cache what GitHub or a linked tool can tell again. The others hold state: tracking issues,
+/// answered commands, default-branch heads, handled merges.
+const CACHES: [&str; 5] = [ns::BASE_SCORECARD, ns::LINKED_FACTS, ns::GITHUB_ETAG, ns::CHECK_RUN, ns::SCORECARD];
+
+/// Deletes finished deliveries and cache entries older than [`KEEP`], once per [`PRUNE_EVERY`] by the injected clock.
+async fn prune_if_due(store: &crate::store::Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    let now = clock.now();
+    if let Some((_, last)) = store.kv_get_json::<String>(ns::PRUNE, "last").await?
+        && now - last < PRUNE_EVERY
+    {
+        return Ok(());
+    }
+    let before = now - KEEP;
+    let deliveries = store.prune_finished(before).await?;
+    let mut entries = 0;
+    for namespace in CACHES {
+        entries += store.prune_kv(namespace, before).await?;
+    }
+    store.kv_put_json(ns::PRUNE, "last", "done", now).await?;
+    tracing::info!(deliveries, cache_entries = entries, before = %before, "store pruned");
+    Ok(())
+}
+
 /// Queues each periodic job whenever its interval has passed since it was last queued (by the injected clock),
-/// checking every `tick`. The first comes one interval after the first start: a new installation is scored by its
-/// `installation` event, not by a sweep at boot.
+/// checking every `tick`, and prunes the store daily. The first job comes one interval after the first start: a new
+/// installation is scored by its `installation` event, not by a sweep at boot.
 async fn schedule(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, plans: Vec<(Periodic, Duration)>, tick: Duration) {
     let mut announced = vec![false; plans.len()];
     loop {
+        if let Err(e) = prune_if_due(&jobs.store, clock.as_ref()).await {
+            tracing::warn!(error = %e, "store not pruned");
+        }
         for ((what, interval), announced) in plans.iter().zip(announced.iter_mut()) {
             let last = match jobs.store.kv_get_json::<String>(what.namespace, "last").await {
                 Ok(Some((_, queued_at))) => queued_at,
@@ -268,7 +299,8 @@ fn readiness_routes(store: Store) -> axum::Router {
         }
         match store.kv_get(crate::store::ns::SCORECARD, &format!("{owner}/{repo}@{sha}")).await {
             Ok(Some(entry)) => ([(header::CONTENT_TYPE, "application/json")], entry.value).into_response(),
-            Ok(None) => (StatusCode::NOT_FOUND, "this commit has not been evaluated\n").into_response(),
+            Ok(None) => (StatusCode::NOT_FOUND, "this commit has not been evaluated (or not in the last 30 days)\n")
+                .into_response(),
             Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response(),
         }
     }

@@ -52,6 +52,8 @@ pub mod ns {
     pub const CATALOG_MERGE: &str = "catalog_merge";
     /// The last weekly removal of expired exceptions (`last`).
     pub const CLEANUP: &str = "cleanup";
+    /// The last daily pruning of old deliveries and caches (`last`).
+    pub const PRUNE: &str = "prune";
 }
 
 /// How long a connection waits for SQLite's write lock before giving up.
@@ -661,6 +663,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Deletes the entries of `namespace` last written before `before`; returns how many.
+    pub async fn prune_kv(&self, namespace: &str, before: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query("DELETE FROM kv WHERE namespace = ? AND updated_at < ?")
+            .bind(namespace)
+            .bind(millis(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
     }
 
     /// Deletes an entry; returns whether there was one.

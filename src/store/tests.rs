@@ -337,6 +337,18 @@ async fn pruning_removes_only_old_finished_deliveries() {
 }
 
 #[tokio::test]
+async fn pruning_a_namespace_removes_only_its_old_entries() {
+    let db = test_db().await;
+    db.store.kv_put("cache", "old", b"1", at(0)).await.unwrap();
+    db.store.kv_put("cache", "new", b"2", at(10)).await.unwrap();
+    db.store.kv_put("state", "old", b"3", at(0)).await.unwrap();
+    assert_eq!(db.store.prune_kv("cache", at(5)).await.unwrap(), 1);
+    assert!(db.store.kv_get("cache", "old").await.unwrap().is_none());
+    assert!(db.store.kv_get("cache", "new").await.unwrap().is_some());
+    assert!(db.store.kv_get("state", "old").await.unwrap().is_some(), "other namespaces are left alone");
+}
+
+#[tokio::test]
 async fn blobs_are_content_addressed() {
     let db = test_db().await;
     assert_eq!(db.store.get_blob("abc").await.unwrap(), None);

@@ -522,3 +522,40 @@ async fn a_rate_limited_linked_read_is_retried_after_the_wait_not_scored_as_an_e
     assert_eq!(protection_reads, 2, "refused once, read once after the wait");
     h.fake().assert_clean();
 }
+
+/// Finished deliveries and cached answers are deleted after 30 days by the scheduler's daily pruning (by the
+/// injected clock); state such as the tracking issue's record stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_is_pruned_of_old_deliveries_and_caches_daily() {
+    let mut h = Harness::new(2, &[]).await;
+    // A short sweep interval makes the scheduler look every 100 ms; the manual clock decides when anything is due.
+    h.world.vars.push(("SHIPSHAPE_SWEEP_INTERVAL", "1s".into()));
+    let base = h.push_files(&["README.md"]);
+    h.start().await;
+    let head = h.fake().commit(OWNER, REPO, &[("README.md", readme().as_str()), ("RUNBOOK.md", "# Runbook\n")]);
+    let delivery = h.world.next_delivery();
+    let payload = h.world.pull_request("opened", 5, &head, &base);
+    assert_eq!(h.world.send("pull_request", &delivery, &payload).await, 202);
+    h.world.settle().await;
+    let store = h.world.running().store.clone();
+    assert!(store.delivery(&delivery).await.unwrap().is_some());
+    let card_key = format!("{OWNER}/{REPO}@{head}");
+    assert!(store.kv_get("scorecard", &card_key).await.unwrap().is_some(), "the pull request was scored");
+
+    // 29 days on: nothing is old enough yet.
+    h.clock.advance(Duration::from_secs(29 * 86_400));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.world.settle().await;
+    assert!(store.delivery(&delivery).await.unwrap().is_some(), "kept for 30 days");
+
+    // 31 days on: the next daily pruning deletes the delivery and the pull request's cached scorecard.
+    h.clock.advance(Duration::from_secs(2 * 86_400));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.delivery(&delivery).await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the delivery was not pruned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(store.kv_get("scorecard", &card_key).await.unwrap().is_none(), "cached scorecards are pruned too");
+    h.world.settle().await;
+    assert!(store.kv_get("tracking", &format!("{OWNER}/{REPO}")).await.unwrap().is_some(), "state is kept");
+}
