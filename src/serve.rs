@@ -29,7 +29,7 @@ impl RequestObserver for Metrics {
 }
 
 /// What the webhook edge stores about a delivery, from our own event types.
-pub fn delivery_meta(event: &str, body: &[u8], app_id: u64) -> Result<DeliveryMeta, String> {
+pub fn delivery_meta(event: &str, body: &[u8], app_id: u64, catalog_repo: &str) -> Result<DeliveryMeta, String> {
     let Some(parsed) = events::parse(event, body).map_err(|e| e.to_string())? else {
         return Ok(DeliveryMeta { handled: false, ..DeliveryMeta::default() });
     };
@@ -39,7 +39,7 @@ pub fn delivery_meta(event: &str, body: &[u8], app_id: u64) -> Result<DeliveryMe
         repository: parsed.repository().map(|r| r.full_name()),
         serial_key: parsed.serial_key(),
         head_sha: parsed.head_sha().map(str::to_string),
-        handled: acts_on(&parsed, app_id),
+        handled: acts_on(&parsed, app_id, catalog_repo),
     })
 }
 
@@ -255,7 +255,8 @@ pub async fn start(
         .with_jobs(cache.clone()),
     );
     let app_id = config.app_id;
-    let parser: EventParser = Arc::new(move |event, body| delivery_meta(event, body, app_id));
+    let catalog_repo = format!("{}/{}", config.catalog_repo.owner, config.catalog_repo.name);
+    let parser: EventParser = Arc::new(move |event, body| delivery_meta(event, body, app_id, &catalog_repo));
     let state = ServerState::new(
         store.clone(),
         config.webhook_secret.clone(),

@@ -273,7 +273,8 @@ impl App {
                 .get(&format!("/repos/{repo}/pulls/{number}"), "GET /repos/{owner}/{repo}/pulls/{pull_number}")
                 .await?;
             let Some(merge_sha) = pull.merge_commit_sha.clone().filter(|_| pull.merged) else {
-                return Ok(()); // closed without merging: refused, nothing changes
+                // Closed without merging: refused. Nothing changes in the catalog; the thread that asked is told.
+                return self.answer_closed(&pull).await;
             };
             let (mut merged, _) = self.read_catalog(github, &merge_sha).await?;
             merged.branch = pull.base.git_ref.clone();
@@ -328,6 +329,49 @@ impl App {
             self.evaluate_pull_request(github, repository, &pull.pr_ref()).await?;
         }
         Ok(card)
+    }
+
+    /// The reply on the thread a request came from when its pull request was closed without merging (once per pull
+    /// request: a reopened and merged one is still answered as merged).
+    async fn answer_closed(&self, pull: &PullJson) -> Result<(), AppError> {
+        let Some(request) = pull.body.as_deref().and_then(CatalogRequest::from_body) else { return Ok(()) };
+        if !matches!(request.kind, RequestKind::Exception | RequestKind::Tier) || pull.state != "closed" {
+            return Ok(());
+        }
+        let (Some(repo), Some(thread)) = (&request.repository, request.thread) else { return Ok(()) };
+        let key = format!("{}#{}@closed", self.config.catalog_repo, pull.number);
+        if self.store.kv_get(ns::CATALOG_MERGE, &key).await.is_some() {
+            return Ok(());
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            service: &'a str,
+            rule: Option<&'a str>,
+            exception: bool,
+            tier: Option<u32>,
+            url: &'a str,
+        }
+        let view = View {
+            service: request.service.as_deref().unwrap_or_default(),
+            rule: request.rule.as_deref(),
+            exception: request.kind == RequestKind::Exception,
+            tier: (request.kind == RequestKind::Tier).then_some(request.tier).flatten(),
+            url: &pull.html_url,
+        };
+        let body = render_template("catalog_closed.md", &view)
+            .map_err(|e| AppError::Permanent(format!("cannot render the reply: {e:#}")))?;
+        let github = match self.github.repository_installation(repo).await {
+            Ok(github) => github,
+            Err(GhError::NotFound { .. }) => {
+                tracing::info!(repo = %repo, "the requesting repository is no longer installed: not answered");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.comment(&github, repo, thread, &body).await?;
+        self.store.kv_put(ns::CATALOG_MERGE, &key, "closed".to_string()).await;
+        tracing::info!(thread = %format!("{repo}#{thread}"), "closed request answered");
+        Ok(())
     }
 
     /// The reply on the thread a merged request came from.

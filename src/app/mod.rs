@@ -149,7 +149,7 @@ impl App {
 
     /// Handles one event. Events and actions that need no work succeed at once.
     pub async fn handle_event(&self, event: Event) -> Result<(), AppError> {
-        if !acts_on(&event, self.config.app_id) {
+        if !acts_on(&event, self.config.app_id, &self.config.catalog_repo) {
             return Ok(());
         }
         let installation = event.installation();
@@ -806,8 +806,9 @@ async fn branch_head(github: &Installation, repo: &str, branch: &str) -> Result<
     Ok(found.object.sha)
 }
 
-/// Whether the App does anything for this event (others are acknowledged and recorded as ignored).
-pub fn acts_on(event: &Event, app_id: u64) -> bool {
+/// Whether the App does anything for this event (others are acknowledged and recorded as ignored). `catalog_repo`
+/// (`owner/name`): a catalog pull request closed without merging is a refusal to answer.
+pub fn acts_on(event: &Event, app_id: u64, catalog_repo: &str) -> bool {
     match event {
         Event::Push(e) => {
             e.branch() == Some(e.repository.default_branch.as_str())
@@ -817,7 +818,8 @@ pub fn acts_on(event: &Event, app_id: u64) -> bool {
         }
         Event::PullRequest(e) => {
             matches!(e.action, PrAction::Opened | PrAction::Synchronize | PrAction::Reopened | PrAction::ReadyForReview)
-                || (e.action == PrAction::Closed && e.pull_request.merged)
+                || (e.action == PrAction::Closed
+                    && (e.pull_request.merged || e.repository.full_name().eq_ignore_ascii_case(catalog_repo)))
         }
         Event::IssueComment(e) => {
             e.action == crate::github::events::CommentAction::Created

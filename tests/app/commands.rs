@@ -577,3 +577,31 @@ async fn a_catalog_pull_request_cannot_send_a_secret_anywhere_before_it_is_merge
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the unreviewed check was sent");
     fake.assert_clean();
 }
+
+/// A request whose catalog pull request is closed without merging is refused: the thread that asked is told once,
+/// and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_closed_without_merging_is_answered_as_refused() {
+    let mut s = Setup::new(2).await;
+    s.comment(7, "alice", "/request-exception runbook for 14d wiki move").await;
+    s.comment(7, "maya", "/change-tier 3 internal tool now").await;
+    let pulls = s.catalog_pulls();
+    assert_eq!(pulls.len(), 2, "{pulls:#?}");
+    for pull in &pulls {
+        s.fake().close_pull(OWNER, CATALOG, pull.number);
+        let closed = s.catalog_pulls().into_iter().find(|p| p.number == pull.number).unwrap();
+        s.deliver("pull_request", &catalog_pull_payload("closed", &closed, false)).await;
+        // Redelivered: answered once.
+        s.deliver("pull_request", &catalog_pull_payload("closed", &closed, false)).await;
+    }
+    let replies = s.replies(7);
+    assert_eq!(replies.len(), 4, "two requests, two refusals: {replies:#?}");
+    let exception = replies.iter().find(|r| r.contains("Exception not granted")).expect("the exception's answer");
+    assert!(exception.contains("`runbook`") && exception.contains("closed without merging"), "{exception}");
+    assert!(exception.contains(&format!("/{OWNER}/{CATALOG}/pull/")), "{exception}");
+    let tier = replies.iter().find(|r| r.contains("Tier not changed")).expect("the tier change's answer");
+    assert!(tier.contains("tier **3**"), "{tier}");
+    s.deliver("pull_request", &s.world.pull_request("synchronize", 7, &s.head, &s.base)).await;
+    assert_eq!(s.stored_card(&s.head).await.rule("runbook").map(|r| r.status), Some(Status::Fail), "nothing excepted");
+    s.fake().assert_clean();
+}
