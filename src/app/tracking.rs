@@ -79,6 +79,30 @@ impl App {
             Some(record) => record,
             None => self.find_tracking_issue(github, &repo, &service).await?,
         };
+        // Someone may have closed (or deleted) the issue since: its state, by a conditional GET (free while unchanged).
+        let mut closed_by_hand = false;
+        if let (Some(number), true) = (record.issue, record.open) {
+            let read = github
+                .get_conditional::<IssueJson>(
+                    &format!("/repos/{repo}/issues/{number}"),
+                    "GET /repos/{owner}/{repo}/issues/{issue_number}",
+                    self.cache(),
+                )
+                .await;
+            match read {
+                Ok(issue) if issue.state == "closed" => {
+                    tracing::info!(repo = %repo, issue = number, "tracking issue closed on GitHub");
+                    record.open = false;
+                    closed_by_hand = true;
+                }
+                Ok(_) => {}
+                Err(GhError::NotFound { .. } | GhError::Permanent { status: 410, .. }) => {
+                    tracing::info!(repo = %repo, issue = number, "tracking issue deleted: a new one will be made");
+                    record = Record { state: TrackingState::default(), ..Record::default() };
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let today = self.clock.today();
         let failing_since = self
             .store
@@ -306,6 +330,13 @@ impl App {
             if open != record.open {
                 tracing::info!(repo = %repo, issue = parent, open, "tracking issue {}", if open { "reopened" } else { "closed" });
             }
+        }
+        if closed_by_hand && open {
+            let failing = card.rules.iter().filter(|r| r.required && r.status == crate::engine::Status::Fail).count();
+            let comment = text::reopened_comment(&service, failing).map_err(render_error)?;
+            let _: serde_json::Value = github
+                .post(&format!("/repos/{repo}/issues/{parent}/comments"), &json!({"body": comment}), COMMENTS)
+                .await?;
         }
         record = Record { issue: Some(parent), open, title, body, state: target, ..record };
         self.save(&repo, &record).await;

@@ -319,6 +319,16 @@ pub fn closed_comment(rule: &str, reason: &CloseReason) -> anyhow::Result<String
     render_template(TASK_CLOSED, &view)
 }
 
+/// The comment on a tracking issue reopened after someone closed it while `failing` required rules still fail.
+pub fn reopened_comment(service: &str, failing: usize) -> anyhow::Result<String> {
+    #[derive(Serialize)]
+    struct View<'a> {
+        service: &'a str,
+        failing: usize,
+    }
+    render_template("tracking_reopened.md", &View { service, failing })
+}
+
 #[derive(Serialize)]
 struct OverdueView {
     mention: Option<String>,
