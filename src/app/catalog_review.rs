@@ -5,7 +5,7 @@
 
 use super::catalog_pr::{CatalogChange, CatalogRequest, PullJson, RequestKind, branch_name};
 use super::check_run::{Annotation, Conclusion};
-use super::sweep::JobRepository;
+use super::sweep::{Job, JobRepository};
 use super::{App, AppError, CatalogSnapshot};
 use crate::catalog::{Catalog, Service};
 use crate::diag::Severity;
@@ -85,6 +85,12 @@ impl App {
     /// A service's repository and the installation that reaches it.
     async fn service_repository(&self, service: &Service) -> Result<(Installation, Repository), String> {
         let slug = service.repository.as_deref().ok_or("no `github.com/project-slug` annotation")?;
+        let (github, repo) = self.listed_repository(slug).await?;
+        Ok((github, repo.repository()))
+    }
+
+    /// The installation that covers `slug` (`owner/name`) and the repository as a sweep lists it.
+    async fn listed_repository(&self, slug: &str) -> Result<(Installation, JobRepository), String> {
         let github = match self.github.repository_installation(slug).await {
             Ok(github) => github,
             Err(GhError::NotFound { .. }) => return Err(format!("the App is not installed on {slug}")),
@@ -93,7 +99,69 @@ impl App {
         // `GET /repos/{owner}/{repo}` has the fields of the installation listing sweeps read.
         let repo: JobRepository =
             github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await.map_err(|e| e.to_string())?;
-        Ok((github, repo.repository()))
+        Ok((github, repo))
+    }
+
+    /// A push to the catalog's default branch. The repositories of the services it changed (entry or exceptions,
+    /// before and after, so a moved or removed service is scored too) get a job each; a policy change, a new branch
+    /// or a catalog that cannot be read sweeps everything. Services a handled merge of `after` already scored are
+    /// not scored twice.
+    pub(crate) async fn handle_catalog_push(
+        &self,
+        github: &Installation,
+        before: &str,
+        after: &str,
+    ) -> Result<(), AppError> {
+        let repo = self.config.catalog_repo.clone();
+        let span = tracing::info_span!("catalog_push", repo = %repo, before = %before, after = %after);
+        async {
+            let everything = Job::Sweep { reason: "catalog changed".into(), installation: None, repositories: None };
+            if before.bytes().all(|b| b == b'0') {
+                return self.enqueue(format!("catalog-{after}"), everything).await;
+            }
+            let (old, new) = match (self.read_catalog(github, before).await, self.read_catalog(github, after).await) {
+                (Ok((old, _)), Ok((new, _))) => (old, new),
+                (Err(e @ AppError::Transient { .. }), _) | (_, Err(e @ AppError::Transient { .. })) => return Err(e),
+                _ => return self.enqueue(format!("catalog-{after}"), everything).await,
+            };
+            if old.catalog.policy_files != new.catalog.policy_files {
+                tracing::info!("the policy changed: every repository is scored again");
+                return self.enqueue(format!("catalog-{after}"), everything).await;
+            }
+            let done: BTreeSet<String> = self
+                .store
+                .kv_get(ns::CATALOG_MERGE, &format!("{repo}@{after}"))
+                .await
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            let mut slugs = BTreeSet::new();
+            for name in changed_services(&old.catalog, &new.catalog).difference(&done) {
+                for catalog in [&old.catalog, &new.catalog] {
+                    if let Some(slug) = catalog.services.get(name).and_then(|s| s.repository.clone()) {
+                        slugs.insert(slug.to_ascii_lowercase());
+                    }
+                }
+            }
+            tracing::info!(repositories = slugs.len(), already_scored = done.len(), "catalog changed");
+            for slug in slugs {
+                let (installation, listed) = match self.listed_repository(&slug).await {
+                    Ok(found) => found,
+                    Err(why) => {
+                        tracing::info!(repo = %slug, why = %why, "not scored again");
+                        continue;
+                    }
+                };
+                let job = Job::Repository {
+                    reason: "catalog changed".into(),
+                    installation: installation.id.0,
+                    repository: listed,
+                };
+                self.enqueue(format!("catalog-{after}-{slug}"), job).await?;
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
     }
 
     /// `Catalog validation` on a pull request to the catalog repository.
@@ -290,6 +358,7 @@ impl App {
             }
             tracing::info!(merge = %merge_sha, affected = affected.len(), "catalog reloaded at the merge commit");
             let mut requested_card = None;
+            let mut scored = BTreeSet::new();
             for name in affected.iter().take(PREVIEW_LIMIT) {
                 let Some(service) = merged.catalog.services.get(name) else { continue };
                 let (github, repository) = match self.service_repository(service).await {
@@ -300,12 +369,17 @@ impl App {
                     }
                 };
                 let card = self.refresh_service(&github, &repository).await?;
+                scored.insert(name.clone());
                 if request.as_ref().is_some_and(|r| r.service.as_deref() == Some(name.as_str())) {
                     requested_card = Some((github, card));
                 }
             }
             if let (Some(request), Some((github, card))) = (&request, requested_card) {
                 self.answer_merged(&github, request, &pull, &card).await?;
+            }
+            // The push of the merge commit need not score these again.
+            if let Ok(json) = serde_json::to_string(&scored) {
+                self.store.kv_put(ns::CATALOG_MERGE, &format!("{repo}@{merge_sha}"), json).await;
             }
             self.store.kv_put(ns::CATALOG_MERGE, &key, merge_sha).await;
             Ok(())

@@ -198,11 +198,10 @@ impl App {
                 Ok(())
             }
             Event::Push(e) if e.repository.full_name().eq_ignore_ascii_case(&self.config.catalog_repo) => {
-                // The catalog changed: every service may have a new tier, owner, exception or policy.
+                // The catalog changed: the services it changed (or, for a policy change, all) are scored again.
                 *self.catalog.lock().await = None;
-                let job =
-                    sweep::Job::Sweep { reason: "catalog changed".into(), installation: None, repositories: None };
-                self.enqueue(format!("catalog-{}", e.after), job).await
+                let installation = self.installation(e.installation).await?;
+                self.handle_catalog_push(&installation, &e.before, &e.after).await
             }
             Event::Push(e) => {
                 let installation = self.installation(e.installation).await?;

@@ -264,9 +264,12 @@ async fn an_exception_request_becomes_a_catalog_pull_request_and_its_merge_the_a
     // Before the merge the rule fails on the pull request; the merge is the approval.
     s.deliver("pull_request", &s.world.pull_request("synchronize", 7, &s.head, &s.base)).await;
     assert_eq!(s.stored_card(&s.head).await.rule("runbook").unwrap().status, Status::Fail);
-    s.merge(pull.number).await;
+    let merge = s.merge(pull.number).await;
     let card = s.stored_card(&s.head).await;
     let runbook = card.rule("runbook").unwrap();
+    // The merge scored the service; the push of the merge commit does not score it again.
+    let deliveries = s.world.running().store.deliveries().await.unwrap();
+    assert!(!deliveries.iter().any(|d| d.delivery_id.starts_with(&format!("catalog-{merge}"))), "{deliveries:#?}");
     assert_eq!(runbook.status, Status::Excepted, "{card:#?}");
     assert_eq!(runbook.exception.as_ref().unwrap().expires, "2026-11-16");
     let run = s.fake().check_runs(OWNER, REPO).into_iter().find(|r| r["head_sha"] == s.head.as_str()).unwrap();
@@ -604,4 +607,62 @@ async fn a_request_closed_without_merging_is_answered_as_refused() {
     s.deliver("pull_request", &s.world.pull_request("synchronize", 7, &s.head, &s.base)).await;
     assert_eq!(s.stored_card(&s.head).await.rule("runbook").map(|r| r.status), Some(Status::Fail), "nothing excepted");
     s.fake().assert_clean();
+}
+
+/// A push to the catalog scores again only the repositories of the services it changed; a policy change scores
+/// every repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_push_scores_only_the_services_it_changed() {
+    let s = Setup::new(2).await;
+    let fake = s.fake();
+    fake.add_repo(INSTALLATION, OWNER, "search", "main");
+    let readme = readme();
+    let search_head = fake.commit(OWNER, "search", &[("README.md", readme.as_str())]);
+    fake.set_branch(OWNER, "search", "main", &search_head);
+    let search = service(2).replace("name: payments", "name: search").replace("acme/payments", "acme/search");
+    let files = |extra: &[(&'static str, String)]| {
+        let mut files: Vec<(&str, String)> = vec![
+            ("policies/scorecard.yaml", POLICY.to_string()),
+            ("services/payments.yaml", service(2)),
+            ("services/search.yaml", search.clone()),
+        ];
+        files.extend(extra.iter().cloned());
+        files
+    };
+    let commit = |files: Vec<(&str, String)>| {
+        let pairs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        fake.commit(OWNER, CATALOG, &pairs)
+    };
+    let before = commit(files(&[]));
+    fake.set_branch(OWNER, CATALOG, "main", &before);
+    // An exception for payments, pushed directly.
+    let after = commit(files(&[("exceptions/payments/runbook.yaml", exception_file("runbook", "2026-11-20"))]));
+    fake.set_branch(OWNER, CATALOG, "main", &after);
+    s.deliver("push", &catalog_push_payload(&before, &after)).await;
+    let store = s.world.running().store.clone();
+    let jobs: Vec<String> = store
+        .deliveries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.delivery_id.starts_with("catalog-"))
+        .map(|d| d.delivery_id)
+        .collect();
+    assert_eq!(jobs, [format!("catalog-{after}-acme/payments")], "only the changed service");
+    let history = store.evaluations("acme/payments", "refs/heads/main").await.unwrap();
+    assert!(!history.is_empty(), "payments was scored with the new catalog");
+    assert!(store.evaluations("acme/search", "refs/heads/main").await.unwrap().is_empty(), "search was left alone");
+
+    // A policy change: every repository.
+    let policy = POLICY.replace("Has a README", "Has a README of substance");
+    let changed = commit(
+        files(&[("exceptions/payments/runbook.yaml", exception_file("runbook", "2026-11-20"))])
+            .into_iter()
+            .map(|(p, c)| if p == "policies/scorecard.yaml" { (p, policy.clone()) } else { (p, c) })
+            .collect(),
+    );
+    fake.set_branch(OWNER, CATALOG, "main", &changed);
+    s.deliver("push", &catalog_push_payload(&after, &changed)).await;
+    assert!(!store.evaluations("acme/search", "refs/heads/main").await.unwrap().is_empty(), "search scored too");
+    fake.assert_clean();
 }
