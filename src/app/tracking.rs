@@ -103,6 +103,35 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
+        // Sub-issues someone closed while their rule still fails: one conditional listing (free while unchanged).
+        let mut closed_tasks = std::collections::BTreeSet::new();
+        if let (Some(parent), true) = (record.issue, record.open)
+            && !record.state.task_list
+            && record.state.tasks.values().any(|t| t.open && t.issue.is_some())
+        {
+            let listed = github
+                .get_all_conditional::<IssueJson>(
+                    &format!("/repos/{repo}/issues/{parent}/sub_issues?per_page=100"),
+                    SUB_ISSUES,
+                    self.cache(),
+                )
+                .await;
+            match listed {
+                Ok(subs) => {
+                    for sub in subs.iter().filter(|s| s.state == "closed") {
+                        for (rule, task) in record.state.tasks.iter_mut() {
+                            if task.open && task.issue == Some(sub.number) {
+                                tracing::info!(repo = %repo, issue = sub.number, rule = %rule, "task closed on GitHub");
+                                task.open = false;
+                                closed_tasks.insert(rule.clone());
+                            }
+                        }
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => tracing::info!(repo = %repo, error = %e, "sub-issues not read back"),
+            }
+        }
         let today = self.clock.today();
         let failing_since = self
             .store
@@ -192,6 +221,16 @@ impl App {
                                 ISSUE,
                             )
                             .await?;
+                        if closed_tasks.contains(&rule) {
+                            let comment = text::task_reopened_comment(&rule).map_err(render_error)?;
+                            let _: serde_json::Value = github
+                                .post(
+                                    &format!("/repos/{repo}/issues/{number}/comments"),
+                                    &json!({"body": comment}),
+                                    COMMENTS,
+                                )
+                                .await?;
+                        }
                     } else {
                         let adopted = existing_subs.iter().find(|s| {
                             s.body.as_deref().and_then(tracking::state::parse_rule_marker)

@@ -22,7 +22,7 @@ const TEMPLATE: &str = include_str!("../../templates/scorecard.md.hbs");
 const CHECK_RUN_NAME: &str = "check_run.md";
 const CHECK_RUN: &str = include_str!("../../templates/check_run.md.hbs");
 /// The other templates (tracking issues, command replies, catalog pull requests), by name.
-const TRACKING: [(&str, &str); 13] = [
+const TRACKING: [(&str, &str); 14] = [
     ("tracking_issue.md", include_str!("../../templates/tracking_issue.md.hbs")),
     ("rule_issue.md", include_str!("../../templates/rule_issue.md.hbs")),
     ("task_closed.md", include_str!("../../templates/task_closed.md.hbs")),
@@ -34,6 +34,7 @@ const TRACKING: [(&str, &str); 13] = [
     ("catalog_merged.md", include_str!("../../templates/catalog_merged.md.hbs")),
     ("catalog_closed.md", include_str!("../../templates/catalog_closed.md.hbs")),
     ("tracking_reopened.md", include_str!("../../templates/tracking_reopened.md.hbs")),
+    ("task_reopened.md", include_str!("../../templates/task_reopened.md.hbs")),
     ("cleanup_pr.md", include_str!("../../templates/cleanup_pr.md.hbs")),
     ("catalog_validation.md", include_str!("../../templates/catalog_validation.md.hbs")),
 ];

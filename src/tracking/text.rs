@@ -329,6 +329,15 @@ pub fn reopened_comment(service: &str, failing: usize) -> anyhow::Result<String>
     render_template("tracking_reopened.md", &View { service, failing })
 }
 
+/// The comment on a task reopened after someone closed it while its rule still fails.
+pub fn task_reopened_comment(rule: &str) -> anyhow::Result<String> {
+    #[derive(Serialize)]
+    struct View<'a> {
+        rule: &'a str,
+    }
+    render_template("task_reopened.md", &View { rule })
+}
+
 #[derive(Serialize)]
 struct OverdueView {
     mention: Option<String>,
