@@ -235,8 +235,12 @@ pub async fn start(
         Some(url) => Some(crate::slack::Slack::new(url.expose()).context("cannot set up the Slack client")?),
         None => None,
     };
-    let providers = crate::providers::Providers::new(&config.providers, Default::default())
-        .context("cannot set up the linked-tool clients")?;
+    let limits = crate::providers::Limits {
+        breaker: Some(Arc::new(crate::providers::Breaker::new(clock.clone()))),
+        ..Default::default()
+    };
+    let providers =
+        crate::providers::Providers::new(&config.providers, limits).context("cannot set up the linked-tool clients")?;
     let notify = Arc::new(Notify::new());
     let cache = Arc::new(StoreCache { store: store.clone(), clock: clock.clone(), notify: Some(notify.clone()) });
     let app = Arc::new(

@@ -11,6 +11,7 @@ use crate::facts::{Fact, LinkedFacts, PromRule};
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use sha2::Digest;
+use std::sync::Arc;
 
 /// Prometheus rules are read once per this long and shared by every service scored meanwhile (a sweep).
 const RULES_TTL: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
@@ -73,7 +74,11 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn new(config: &ProvidersConfig, limits: Limits) -> anyhow::Result<Self> {
+    /// The clients, sharing one [`super::Breaker`] (the system clock's, unless `limits` brings one).
+    pub fn new(config: &ProvidersConfig, mut limits: Limits) -> anyhow::Result<Self> {
+        if limits.breaker.is_none() {
+            limits.breaker = Some(Arc::new(super::Breaker::new(Arc::new(crate::clock::SystemClock))));
+        }
         let pagerduty = match &config.pagerduty {
             Some((url, token)) => Some(PagerDuty::new(url, token, limits.clone())?),
             None => None,

@@ -10,10 +10,14 @@ pub mod prometheus;
 
 pub use collect::{Providers, ProvidersConfig};
 
+use crate::clock::Clock;
 use crate::http::{HttpClient, HttpError, retry_after};
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::Full;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a provider talks to its tool.
@@ -25,11 +29,84 @@ pub struct Limits {
     pub attempts: u32,
     /// The longest `Retry-After` waited out; a longer one makes the fact unavailable.
     pub max_wait: Duration,
+    /// Stops asking a host that keeps failing (shared by every client that holds it).
+    pub breaker: Option<Arc<Breaker>>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(10), attempts: 3, max_wait: Duration::from_secs(5) }
+        Self { timeout: Duration::from_secs(10), attempts: 3, max_wait: Duration::from_secs(5), breaker: None }
+    }
+}
+
+/// A circuit breaker per host: after [`Breaker::TRIP_AFTER`] requests in a row that found the host unreachable,
+/// timing out, failing (5xx) or rate limiting, it is not asked for [`Breaker::OPEN_FOR`] (by the injected clock),
+/// so a tool that is down costs a sweep one failed request per host rather than one per service. Then one request
+/// is let through; if it fails too, the host is left alone again at once.
+pub struct Breaker {
+    clock: Arc<dyn Clock>,
+    hosts: std::sync::Mutex<HashMap<String, HostState>>,
+}
+
+#[derive(Default)]
+struct HostState {
+    failures: u32,
+    open_until: Option<DateTime<Utc>>,
+    /// It tripped before: one more failure opens it again.
+    tripped: bool,
+}
+
+impl std::fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Breaker").finish_non_exhaustive()
+    }
+}
+
+impl Breaker {
+    pub const TRIP_AFTER: u32 = 3;
+    pub const OPEN_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { clock, hosts: Default::default() }
+    }
+
+    /// The scheme and authority of `url`: what is counted together.
+    fn host(url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        format!("{scheme}://{}", authority.to_ascii_lowercase())
+    }
+
+    /// `Err` with the reason while `url`'s host is left alone.
+    fn check(&self, url: &str) -> Result<(), String> {
+        let now = self.clock.now();
+        let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        match hosts.get(&Self::host(url)).and_then(|h| h.open_until) {
+            Some(until) if now < until => Err(format!(
+                "not asked: the last requests to this host failed; asked again from {} UTC",
+                until.format("%H:%M:%S")
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn record(&self, url: &str, failed: bool) {
+        let now = self.clock.now();
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let host = Self::host(url);
+        let state = hosts.entry(host.clone()).or_default();
+        if !failed {
+            *state = HostState::default();
+            return;
+        }
+        state.failures += 1;
+        if state.tripped || state.failures >= Self::TRIP_AFTER {
+            state.open_until = Some(now + Self::OPEN_FOR);
+            state.tripped = true;
+            state.failures = 0;
+            tracing::warn!(host = %host, until = %(now + Self::OPEN_FOR), "linked tool failing: left alone for a while");
+        }
     }
 }
 
@@ -38,6 +115,8 @@ impl Default for Limits {
 pub(crate) enum Failure {
     NotFound,
     Unavailable(String),
+    /// The host is failing: unreachable, timing out, 5xx or rate limiting (what the [`Breaker`] counts).
+    Down(String),
     /// 400 or 422: the tool understood the request and refused it; its body often says why.
     Refused {
         status: u16,
@@ -50,13 +129,14 @@ impl Failure {
     pub fn reason(self) -> String {
         match self {
             Failure::NotFound => "not found (404)".into(),
-            Failure::Unavailable(why) => why,
+            Failure::Unavailable(why) | Failure::Down(why) => why,
             Failure::Refused { status, .. } => format!("refused the request ({status})"),
         }
     }
 }
 
 /// A successful (2xx) answer.
+#[derive(Debug)]
 pub(crate) struct Answer {
     pub body: Bytes,
 }
@@ -64,6 +144,23 @@ pub(crate) struct Answer {
 /// GET `url` with `headers`; rate limits (429, with `Retry-After` up to `limits.max_wait`), 5xx, timeouts and
 /// connection failures are retried up to `limits.attempts` times. `timeout` and `max_bytes` override the client's.
 pub(crate) async fn get(
+    client: &HttpClient,
+    limits: &Limits,
+    url: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    max_bytes: Option<usize>,
+) -> Result<Answer, Failure> {
+    if let Some(breaker) = &limits.breaker {
+        breaker.check(url).map_err(Failure::Unavailable)?;
+    }
+    let outcome = send(client, limits, url, headers, max_bytes).await;
+    if let Some(breaker) = &limits.breaker {
+        breaker.record(url, matches!(&outcome, Err(Failure::Down(_))));
+    }
+    outcome
+}
+
+async fn send(
     client: &HttpClient,
     limits: &Limits,
     url: &str,
@@ -91,7 +188,7 @@ pub(crate) async fn get(
             Err(HttpError::TooLarge(limit)) => {
                 return Err(Failure::Unavailable(format!("the answer is larger than {limit} bytes")));
             }
-            Err(e) => return Err(Failure::Unavailable(format!("unreachable ({e})"))),
+            Err(e) => return Err(Failure::Down(format!("unreachable ({e})"))),
         };
         let status = response.status;
         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
@@ -112,8 +209,9 @@ pub(crate) async fn get(
             StatusCode::FORBIDDEN => Err(Failure::Unavailable("the credentials may not read this (403)".into())),
             StatusCode::TOO_MANY_REQUESTS => {
                 let after = retry_after(&response.headers).map(|d| format!("; retry after {}s", d.as_secs()));
-                Err(Failure::Unavailable(format!("rate limited (429){}", after.unwrap_or_default())))
+                Err(Failure::Down(format!("rate limited (429){}", after.unwrap_or_default())))
             }
+            s if s.is_server_error() => Err(Failure::Down(format!("answered {}", s.as_u16()))),
             s => Err(Failure::Unavailable(format!("answered {}", s.as_u16()))),
         };
     }
@@ -123,3 +221,6 @@ pub(crate) async fn get(
 pub(crate) fn segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! The shared GET and its circuit breaker, against a server that is down or failing, on a manual clock.
+
+use super::*;
+use crate::clock::ManualClock;
+use axum::response::IntoResponse;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A server answering `status` to every request, counting them.
+async fn server(status: u16) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = axum::Router::new().fallback(move || {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move { (axum::http::StatusCode::from_u16(status).unwrap(), "{}").into_response() }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, count)
+}
+
+fn setup() -> (Arc<ManualClock>, Limits, HttpClient) {
+    let clock = Arc::new(ManualClock::new("2026-11-22T09:00:00Z".parse().unwrap()));
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        attempts: 1,
+        max_wait: Duration::from_secs(1),
+        breaker: Some(Arc::new(Breaker::new(clock.clone()))),
+    };
+    (clock, limits.clone(), HttpClient::new(limits.timeout).unwrap())
+}
+
+#[tokio::test]
+async fn a_failing_host_is_left_alone_for_a_while_then_tried_once() {
+    let (clock, limits, client) = setup();
+    let (url, count) = server(503).await;
+    for _ in 0..Breaker::TRIP_AFTER {
+        assert_eq!(
+            get(&client, &limits, &format!("{url}/a"), &[], None).await.err(),
+            Some(Failure::Down("answered 503".into()))
+        );
+    }
+    // Tripped: not asked, whatever the path, with the time it will be asked again.
+    let failure = get(&client, &limits, &format!("{url}/b?x=1"), &[], None).await.err().unwrap();
+    assert_eq!(
+        failure,
+        Failure::Unavailable("not asked: the last requests to this host failed; asked again from 09:02:00 UTC".into())
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    // After the pause one request goes through; failing again, the host is left alone again at once.
+    clock.advance(Duration::from_secs(121));
+    assert!(matches!(get(&client, &limits, &url, &[], None).await, Err(Failure::Down(_))));
+    assert!(matches!(get(&client, &limits, &url, &[], None).await, Err(Failure::Unavailable(_))));
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn refusals_and_answers_do_not_trip_it_and_a_success_resets_it() {
+    let (_, limits, client) = setup();
+    let (refusing, count) = server(401).await;
+    for _ in 0..5 {
+        assert!(matches!(get(&client, &limits, &refusing, &[], None).await, Err(Failure::Unavailable(_))));
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 5, "a refused credential is the tool answering: always asked");
+    let (failing, _) = server(500).await;
+    let (fine, _) = server(200).await;
+    get(&client, &limits, &failing, &[], None).await.unwrap_err();
+    get(&client, &limits, &failing, &[], None).await.unwrap_err();
+    // Another host is counted apart.
+    assert!(get(&client, &limits, &fine, &[], None).await.is_ok());
+    get(&client, &limits, &failing, &[], None).await.unwrap_err();
+    assert!(matches!(get(&client, &limits, &failing, &[], None).await, Err(Failure::Unavailable(_))), "third failure");
+    // Unreachable hosts count as failing too.
+    let closed = "http://127.0.0.1:9";
+    for _ in 0..Breaker::TRIP_AFTER {
+        assert!(matches!(get(&client, &limits, closed, &[], None).await, Err(Failure::Down(_))));
+    }
+    assert!(matches!(get(&client, &limits, closed, &[], None).await, Err(Failure::Unavailable(_))));
+}
+
+#[test]
+fn hosts_are_counted_by_scheme_and_authority_without_credentials() {
+    assert_eq!(Breaker::host("https://user:pw@Sonar.example.com:8443/api?x=1"), "https://sonar.example.com:8443");
+    assert_eq!(Breaker::host("http://127.0.0.1:9"), "http://127.0.0.1:9");
+}
