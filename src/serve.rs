@@ -28,6 +28,12 @@ impl RequestObserver for Metrics {
     }
 }
 
+impl crate::providers::ToolObserver for Metrics {
+    fn linked_tool_request(&self, tool: &'static str, outcome: &'static str) {
+        Metrics::linked_tool_request(self, tool, outcome);
+    }
+}
+
 /// What the webhook edge stores about a delivery, from our own event types.
 pub fn delivery_meta(event: &str, body: &[u8], app_id: u64, catalog_repo: &str) -> Result<DeliveryMeta, String> {
     let Some(parsed) = events::parse(event, body).map_err(|e| e.to_string())? else {
@@ -237,6 +243,7 @@ pub async fn start(
     };
     let limits = crate::providers::Limits {
         breaker: Some(Arc::new(crate::providers::Breaker::new(clock.clone()))),
+        observer: Some(metrics.clone() as Arc<dyn crate::providers::ToolObserver>),
         ..Default::default()
     };
     let providers =

@@ -101,11 +101,12 @@ impl HttpRules {
             headers.push((name, value));
         }
         let limits = Limits { timeout: request.timeout, ..self.limits.clone() };
-        let body = match super::get(&self.client, &limits, &request.url, &headers, Some(request.max_bytes)).await {
-            Ok(answer) => answer.body,
-            Err(Failure::NotFound) => return Fact::Known(HttpAnswer::NotFound),
-            Err(failure) => return Fact::Unavailable(format!("GET {}: {}", request.url, failure.reason())),
-        };
+        let body =
+            match super::get("http", &self.client, &limits, &request.url, &headers, Some(request.max_bytes)).await {
+                Ok(answer) => answer.body,
+                Err(Failure::NotFound) => return Fact::Known(HttpAnswer::NotFound),
+                Err(failure) => return Fact::Unavailable(format!("GET {}: {}", request.url, failure.reason())),
+            };
         match serde_json::from_slice(&body) {
             Ok(json) => Fact::Known(HttpAnswer::Json(json)),
             Err(e) => Fact::Unavailable(format!("GET {}: the answer is not JSON ({e})", request.url)),

@@ -31,11 +31,25 @@ pub struct Limits {
     pub max_wait: Duration,
     /// Stops asking a host that keeps failing (shared by every client that holds it).
     pub breaker: Option<Arc<Breaker>>,
+    /// Told the outcome of every request (for metrics).
+    pub observer: Option<Arc<dyn ToolObserver>>,
+}
+
+/// Told about every linked-tool request: the tool (`pagerduty`, `prometheus`, `http`) and the outcome (`ok`,
+/// `not_found`, `refused`, `down`, `not_asked`).
+pub trait ToolObserver: Send + Sync + std::fmt::Debug {
+    fn linked_tool_request(&self, tool: &'static str, outcome: &'static str);
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(10), attempts: 3, max_wait: Duration::from_secs(5), breaker: None }
+        Self {
+            timeout: Duration::from_secs(10),
+            attempts: 3,
+            max_wait: Duration::from_secs(5),
+            breaker: None,
+            observer: None,
+        }
     }
 }
 
@@ -144,19 +158,34 @@ pub(crate) struct Answer {
 /// GET `url` with `headers`; rate limits (429, with `Retry-After` up to `limits.max_wait`), 5xx, timeouts and
 /// connection failures are retried up to `limits.attempts` times. `timeout` and `max_bytes` override the client's.
 pub(crate) async fn get(
+    tool: &'static str,
     client: &HttpClient,
     limits: &Limits,
     url: &str,
     headers: &[(HeaderName, HeaderValue)],
     max_bytes: Option<usize>,
 ) -> Result<Answer, Failure> {
-    if let Some(breaker) = &limits.breaker {
-        breaker.check(url).map_err(Failure::Unavailable)?;
+    let observe = |outcome: &'static str| {
+        if let Some(observer) = &limits.observer {
+            observer.linked_tool_request(tool, outcome);
+        }
+    };
+    if let Some(breaker) = &limits.breaker
+        && let Err(why) = breaker.check(url)
+    {
+        observe("not_asked");
+        return Err(Failure::Unavailable(why));
     }
     let outcome = send(client, limits, url, headers, max_bytes).await;
     if let Some(breaker) = &limits.breaker {
         breaker.record(url, matches!(&outcome, Err(Failure::Down(_))));
     }
+    observe(match &outcome {
+        Ok(_) => "ok",
+        Err(Failure::NotFound) => "not_found",
+        Err(Failure::Down(_)) => "down",
+        Err(Failure::Unavailable(_) | Failure::Refused { .. }) => "refused",
+    });
     outcome
 }
 

@@ -121,7 +121,8 @@ impl PagerDuty {
             (http::header::AUTHORIZATION, auth),
         ];
         let answer =
-            super::get(&self.client, &self.limits, &format!("{}{path}", self.base_url), &headers, None).await?;
+            super::get("pagerduty", &self.client, &self.limits, &format!("{}{path}", self.base_url), &headers, None)
+                .await?;
         serde_json::from_slice(&answer.body).map_err(|e| Failure::Unavailable(format!("unexpected answer ({e})")))
     }
 }

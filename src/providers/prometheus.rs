@@ -134,7 +134,7 @@ impl Prometheus {
             headers.push((http::header::AUTHORIZATION, value));
         }
         let url = format!("{}{path}", self.base_url);
-        let body = match super::get(&self.client, &self.limits, &url, &headers, None).await {
+        let body = match super::get("prometheus", &self.client, &self.limits, &url, &headers, None).await {
             Ok(answer) => answer.body,
             Err(Failure::NotFound) => {
                 return Err("not found (404): SHIPSHAPE_PROMETHEUS_URL should be the server's base URL, the one \

@@ -26,6 +26,7 @@ fn setup() -> (Arc<ManualClock>, Limits, HttpClient) {
         attempts: 1,
         max_wait: Duration::from_secs(1),
         breaker: Some(Arc::new(Breaker::new(clock.clone()))),
+        observer: None,
     };
     (clock, limits.clone(), HttpClient::new(limits.timeout).unwrap())
 }
@@ -36,12 +37,12 @@ async fn a_failing_host_is_left_alone_for_a_while_then_tried_once() {
     let (url, count) = server(503).await;
     for _ in 0..Breaker::TRIP_AFTER {
         assert_eq!(
-            get(&client, &limits, &format!("{url}/a"), &[], None).await.err(),
+            get("http", &client, &limits, &format!("{url}/a"), &[], None).await.err(),
             Some(Failure::Down("answered 503".into()))
         );
     }
     // Tripped: not asked, whatever the path, with the time it will be asked again.
-    let failure = get(&client, &limits, &format!("{url}/b?x=1"), &[], None).await.err().unwrap();
+    let failure = get("http", &client, &limits, &format!("{url}/b?x=1"), &[], None).await.err().unwrap();
     assert_eq!(
         failure,
         Failure::Unavailable("not asked: the last requests to this host failed; asked again from 09:02:00 UTC".into())
@@ -49,8 +50,8 @@ async fn a_failing_host_is_left_alone_for_a_while_then_tried_once() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
     // After the pause one request goes through; failing again, the host is left alone again at once.
     clock.advance(Duration::from_secs(121));
-    assert!(matches!(get(&client, &limits, &url, &[], None).await, Err(Failure::Down(_))));
-    assert!(matches!(get(&client, &limits, &url, &[], None).await, Err(Failure::Unavailable(_))));
+    assert!(matches!(get("http", &client, &limits, &url, &[], None).await, Err(Failure::Down(_))));
+    assert!(matches!(get("http", &client, &limits, &url, &[], None).await, Err(Failure::Unavailable(_))));
     assert_eq!(count.load(Ordering::SeqCst), 4);
 }
 
@@ -59,23 +60,26 @@ async fn refusals_and_answers_do_not_trip_it_and_a_success_resets_it() {
     let (_, limits, client) = setup();
     let (refusing, count) = server(401).await;
     for _ in 0..5 {
-        assert!(matches!(get(&client, &limits, &refusing, &[], None).await, Err(Failure::Unavailable(_))));
+        assert!(matches!(get("http", &client, &limits, &refusing, &[], None).await, Err(Failure::Unavailable(_))));
     }
     assert_eq!(count.load(Ordering::SeqCst), 5, "a refused credential is the tool answering: always asked");
     let (failing, _) = server(500).await;
     let (fine, _) = server(200).await;
-    get(&client, &limits, &failing, &[], None).await.unwrap_err();
-    get(&client, &limits, &failing, &[], None).await.unwrap_err();
+    get("http", &client, &limits, &failing, &[], None).await.unwrap_err();
+    get("http", &client, &limits, &failing, &[], None).await.unwrap_err();
     // Another host is counted apart.
-    assert!(get(&client, &limits, &fine, &[], None).await.is_ok());
-    get(&client, &limits, &failing, &[], None).await.unwrap_err();
-    assert!(matches!(get(&client, &limits, &failing, &[], None).await, Err(Failure::Unavailable(_))), "third failure");
+    assert!(get("http", &client, &limits, &fine, &[], None).await.is_ok());
+    get("http", &client, &limits, &failing, &[], None).await.unwrap_err();
+    assert!(
+        matches!(get("http", &client, &limits, &failing, &[], None).await, Err(Failure::Unavailable(_))),
+        "third failure"
+    );
     // Unreachable hosts count as failing too.
     let closed = "http://127.0.0.1:9";
     for _ in 0..Breaker::TRIP_AFTER {
-        assert!(matches!(get(&client, &limits, closed, &[], None).await, Err(Failure::Down(_))));
+        assert!(matches!(get("http", &client, &limits, closed, &[], None).await, Err(Failure::Down(_))));
     }
-    assert!(matches!(get(&client, &limits, closed, &[], None).await, Err(Failure::Unavailable(_))));
+    assert!(matches!(get("http", &client, &limits, closed, &[], None).await, Err(Failure::Unavailable(_))));
 }
 
 #[test]

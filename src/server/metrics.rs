@@ -84,6 +84,7 @@ pub struct Metrics {
     processing: Mutex<Histogram>,
     queue_depth: AtomicI64,
     github_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    linked_requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     rate_limit_remaining: AtomicU64,
     rate_limit_known: AtomicBool,
 }
@@ -132,6 +133,10 @@ impl Metrics {
 
     /// One GitHub REST request. `endpoint` is the route template, never the concrete path (bounded label values):
     /// `metrics.github_request("GET /repos/{owner}/{repo}/git/trees/{sha}", 200)`.
+    pub fn linked_tool_request(&self, tool: &'static str, outcome: &'static str) {
+        bump(&self.linked_requests, (tool, outcome));
+    }
+
     pub fn github_request(&self, endpoint: &str, status: u16) {
         bump(&self.github_requests, (endpoint.to_owned(), status));
     }
@@ -210,6 +215,16 @@ impl Metrics {
 
         header(
             &mut out,
+            "shipshape_linked_tool_requests_total",
+            "counter",
+            "Requests to linked tools (PagerDuty, Prometheus, http checks), by tool and outcome.",
+        );
+        for ((tool, outcome), n) in snapshot(&self.linked_requests) {
+            sample(&mut out, "shipshape_linked_tool_requests_total", &[("tool", tool), ("outcome", outcome)], n);
+        }
+
+        header(
+            &mut out,
             "shipshape_github_rate_limit_remaining",
             "gauge",
             "Requests left in GitHub's current rate-limit window, as last reported.",
@@ -283,6 +298,7 @@ mod tests {
             "shipshape_delivery_processing_seconds",
             "shipshape_queue_depth",
             "shipshape_github_requests_total",
+            "shipshape_linked_tool_requests_total",
             "shipshape_github_rate_limit_remaining",
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name}\n{text}");
@@ -309,6 +325,9 @@ mod tests {
         m.github_request("GET /repos/{owner}/{repo}/git/trees/{sha}", 200);
         m.github_request("GET /repos/{owner}/{repo}/git/trees/{sha}", 200);
         m.set_github_rate_limit_remaining(4990);
+        m.linked_tool_request("prometheus", "ok");
+        m.linked_tool_request("prometheus", "ok");
+        m.linked_tool_request("http", "down");
         let text = m.render();
         for line in [
             "shipshape_deliveries_received_total{event=\"pull_request\"} 2",
@@ -319,6 +338,8 @@ mod tests {
             "shipshape_queue_depth 7",
             "shipshape_github_requests_total{endpoint=\"GET /repos/{owner}/{repo}/git/trees/{sha}\",status=\"200\"} 2",
             "shipshape_github_rate_limit_remaining 4990",
+            "shipshape_linked_tool_requests_total{tool=\"prometheus\",outcome=\"ok\"} 2",
+            "shipshape_linked_tool_requests_total{tool=\"http\",outcome=\"down\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }

@@ -367,6 +367,18 @@ async fn prometheus_and_http_checks_are_scored_and_no_secret_reaches_logs_errors
     for secret in secrets {
         assert!(!stored.contains(secret), "{secret} is in the stored scorecard");
     }
+    // Operators see the tools' health in /metrics.
+    let metrics = reqwest::get(format!("http://{}/metrics", world.running().addr)).await.unwrap().text().await.unwrap();
+    for line in [
+        "shipshape_linked_tool_requests_total{tool=\"prometheus\",outcome=\"ok\"}",
+        "shipshape_linked_tool_requests_total{tool=\"http\",outcome=\"down\"}",
+        "shipshape_linked_tool_requests_total{tool=\"pagerduty\",outcome=\"refused\"}",
+    ] {
+        assert!(metrics.lines().any(|l| l.starts_with(line)), "no {line} in\n{metrics}");
+    }
+    for secret in secrets {
+        assert!(!metrics.contains(secret), "{secret} is in /metrics");
+    }
     world.fake.assert_clean();
 }
 

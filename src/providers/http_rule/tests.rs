@@ -75,7 +75,7 @@ async fn fake() -> (String, Shared) {
 fn rules() -> HttpRules {
     let secrets = Secrets::from_vars([("SHIPSHAPE_SECRET_SONAR_TOKEN".to_string(), SECRET.to_string())]);
     let limits =
-        Limits { timeout: Duration::from_secs(5), attempts: 3, max_wait: Duration::from_secs(2), breaker: None };
+        Limits { timeout: Duration::from_secs(5), attempts: 3, max_wait: Duration::from_secs(2), ..Limits::default() };
     HttpRules::new(secrets, limits).unwrap()
 }
 

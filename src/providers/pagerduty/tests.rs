@@ -131,8 +131,12 @@ async fn fake() -> (String, Shared) {
 }
 
 fn client(url: &str, token: &str) -> PagerDuty {
-    let limits =
-        Limits { timeout: Duration::from_millis(500), attempts: 3, max_wait: Duration::from_secs(2), breaker: None };
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        attempts: 3,
+        max_wait: Duration::from_secs(2),
+        ..Limits::default()
+    };
     PagerDuty::new(url, token, limits).unwrap()
 }
 

@@ -132,8 +132,12 @@ async fn fake(auth: bool) -> (String, Shared) {
 }
 
 fn client(url: &str, token: Option<&str>) -> Prometheus {
-    let limits =
-        Limits { timeout: Duration::from_millis(500), attempts: 3, max_wait: Duration::from_secs(2), breaker: None };
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        attempts: 3,
+        max_wait: Duration::from_secs(2),
+        ..Limits::default()
+    };
     Prometheus::new(url, token, limits).unwrap()
 }
 
