@@ -68,14 +68,14 @@ impl HttpClient {
         self.send_limited(request, self.timeout, None).await
     }
 
-    /// Sends `request` with its own timeout and answer size limit (at most [`MAX_RESPONSE_BYTES`]).
+    /// Sends `request` with its own timeout and answer size limit (default [`MAX_RESPONSE_BYTES`]).
     pub async fn send_limited(
         &self,
         request: Request<Full<Bytes>>,
         timeout: Duration,
         max_bytes: Option<usize>,
     ) -> Result<Response, HttpError> {
-        let limit = max_bytes.unwrap_or(MAX_RESPONSE_BYTES).min(MAX_RESPONSE_BYTES);
+        let limit = max_bytes.unwrap_or(MAX_RESPONSE_BYTES);
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| HttpError::Connect(connect_reason(&e)))?;
             let (parts, body) = response.into_parts();

@@ -10,6 +10,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
+/// The rules listing of a large installation runs to megabytes; it is read once per five minutes.
+const RULES_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// An instant query's answer for one number.
+const QUERY_MAX_BYTES: usize = 4 * 1024 * 1024;
+
 /// A configured Prometheus client.
 pub struct Prometheus {
     client: HttpClient,
@@ -67,7 +72,9 @@ impl Prometheus {
             #[serde(default)]
             health: String,
         }
-        match self.get::<Data>("/api/v1/rules").await {
+        // Active alerts are left out of the listing (Prometheus 2.49+; older ones ignore the parameter): only the
+        // rules are needed, and a busy server's alerts can be most of the answer.
+        match self.get::<Data>("/api/v1/rules?exclude_alerts=true", RULES_MAX_BYTES).await {
             Ok(data) => Fact::Known(
                 data.groups
                     .into_iter()
@@ -100,7 +107,7 @@ impl Prometheus {
             value: (f64, String),
         }
         let encoded = percent_encoding::utf8_percent_encode(promql, percent_encoding::NON_ALPHANUMERIC);
-        let data = match self.get::<Data>(&format!("/api/v1/query?query={encoded}")).await {
+        let data = match self.get::<Data>(&format!("/api/v1/query?query={encoded}"), QUERY_MAX_BYTES).await {
             Ok(data) => data,
             Err(why) => return Fact::Unavailable(format!("Prometheus: {why}")),
         };
@@ -125,7 +132,7 @@ impl Prometheus {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+    async fn get<T: DeserializeOwned>(&self, path: &str, max_bytes: usize) -> Result<T, String> {
         let mut headers: Vec<(HeaderName, HeaderValue)> =
             vec![(http::header::ACCEPT, HeaderValue::from_static("application/json"))];
         if let Some(token) = &self.token {
@@ -134,7 +141,7 @@ impl Prometheus {
             headers.push((http::header::AUTHORIZATION, value));
         }
         let url = format!("{}{path}", self.base_url);
-        let body = match super::get("prometheus", &self.client, &self.limits, &url, &headers, None).await {
+        let body = match super::get("prometheus", &self.client, &self.limits, &url, &headers, Some(max_bytes)).await {
             Ok(answer) => answer.body,
             Err(Failure::NotFound) => {
                 return Err("not found (404): SHIPSHAPE_PROMETHEUS_URL should be the server's base URL, the one \

@@ -73,7 +73,7 @@ fn fake_prometheus(rules: &'static [(&'static str, &'static str, &'static str)],
         if !headers.contains(&format!("authorization: bearer {PROM_TOKEN}")) {
             return ("401 Unauthorized", "Unauthorized".to_string());
         }
-        if path == "/api/v1/rules" {
+        if path == "/api/v1/rules?exclude_alerts=true" {
             let rules: Vec<String> = rules
                 .iter()
                 .map(|(kind, name, service)| {

@@ -65,8 +65,9 @@ async fn fault_or_auth(world: &Shared, headers: &HeaderMap, what: String) -> Opt
     }
 }
 
-async fn rules(State(w): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = fault_or_auth(&w, &headers, "rules".into()).await {
+async fn rules(State(w): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let what = if q.get("exclude_alerts").map(String::as_str) == Some("true") { "rules" } else { "rules with alerts" };
+    if let Some(r) = fault_or_auth(&w, &headers, what.into()).await {
         return r;
     }
     let groups = w.lock().unwrap().groups.clone();
