@@ -531,8 +531,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn promql(&self, spec: &PromqlSpec) -> Outcome {
-        if let Some(missing) = Outcome::missing(&self.subject.linked.prometheus_rules) {
-            return missing;
+        // Whether Prometheus is configured at all; a failed rules listing says nothing about this query.
+        if let Fact::NotConfigured(why) = &self.subject.linked.prometheus_rules {
+            return Outcome::skipped(why.clone());
         }
         let entity = self.subject.service.map(|s| &s.entity);
         let query = match spec.key(entity) {

@@ -183,6 +183,9 @@ fn promql_compares_the_first_sample_with_its_bounds() {
         message(&run.card(), "availability"),
         (Status::Fail, "30-day availability: Prometheus returned no sample")
     );
+    // A failed rules listing does not hide a query that was answered.
+    run.linked.prometheus_rules = Fact::Unavailable("Prometheus: answered 503".into());
+    assert_eq!(message(&run.card(), "availability").0, Status::Fail);
     run.linked.promql.insert(query, Fact::Unavailable("Prometheus: the query failed (bad_data): x".into()));
     assert_eq!(message(&run.card(), "availability").0, Status::Error);
     run.service = None;
