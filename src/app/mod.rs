@@ -417,18 +417,20 @@ impl App {
         let snapshot = self.catalog_snapshot(github).await?;
         let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
         let service = snapshot.catalog.service_for_repository(&repo);
+        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
+        // GitHub's CODEOWNERS errors are asked for only when the commit has a CODEOWNERS file (a 404 costs budget).
+        let codeowners_at = Some(sha).filter(|_| crate::codeowners::locate(|p| facts.files.contains_key(p)).is_some());
         let linked = self
             .linked_facts(
                 github,
                 &repo,
                 &repository.default_branch,
-                Some(sha),
+                codeowners_at,
                 fresh_linked,
                 service,
                 &[&snapshot.policy],
             )
             .await?;
-        let facts = remote_facts::collect(github, self.store.as_ref(), &repo, sha, &plan, true).await?;
         Ok((snapshot, facts, linked))
     }
 
@@ -556,8 +558,8 @@ impl App {
         Ok((snapshot, diags))
     }
 
-    /// The linked-tool facts of a repository's default branch `branch` (at `sha` when known: GitHub's CODEOWNERS
-    /// errors are read for that commit) for `service`, with what `policies` ask of PagerDuty, Prometheus and `http`
+    /// The linked-tool facts of a repository's default branch `branch` (GitHub's CODEOWNERS errors are read for
+    /// commit `sha` when given) for `service`, with what `policies` ask of PagerDuty, Prometheus and `http`
     /// checks. Cached for [`LINKED_FACTS_TTL`] unless `fresh`.
     #[allow(clippy::too_many_arguments)]
     async fn linked_facts(

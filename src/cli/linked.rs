@@ -52,7 +52,9 @@ impl CliLinked {
             let mut linked = match (&self.github, &facts.origin_slug) {
                 (Some(github), Some(slug)) => {
                     let wanted = crate::github::facts::Wanted { releases: policy.reads_releases() };
-                    github_facts(github, slug, facts.commit.as_deref(), wanted).await
+                    let has_codeowners = crate::codeowners::locate(|p| facts.files.contains_key(p)).is_some();
+                    let codeowners_at = facts.commit.as_deref().filter(|_| has_codeowners);
+                    github_facts(github, slug, codeowners_at, wanted).await
                 }
                 (Some(_), None) => {
                     let mut linked = LinkedFacts::none_configured();
@@ -86,7 +88,7 @@ fn set_github(linked: &mut LinkedFacts, unavailable: bool, why: &str) {
 async fn github_facts(
     github: &Installation,
     slug: &str,
-    commit: Option<&str>,
+    codeowners_at: Option<&str>,
     wanted: crate::github::facts::Wanted,
 ) -> LinkedFacts {
     #[derive(serde::Deserialize)]
@@ -95,7 +97,7 @@ async fn github_facts(
     }
     let read = async {
         let repository: Repository = github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await?;
-        crate::github::facts::collect(github, slug, &repository.default_branch, commit, wanted, &NoCache).await
+        crate::github::facts::collect(github, slug, &repository.default_branch, codeowners_at, wanted, &NoCache).await
     };
     match read.await {
         Ok(linked) => linked,

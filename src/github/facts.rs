@@ -296,7 +296,9 @@ async fn codeowners_errors(
         path: String,
     }
     let Some(sha) = sha else {
-        return Ok(Fact::NotConfigured("CODEOWNERS errors are read for a known commit only".into()));
+        return Ok(Fact::NotConfigured(
+            "CODEOWNERS errors are read for a known commit that has a CODEOWNERS file only".into(),
+        ));
     };
     let listing = github
         .get_conditional::<Listing>(
