@@ -53,6 +53,16 @@ struct UserJson {
     kind: String,
 }
 
+/// What [`App::read_back`] learned.
+#[derive(Default)]
+struct ReadBack {
+    closed_by_hand: bool,
+    /// Rules whose sub-issue someone closed.
+    closed_tasks: std::collections::BTreeSet<String>,
+    /// The sub-issues as listed, when they were.
+    sub_issues: Option<Vec<IssueJson>>,
+}
+
 const ISSUES: &str = "POST /repos/{owner}/{repo}/issues";
 const ISSUE: &str = "PATCH /repos/{owner}/{repo}/issues/{issue_number}";
 const COMMENTS: &str = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
@@ -79,59 +89,8 @@ impl App {
             Some(record) => record,
             None => self.find_tracking_issue(github, &repo, &service).await?,
         };
-        // Someone may have closed (or deleted) the issue since: its state, by a conditional GET (free while unchanged).
-        let mut closed_by_hand = false;
-        if let (Some(number), true) = (record.issue, record.open) {
-            let read = github
-                .get_conditional::<IssueJson>(
-                    &format!("/repos/{repo}/issues/{number}"),
-                    "GET /repos/{owner}/{repo}/issues/{issue_number}",
-                    self.cache(),
-                )
-                .await;
-            match read {
-                Ok(issue) if issue.state == "closed" => {
-                    tracing::info!(repo = %repo, issue = number, "tracking issue closed on GitHub");
-                    record.open = false;
-                    closed_by_hand = true;
-                }
-                Ok(_) => {}
-                Err(GhError::NotFound { .. } | GhError::Permanent { status: 410, .. }) => {
-                    tracing::info!(repo = %repo, issue = number, "tracking issue deleted: a new one will be made");
-                    record = Record { state: TrackingState::default(), ..Record::default() };
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // Sub-issues someone closed while their rule still fails: one conditional listing (free while unchanged).
-        let mut closed_tasks = std::collections::BTreeSet::new();
-        if let (Some(parent), true) = (record.issue, record.open)
-            && !record.state.task_list
-            && record.state.tasks.values().any(|t| t.open && t.issue.is_some())
-        {
-            let listed = github
-                .get_all_conditional::<IssueJson>(
-                    &format!("/repos/{repo}/issues/{parent}/sub_issues?per_page=100"),
-                    SUB_ISSUES,
-                    self.cache(),
-                )
-                .await;
-            match listed {
-                Ok(subs) => {
-                    for sub in subs.iter().filter(|s| s.state == "closed") {
-                        for (rule, task) in record.state.tasks.iter_mut() {
-                            if task.open && task.issue == Some(sub.number) {
-                                tracing::info!(repo = %repo, issue = sub.number, rule = %rule, "task closed on GitHub");
-                                task.open = false;
-                                closed_tasks.insert(rule.clone());
-                            }
-                        }
-                    }
-                }
-                Err(e) if e.is_transient() => return Err(e.into()),
-                Err(e) => tracing::info!(repo = %repo, error = %e, "sub-issues not read back"),
-            }
-        }
+        let ReadBack { closed_by_hand, closed_tasks, mut sub_issues } =
+            self.read_back(github, &repo, &mut record).await?;
         let today = self.clock.today();
         let failing_since = self
             .store
@@ -185,10 +144,18 @@ impl App {
         let needs_new = plan.tasks.iter().any(|a| matches!(a, TaskAction::Open { reopen: false, .. }));
         let mut existing_subs: Vec<IssueJson> = Vec::new();
         if needs_new && !record.state.task_list {
-            match github
-                .get_all::<IssueJson>(&format!("/repos/{repo}/issues/{parent}/sub_issues?per_page=100"), SUB_ISSUES)
-                .await
-            {
+            let listed = match sub_issues.take() {
+                Some(subs) => Ok(subs),
+                None => {
+                    github
+                        .get_all::<IssueJson>(
+                            &format!("/repos/{repo}/issues/{parent}/sub_issues?per_page=100"),
+                            SUB_ISSUES,
+                        )
+                        .await
+                }
+            };
+            match listed {
                 Ok(subs) => existing_subs = subs,
                 Err(GhError::NotFound { .. } | GhError::Permanent { status: 422, .. }) => {
                     tracing::info!(repo = %repo, "sub-issues are unavailable: tasks go in a task list");
@@ -380,6 +347,63 @@ impl App {
         record = Record { issue: Some(parent), open, title, body, state: target, ..record };
         self.save(&repo, &record).await;
         Ok(())
+    }
+
+    /// What people did to the issues since the last write: a tracking issue closed (then `record.open` is false) or
+    /// deleted (then `record` starts over), sub-issues closed while their task was open (those tasks are marked
+    /// closed). Conditional GETs: free while nothing changed. The sub-issue listing is kept for adopting sub-issues.
+    async fn read_back(&self, github: &Installation, repo: &str, record: &mut Record) -> Result<ReadBack, AppError> {
+        let mut back = ReadBack::default();
+        let Some(number) = record.issue.filter(|_| record.open) else { return Ok(back) };
+        let read = github
+            .get_conditional::<IssueJson>(
+                &format!("/repos/{repo}/issues/{number}"),
+                "GET /repos/{owner}/{repo}/issues/{issue_number}",
+                self.cache(),
+            )
+            .await;
+        match read {
+            Ok(issue) if issue.state == "closed" => {
+                tracing::info!(repo = %repo, issue = number, "tracking issue closed on GitHub");
+                record.open = false;
+                back.closed_by_hand = true;
+                return Ok(back);
+            }
+            Ok(_) => {}
+            Err(GhError::NotFound { .. } | GhError::Permanent { status: 410, .. }) => {
+                tracing::info!(repo = %repo, issue = number, "tracking issue deleted: a new one will be made");
+                *record = Record { state: TrackingState::default(), ..Record::default() };
+                return Ok(back);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if record.state.task_list || !record.state.tasks.values().any(|t| t.open && t.issue.is_some()) {
+            return Ok(back);
+        }
+        let listed = github
+            .get_all_conditional::<IssueJson>(
+                &format!("/repos/{repo}/issues/{number}/sub_issues?per_page=100"),
+                SUB_ISSUES,
+                self.cache(),
+            )
+            .await;
+        let subs = match listed {
+            Ok(subs) => subs,
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                tracing::info!(repo = %repo, error = %e, "sub-issues not read back");
+                return Ok(back);
+            }
+        };
+        for sub in subs.iter().filter(|s| s.state == "closed") {
+            for (rule, task) in record.state.tasks.iter_mut().filter(|(_, t)| t.open && t.issue == Some(sub.number)) {
+                tracing::info!(repo = %repo, issue = sub.number, rule = %rule, "task closed on GitHub");
+                task.open = false;
+                back.closed_tasks.insert(rule.clone());
+            }
+        }
+        back.sub_issues = Some(subs);
+        Ok(back)
     }
 
     async fn tracking_record(&self, repo: &str) -> Option<Record> {
