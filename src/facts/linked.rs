@@ -33,6 +33,23 @@ pub struct AlertCounts {
     pub low: u32,
 }
 
+impl AlertCounts {
+    /// Counts severities `critical`, `high`, `medium` and `low`; others are not counted.
+    pub fn of<'a>(severities: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut counts = Self::default();
+        for severity in severities {
+            match severity {
+                "critical" => counts.critical += 1,
+                "high" => counts.high += 1,
+                "medium" => counts.medium += 1,
+                "low" => counts.low += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
 /// The PagerDuty service linked from the catalog.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OnCall {

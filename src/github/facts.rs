@@ -149,6 +149,40 @@ fn feature_disabled(message: &str) -> bool {
     ["disabled", "not enabled", "advanced security must be enabled", "no analysis found"].iter().any(|s| m.contains(s))
 }
 
+/// Open alerts of one kind (`dependabot`, `code-scanning`, `secret-scanning`): `None` when the feature is off or not
+/// set up for the repository (GitHub answers 404, or 403 saying so), unavailable naming `permission` when the App may
+/// not read them. A rate limit fails the collection.
+async fn open_alerts<T: serde::de::DeserializeOwned>(
+    github: &Installation,
+    repo: &str,
+    kind: &str,
+    endpoint: &'static str,
+    (what, permission): (&str, &str),
+    cache: &dyn ResponseCache,
+) -> Result<Fact<Option<Vec<T>>>, GhError> {
+    let alerts = github
+        .get_all_conditional::<T>(&format!("/repos/{repo}/{kind}/alerts?state=open&per_page=100"), endpoint, cache)
+        .await;
+    Ok(match alerts {
+        Err(e) if rate_limited(&e) => return Err(e),
+        Ok(alerts) => Fact::Known(Some(alerts)),
+        Err(GhError::NotFound { .. }) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) if feature_disabled(&message) => Fact::Known(None),
+        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
+            "cannot read {what}: {message} (the App needs the {permission}: read permission)"
+        )),
+        Err(e) => Fact::Unavailable(format!("cannot read {what}: {e}")),
+    })
+}
+
+fn map_known<T, U>(fact: Fact<Option<T>>, f: impl FnOnce(T) -> U) -> Fact<Option<U>> {
+    match fact {
+        Fact::Known(known) => Fact::Known(known.map(f)),
+        Fact::NotConfigured(why) => Fact::NotConfigured(why),
+        Fact::Unavailable(why) => Fact::Unavailable(why),
+    }
+}
+
 async fn code_scanning_alerts(
     github: &Installation,
     repo: &str,
@@ -163,36 +197,19 @@ async fn code_scanning_alerts(
         #[serde(default)]
         security_severity_level: Option<String>,
     }
-    let alerts = github
-        .get_all_conditional::<Alert>(
-            &format!("/repos/{repo}/code-scanning/alerts?state=open&per_page=100"),
-            "GET /repos/{owner}/{repo}/code-scanning/alerts",
-            cache,
-        )
-        .await;
-    Ok(match alerts {
-        Err(e) if rate_limited(&e) => return Err(e),
-        Ok(alerts) => {
-            // Only security alerts count; code-quality findings have no security severity.
-            let mut counts = AlertCounts::default();
-            for alert in alerts {
-                match alert.rule.security_severity_level.as_deref() {
-                    Some("critical") => counts.critical += 1,
-                    Some("high") => counts.high += 1,
-                    Some("medium") => counts.medium += 1,
-                    Some("low") => counts.low += 1,
-                    _ => {}
-                }
-            }
-            Fact::Known(Some(counts))
-        }
-        Err(GhError::NotFound { .. }) => Fact::Known(None),
-        Err(GhError::Forbidden { message, .. }) if feature_disabled(&message) => Fact::Known(None),
-        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
-            "cannot read code scanning alerts: {message} (the App needs the Code scanning alerts: read permission)"
-        )),
-        Err(e) => Fact::Unavailable(format!("cannot read code scanning alerts: {e}")),
-    })
+    let what = ("code scanning alerts", "Code scanning alerts");
+    let alerts = open_alerts::<Alert>(
+        github,
+        repo,
+        "code-scanning",
+        "GET /repos/{owner}/{repo}/code-scanning/alerts",
+        what,
+        cache,
+    );
+    // Only security alerts count; code-quality findings have no security severity.
+    Ok(map_known(alerts.await?, |alerts| {
+        AlertCounts::of(alerts.iter().filter_map(|a| a.rule.security_severity_level.as_deref()))
+    }))
 }
 
 async fn secret_scanning_alerts(
@@ -200,24 +217,11 @@ async fn secret_scanning_alerts(
     repo: &str,
     cache: &dyn ResponseCache,
 ) -> Result<Fact<Option<u32>>, GhError> {
-    let alerts = github
-        .get_all_conditional::<serde::de::IgnoredAny>(
-            &format!("/repos/{repo}/secret-scanning/alerts?state=open&per_page=100"),
-            "GET /repos/{owner}/{repo}/secret-scanning/alerts",
-            cache,
-        )
-        .await;
-    Ok(match alerts {
-        Err(e) if rate_limited(&e) => return Err(e),
-        Ok(alerts) => Fact::Known(Some(alerts.len() as u32)),
-        // "Repository is public or secret scanning is disabled for the repository."
-        Err(GhError::NotFound { .. }) => Fact::Known(None),
-        Err(GhError::Forbidden { message, .. }) if feature_disabled(&message) => Fact::Known(None),
-        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
-            "cannot read secret scanning alerts: {message} (the App needs the Secret scanning alerts: read permission)"
-        )),
-        Err(e) => Fact::Unavailable(format!("cannot read secret scanning alerts: {e}")),
-    })
+    // 404: "Repository is public or secret scanning is disabled for the repository."
+    let what = ("secret scanning alerts", "Secret scanning alerts");
+    let endpoint = "GET /repos/{owner}/{repo}/secret-scanning/alerts";
+    let alerts = open_alerts::<serde::de::IgnoredAny>(github, repo, "secret-scanning", endpoint, what, cache).await?;
+    Ok(map_known(alerts, |alerts| alerts.len() as u32))
 }
 
 /// The GitHub Actions check runs on the head of `branch` (the latest run of each job).
@@ -405,55 +409,35 @@ fn merge_rules(facts: &mut BranchProtection, rules: &[Value]) {
     }
 }
 
-#[derive(Deserialize)]
-struct Alert {
-    #[serde(default)]
-    security_advisory: Option<Severity>,
-    #[serde(default)]
-    security_vulnerability: Option<Severity>,
-}
-
-#[derive(Deserialize)]
-struct Severity {
-    severity: String,
-}
-
 async fn dependabot_alerts(
     github: &Installation,
     repo: &str,
     cache: &dyn ResponseCache,
 ) -> Result<Fact<Option<AlertCounts>>, GhError> {
-    let alerts = github
-        .get_all_conditional::<Alert>(
-            &format!("/repos/{repo}/dependabot/alerts?state=open&per_page=100"),
-            "GET /repos/{owner}/{repo}/dependabot/alerts",
-            cache,
-        )
-        .await;
-    Ok(match alerts {
-        Err(e) if rate_limited(&e) => return Err(e),
-        Ok(alerts) => {
-            let mut counts = AlertCounts::default();
-            for alert in alerts {
-                let severity = alert.security_advisory.or(alert.security_vulnerability).map(|s| s.severity);
-                match severity.as_deref() {
-                    Some("critical") => counts.critical += 1,
-                    Some("high") => counts.high += 1,
-                    Some("medium" | "moderate") => counts.medium += 1,
-                    _ => counts.low += 1,
-                }
-            }
-            Fact::Known(Some(counts))
+    #[derive(Deserialize)]
+    struct Alert {
+        #[serde(default)]
+        security_advisory: Option<Severity>,
+        #[serde(default)]
+        security_vulnerability: Option<Severity>,
+    }
+    #[derive(Deserialize)]
+    struct Severity {
+        severity: String,
+    }
+    let what = ("Dependabot alerts", "Dependabot alerts");
+    let alerts =
+        open_alerts::<Alert>(github, repo, "dependabot", "GET /repos/{owner}/{repo}/dependabot/alerts", what, cache);
+    /// Dependabot says `moderate` for medium; an alert without a severity counts as low.
+    fn severity(alert: &Alert) -> &str {
+        let given = alert.security_advisory.as_ref().or(alert.security_vulnerability.as_ref());
+        match given.map(|s| s.severity.as_str()) {
+            Some("moderate") => "medium",
+            Some(level @ ("critical" | "high" | "medium")) => level,
+            _ => "low",
         }
-        Err(GhError::Forbidden { message, .. }) if message.to_ascii_lowercase().contains("disabled") => {
-            Fact::Known(None)
-        }
-        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
-            "cannot read Dependabot alerts: {message} (the App needs the Dependabot alerts: read permission)"
-        )),
-        Err(GhError::NotFound { .. }) => Fact::Known(None),
-        Err(e) => Fact::Unavailable(format!("cannot read Dependabot alerts: {e}")),
-    })
+    }
+    Ok(map_known(alerts.await?, |alerts| AlertCounts::of(alerts.iter().map(severity))))
 }
 
 #[cfg(test)]
