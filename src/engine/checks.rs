@@ -393,37 +393,40 @@ impl<'a> Ctx<'a> {
 
     fn vulnerabilities(&self, spec: &VulnerabilityAlertsCheck) -> Outcome {
         let linked = self.subject.linked;
-        let over_limits = |c: &AlertCounts| -> Vec<String> {
-            [
-                ("critical", c.critical, Some(spec.max_critical)),
-                ("high", c.high, Some(spec.max_high)),
-                ("medium", c.medium, spec.max_medium),
-                ("low", c.low, spec.max_low),
-            ]
-            .iter()
-            .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
-            .collect()
-        };
-        let counts =
-            |c: &AlertCounts| format!("{} critical, {} high, {} medium, {} low", c.critical, c.high, c.medium, c.low);
-        let mut parts = Vec::new();
-        parts.push(match &linked.vulnerability_alerts {
-            Fact::Known(Some(c)) => match over_limits(c) {
-                over if over.is_empty() => Outcome::pass(format!("open Dependabot alerts: {}", counts(c))),
-                over => Outcome::fail(format!("open Dependabot alerts: {}", over.join(", "))),
-            },
-            Fact::Known(None) => Outcome::fail("Dependabot alerts are disabled, so vulnerabilities go unnoticed"),
+        // One source's open alerts against the limits; `off` is what a disabled source means for the rule.
+        let judge = |source: &str, fact: &Fact<Option<AlertCounts>>, off: Outcome| match fact {
+            Fact::Known(Some(c)) => {
+                let over: Vec<String> = [
+                    ("critical", c.critical, Some(spec.max_critical)),
+                    ("high", c.high, Some(spec.max_high)),
+                    ("medium", c.medium, spec.max_medium),
+                    ("low", c.low, spec.max_low),
+                ]
+                .iter()
+                .filter_map(|(name, n, max)| max.filter(|m| n > m).map(|m| format!("{n} {name} (at most {m})")))
+                .collect();
+                if over.is_empty() {
+                    let counts =
+                        format!("{} critical, {} high, {} medium, {} low", c.critical, c.high, c.medium, c.low);
+                    Outcome::pass(format!("open {source} alerts: {counts}"))
+                } else {
+                    Outcome::fail(format!("open {source} alerts: {}", over.join(", ")))
+                }
+            }
+            Fact::Known(None) => off,
             missing => Outcome::missing(missing).expect("not known"),
-        });
+        };
+        let mut parts = vec![judge(
+            "Dependabot",
+            &linked.vulnerability_alerts,
+            Outcome::fail("Dependabot alerts are disabled, so vulnerabilities go unnoticed"),
+        )];
         if spec.code_scanning {
-            parts.push(match &linked.code_scanning_alerts {
-                Fact::Known(Some(c)) => match over_limits(c) {
-                    over if over.is_empty() => Outcome::pass(format!("open code scanning alerts: {}", counts(c))),
-                    over => Outcome::fail(format!("open code scanning alerts: {}", over.join(", "))),
-                },
-                Fact::Known(None) => Outcome::pass("code scanning is not set up"),
-                missing => Outcome::missing(missing).expect("not known"),
-            });
+            parts.push(judge(
+                "code scanning",
+                &linked.code_scanning_alerts,
+                Outcome::pass("code scanning is not set up"),
+            ));
         }
         if let Some(max) = spec.max_secret_alerts {
             parts.push(match &linked.secret_scanning_alerts {
@@ -444,9 +447,10 @@ impl<'a> Ctx<'a> {
             return missing;
         }
         let Fact::Known(ci) = fact else { unreachable!() };
-        let at = match ci.commit.get(..7).or(Some(ci.commit.as_str())).filter(|c| !c.is_empty()) {
-            Some(short) => format!("`{}` ({short})", ci.branch),
-            None => format!("`{}`", ci.branch),
+        let at = if ci.commit.is_empty() {
+            format!("`{}`", ci.branch)
+        } else {
+            format!("`{}` ({})", ci.branch, ci.commit.get(..7).unwrap_or(&ci.commit))
         };
         if !ci.failed.is_empty() {
             let names: Vec<String> = ci.failed.iter().take(5).map(|n| format!("`{n}`")).collect();

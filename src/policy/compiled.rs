@@ -465,11 +465,13 @@ impl<'a> Compiler<'a> {
                 Some(CompiledCheck::AlertRules { min: spec.min, labels: spec.labels.clone() })
             }
             Check::RecordingRules(spec) => {
-                self.labels(pos, &spec.labels)?;
-                let name_matches = match &spec.name_matches {
-                    Some(pattern) => Some(self.regex(pattern, false)?),
-                    None => None,
-                };
+                // Both problems are reported at once.
+                let labels_ok = self.labels(pos, &spec.labels).is_some();
+                let name_matches = spec.name_matches.as_ref().map(|pattern| self.regex(pattern, false));
+                if !labels_ok || matches!(name_matches, Some(None)) {
+                    return None;
+                }
+                let name_matches = name_matches.flatten();
                 Some(CompiledCheck::RecordingRules { min: spec.min, name_matches, labels: spec.labels.clone() })
             }
             Check::Promql(spec) => {

@@ -251,6 +251,7 @@ fn request_templates_are_validated_with_positions() {
             rule("c", "bronze", "{http: {url: 'https://x/', jq: '.ok', timeout_seconds: 600}}"),
             rule("d", "bronze", "{promql: {query: 'up{job=\"{{ .x | ] }}\"}'}}"),
             rule("e", "bronze", "{http: {url: 'https://x/', headers: {'bad header': 'v'}, jq: '.ok'}}"),
+            rule("f", "bronze", "{recording_rules: {name_matches: '(', labels: []}}"),
         ]
         .concat()
     );
@@ -263,6 +264,8 @@ fn request_templates_are_validated_with_positions() {
         "`timeout_seconds` must be between 1 and 60",
         "a `promql` check needs `min`, `max` or both",
         "`bad header` is not a valid header name",
+        "`labels` needs at least one label name",
+        "invalid regular expression",
     ] {
         assert!(shown.contains(expected), "{expected} in {shown}");
     }
