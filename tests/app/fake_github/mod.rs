@@ -773,9 +773,17 @@ impl FakeGitHub {
     /// A parentless commit holding exactly these files `(path, content)`; returns its sha. Blob, tree and commit ids
     /// are real git object ids. Does not move any branch: see [`FakeGitHub::set_branch`].
     pub fn commit(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> String {
+        let timestamp = {
+            let mut w = self.world();
+            w.clock += 1;
+            w.clock
+        };
+        self.commit_dated(owner, name, files, timestamp)
+    }
+
+    /// A commit like [`FakeGitHub::commit`] dated `timestamp` (seconds since the epoch) rather than by the fake's clock.
+    pub fn commit_dated(&self, owner: &str, name: &str, files: &[(&str, &str)], timestamp: i64) -> String {
         let mut w = self.world();
-        w.clock += 1;
-        let timestamp = w.clock;
         let repo = w.repo_mut(owner, name);
         let tree = git::build_tree(files, &mut repo.objects);
         let message = format!("commit {} of {owner}/{name}", repo.commits.len() + 1);

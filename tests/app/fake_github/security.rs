@@ -161,26 +161,6 @@ impl FakeGitHub {
         repo.other_refs.insert(format!("refs/tags/{tag}"), sha.to_string());
     }
 
-    /// A commit like [`FakeGitHub::commit`] dated `time` (seconds since the epoch) rather than by the fake's clock.
-    pub fn commit_dated(&self, owner: &str, name: &str, files: &[(&str, &str)], time: i64) -> String {
-        let mut w = self.world();
-        let repo = w.repo_mut(owner, name);
-        let tree = super::git::build_tree(files, &mut repo.objects);
-        let message = format!("commit {} of {owner}/{name}", repo.commits.len() + 1);
-        let sha = super::git::commit_sha(&tree, time, &message);
-        let who = super::git::Signature::test(time);
-        let commit = Commit {
-            sha: sha.clone(),
-            tree,
-            parents: Vec::new(),
-            author: who.clone(),
-            committer: who,
-            message: format!("{message}\n"),
-        };
-        repo.commits.insert(sha.clone(), commit);
-        sha
-    }
-
     /// A token that reads every repository of `installation` for a day, as a personal access token or a CI token
     /// would (what `evaluate` uses with `SHIPSHAPE_GITHUB_TOKEN`).
     pub fn read_token(&self, installation: u64) -> String {
