@@ -252,4 +252,6 @@ pub(crate) fn segment(s: &str) -> String {
 }
 
 #[cfg(test)]
+mod fake;
+#[cfg(test)]
 mod tests;

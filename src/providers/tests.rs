@@ -13,9 +13,7 @@ async fn server(status: u16) -> (String, Arc<AtomicUsize>) {
         seen.fetch_add(1, Ordering::SeqCst);
         async move { (axum::http::StatusCode::from_u16(status).unwrap(), "{}").into_response() }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = crate::providers::fake::serve(app).await;
     (url, count)
 }
 

@@ -69,9 +69,7 @@ async fn fake() -> (String, Arc<AtomicUsize>, Seen) {
                 async { axum::Json(json!({"ok": true})).into_response() }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = crate::providers::fake::serve(app).await;
     (url, listings, seen)
 }
 

@@ -1,6 +1,7 @@
 //! `http` checks against a stateful fake tool (a SonarQube-like quality gate endpoint) served over HTTP.
 
 use super::*;
+use crate::providers::fake::{Fault, answer};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -10,14 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SECRET: &str = "sonar-secret-value-99";
-
-#[derive(Clone)]
-enum Fault {
-    Status(u16, Option<u64>),
-    NotJson,
-    Huge,
-    Slow(Duration),
-}
 
 #[derive(Default)]
 struct World {
@@ -40,18 +33,10 @@ async fn status(State(w): State<Shared>, headers: HeaderMap, Query(q): Query<Has
         return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({"errors": [{"msg": "Unauthorized"}]})))
             .into_response();
     }
-    match fault {
-        Some(Fault::Status(code, retry)) => {
-            let mut response = (axum::http::StatusCode::from_u16(code).unwrap(), "busy").into_response();
-            if let Some(secs) = retry {
-                response.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
-            }
-            return response;
-        }
-        Some(Fault::NotJson) => return "<html>login</html>".into_response(),
-        Some(Fault::Huge) => return axum::Json(json!({"padding": "x".repeat(4096)})).into_response(),
-        Some(Fault::Slow(wait)) => tokio::time::sleep(wait).await,
-        None => {}
+    if let Some(response) =
+        answer(fault, |code| (axum::http::StatusCode::from_u16(code).unwrap(), "busy").into_response()).await
+    {
+        return response;
     }
     match w.lock().unwrap().projects.get(&key) {
         Some(gate) => axum::Json(json!({"projectStatus": {"status": gate, "conditions": []}})).into_response(),
@@ -66,9 +51,7 @@ async fn fake() -> (String, Shared) {
     let app = axum::Router::new()
         .route("/api/qualitygates/project_status", axum::routing::get(status))
         .with_state(world.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = crate::providers::fake::serve(app).await;
     (url, world)
 }
 
@@ -90,13 +73,7 @@ fn request(url: &str, key: &str, token: &str) -> HttpRequest {
 }
 
 fn unavailable(fact: &Fact<HttpAnswer>) -> &str {
-    match fact {
-        Fact::Unavailable(why) => {
-            assert!(!why.contains(SECRET), "the secret leaked: {why}");
-            why
-        }
-        other => panic!("expected unavailable, got {other:?}"),
-    }
+    crate::providers::fake::unavailable(fact, SECRET)
 }
 
 #[tokio::test]
@@ -134,10 +111,10 @@ async fn timeouts_non_json_and_oversized_answers_are_unavailable() {
     world.lock().unwrap().faults = vec![Fault::Slow(Duration::from_secs(2)); 3];
     let fact = http.fetch(&request(&url, "acme:pay ments", SECRET)).await;
     assert!(unavailable(&fact).ends_with(": unreachable (no answer within 500ms)"), "{fact:?}");
-    world.lock().unwrap().faults = vec![Fault::NotJson];
+    world.lock().unwrap().faults = vec![Fault::Body("<html>login</html>".into())];
     let fact = http.fetch(&request(&url, "acme:pay ments", SECRET)).await;
     assert!(unavailable(&fact).contains(": the answer is not JSON ("), "{fact:?}");
-    world.lock().unwrap().faults = vec![Fault::Huge];
+    world.lock().unwrap().faults = vec![Fault::Body(json!({"padding": "x".repeat(4096)}).to_string())];
     let fact = http.fetch(&request(&url, "acme:pay ments", SECRET)).await;
     assert!(unavailable(&fact).ends_with(": the answer is larger than 1024 bytes"), "{fact:?}");
 }

@@ -1,6 +1,7 @@
 //! Against a stateful fake of PagerDuty's REST API v2 (its documented response shapes), served over HTTP.
 
 use super::*;
+use crate::providers::fake::{Fault, answer};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -10,14 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TOKEN: &str = "pd-secret-token-42";
-
-/// What the fake does to the next requests.
-#[derive(Clone)]
-enum Fault {
-    Status(u16, Option<u64>),
-    Malformed,
-    Slow(Duration),
-}
 
 #[derive(Default)]
 struct World {
@@ -47,20 +40,7 @@ async fn fault_or_auth(world: &Shared, headers: &HeaderMap, what: String) -> Opt
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Token token={TOKEN}")) {
         return Some(error(401, "Unauthorized"));
     }
-    match fault? {
-        Fault::Status(status, retry) => {
-            let mut response = error(status, "fault");
-            if let Some(secs) = retry {
-                response.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
-            }
-            Some(response)
-        }
-        Fault::Malformed => Some(([("content-type", "application/json")], "{\"service\": [").into_response()),
-        Fault::Slow(wait) => {
-            tokio::time::sleep(wait).await;
-            None
-        }
-    }
+    answer(fault, |status| error(status, "fault")).await
 }
 
 async fn service(State(w): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -118,9 +98,7 @@ async fn fake() -> (String, Shared) {
         .route("/escalation_policies/{id}", axum::routing::get(policy))
         .route("/oncalls", axum::routing::get(oncalls))
         .with_state(world.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = crate::providers::fake::serve(app).await;
     {
         let mut w = world.lock().unwrap();
         w.services.insert("PABC123".into(), ("active".into(), "PEP1".into()));
@@ -141,13 +119,7 @@ fn client(url: &str, token: &str) -> PagerDuty {
 }
 
 fn unavailable(fact: &Fact<OnCall>) -> &str {
-    match fact {
-        Fact::Unavailable(why) => {
-            assert!(!why.contains(TOKEN), "the token leaked: {why}");
-            why
-        }
-        other => panic!("expected unavailable, got {other:?}"),
-    }
+    super::super::fake::unavailable(fact, TOKEN)
 }
 
 #[tokio::test]
@@ -209,7 +181,7 @@ async fn timeouts_and_malformed_answers_are_unavailable_with_the_reason() {
     world.lock().unwrap().faults = vec![Fault::Slow(Duration::from_secs(2)); 3];
     let fact = client(&url, TOKEN).oncall("PABC123").await;
     assert_eq!(unavailable(&fact), "PagerDuty: unreachable (no answer within 500ms)");
-    world.lock().unwrap().faults = vec![Fault::Malformed];
+    world.lock().unwrap().faults = vec![Fault::Body("{\"service\": [".into())];
     let fact = client(&url, TOKEN).oncall("PABC123").await;
     assert!(unavailable(&fact).starts_with("PagerDuty: unexpected answer ("), "{fact:?}");
     // Nothing listens: unreachable, and the URL (which may hold credentials) is not in the reason.

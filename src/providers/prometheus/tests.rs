@@ -2,6 +2,7 @@
 //! and shapes), served over HTTP.
 
 use super::*;
+use crate::providers::fake::{Fault, answer};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -11,13 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TOKEN: &str = "prom-secret-token-17";
-
-#[derive(Clone)]
-enum Fault {
-    Status(u16, Option<u64>),
-    Malformed,
-    Slow(Duration),
-}
 
 #[derive(Default)]
 struct World {
@@ -47,22 +41,7 @@ async fn fault_or_auth(world: &Shared, headers: &HeaderMap, what: String) -> Opt
     if auth && headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
         return Some((axum::http::StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response());
     }
-    match fault? {
-        Fault::Status(status, retry) => {
-            let mut response = failure(status, "unavailable", "fault");
-            if let Some(secs) = retry {
-                response.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
-            }
-            Some(response)
-        }
-        Fault::Malformed => {
-            Some(([("content-type", "application/json")], "{\"status\": \"success\", \"data\": {").into_response())
-        }
-        Fault::Slow(wait) => {
-            tokio::time::sleep(wait).await;
-            None
-        }
-    }
+    answer(fault, |status| failure(status, "unavailable", "fault")).await
 }
 
 async fn rules(State(w): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -126,9 +105,7 @@ async fn fake(auth: bool) -> (String, Shared) {
         .route("/api/v1/rules", axum::routing::get(rules))
         .route("/api/v1/query", axum::routing::get(query))
         .with_state(world.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = crate::providers::fake::serve(app).await;
     (url, world)
 }
 
@@ -143,13 +120,7 @@ fn client(url: &str, token: Option<&str>) -> Prometheus {
 }
 
 fn unavailable<T: std::fmt::Debug>(fact: &Fact<T>) -> &str {
-    match fact {
-        Fact::Unavailable(why) => {
-            assert!(!why.contains(TOKEN), "the token leaked: {why}");
-            why
-        }
-        other => panic!("expected unavailable, got {other:?}"),
-    }
+    crate::providers::fake::unavailable(fact, TOKEN)
 }
 
 #[tokio::test]
@@ -224,7 +195,7 @@ async fn timeouts_and_malformed_answers_are_unavailable_with_the_reason() {
     let (url, world) = fake(false).await;
     world.lock().unwrap().faults = vec![Fault::Slow(Duration::from_secs(2)); 3];
     assert_eq!(unavailable(&client(&url, None).rules().await), "Prometheus: unreachable (no answer within 500ms)");
-    world.lock().unwrap().faults = vec![Fault::Malformed];
+    world.lock().unwrap().faults = vec![Fault::Body("{\"status\": \"success\", \"data\": {".into())];
     let fact = client(&url, None).rules().await;
     assert!(unavailable(&fact).starts_with("Prometheus: unexpected answer ("), "{fact:?}");
     let fact = client("http://127.0.0.1:9", Some(TOKEN)).rules().await;
