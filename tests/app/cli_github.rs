@@ -50,8 +50,7 @@ async fn evaluate_reads_github_facts_with_a_token() {
     let world = World::new(1).await;
     let fake = &world.fake;
     let files = good_files();
-    let pairs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let head = fake.commit(OWNER, REPO, &pairs);
+    let head = world.commit(&files);
     fake.set_branch(OWNER, REPO, "main", &head);
     fake.set_rules(
         OWNER,

@@ -549,14 +549,12 @@ async fn expired_exceptions_are_removed_by_one_weekly_pull_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_pull_request_cannot_send_a_secret_anywhere_before_it_is_merged() {
     let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
     let counted = hits.clone();
     let app = axum::Router::new().fallback(move || {
         counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async { axum::Json(serde_json::json!({"ok": true})) }
     });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let elsewhere = crate::e2e::serve_fake(app).await;
 
     let s = Setup::with_vars(2, vec![("SHIPSHAPE_SECRET_SONAR_TOKEN", "sonar-secret-for-review".to_string())]).await;
     let fake = s.fake();

@@ -38,6 +38,14 @@ pub(crate) fn fixture(event: &str, name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
+/// Serves `app` (a fake linked tool) on a free local port; returns its base URL.
+pub(crate) async fn serve_fake(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 pub(crate) fn readme() -> String {
     "# payments\n\nMoves money between ledgers, with retries and an audit trail. ".repeat(6)
 }

@@ -3,7 +3,7 @@
 //! runs and CODEOWNERS errors from the fake GitHub; Prometheus rules and queries and `http` checks from fake tools;
 //! and no credential in logs, errors or anything written to GitHub.
 
-use crate::e2e::{OWNER, REPO, World, good_files, readme};
+use crate::e2e::{OWNER, REPO, World, good_files, readme, serve_fake};
 use crate::fake_github::CodeScanningState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -59,10 +59,7 @@ async fn fake_pagerduty(on_call: &[&str]) -> (String, Shared) {
     let world: Shared =
         Arc::new(Mutex::new(PagerDutyWorld { on_call: on_call.iter().map(|s| s.to_string()).collect(), requests: 0 }));
     let app = axum::Router::new().route("/{*path}", axum::routing::get(route)).with_state(world.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, world)
+    (serve_fake(app).await, world)
 }
 
 /// The service `payments` at tier 1 with the PagerDuty service `PPAY`, a README on `main`, the App started with
@@ -130,9 +127,7 @@ fn rule<'a>(card: &'a Scorecard, id: &str) -> (Status, &'a str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_scores_code_scanning_secret_scanning_actions_runs_and_codeowners_errors() {
     let mut world = World::new(1).await;
-    let files = good_files();
-    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let head = world.fake.commit(OWNER, REPO, &files);
+    let head = world.commit(&good_files());
     world.fake.set_branch(OWNER, REPO, "main", &head);
     world.fake.set_code_scanning(
         OWNER,
@@ -249,18 +244,11 @@ async fn fake_tools() -> (String, String) {
         let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("{{\"error\": \"boom for {auth}\"}}")).into_response()
     }
-    let mut urls = Vec::new();
-    for app in [
-        axum::Router::new()
-            .route("/api/v1/rules", axum::routing::get(prometheus))
-            .route("/api/v1/query", axum::routing::get(prometheus)),
-        axum::Router::new().route("/api/qualitygates/project_status", axum::routing::get(sonar)),
-    ] {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        urls.push(format!("http://{}", listener.local_addr().unwrap()));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    }
-    (urls.remove(0), urls.remove(0))
+    let prometheus = axum::Router::new()
+        .route("/api/v1/rules", axum::routing::get(prometheus))
+        .route("/api/v1/query", axum::routing::get(prometheus));
+    let sonar = axum::Router::new().route("/api/qualitygates/project_status", axum::routing::get(sonar));
+    (serve_fake(prometheus).await, serve_fake(sonar).await)
 }
 
 /// The catalog's own scorecard: Prometheus alerting rules, a PromQL availability threshold, an `http` check and
@@ -385,9 +373,7 @@ async fn prometheus_and_http_checks_are_scored_and_no_secret_reaches_logs_errors
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_facts_that_cannot_be_read_are_errors_with_the_reason() {
     let mut world = World::new(1).await;
-    let files = good_files();
-    let pairs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let head = world.fake.commit(OWNER, REPO, &pairs);
+    let head = world.commit(&good_files());
     world.fake.set_branch(OWNER, REPO, "main", &head);
     world.fake.set_code_scanning(OWNER, REPO, CodeScanningState::Alerts(vec![]));
     world.fake.set_secret_scanning(OWNER, REPO, Some(&[]));
