@@ -102,13 +102,14 @@ impl App {
         Ok((github, repo))
     }
 
-    /// A push to the catalog's default branch. The repositories of the services it changed (entry or exceptions,
+    /// A push to the catalog's default branch `branch`. The repositories of the services it changed (entry or exceptions,
     /// before and after, so a moved or removed service is scored too) get a job each; a policy change, a new branch
     /// or a catalog that cannot be read sweeps everything. Services a handled merge of `after` already scored are
     /// not scored twice.
     pub(crate) async fn handle_catalog_push(
         &self,
         github: &Installation,
+        branch: &str,
         before: &str,
         after: &str,
     ) -> Result<(), AppError> {
@@ -119,11 +120,15 @@ impl App {
             if before.bytes().all(|b| b == b'0') {
                 return self.enqueue(format!("catalog-{after}"), everything).await;
             }
-            let (old, new) = match (self.read_catalog(github, before).await, self.read_catalog(github, after).await) {
+            let (old, mut new) = match (self.read_catalog(github, before).await, self.read_catalog(github, after).await)
+            {
                 (Ok((old, _)), Ok((new, _))) => (old, new),
                 (Err(e @ AppError::Transient { .. }), _) | (_, Err(e @ AppError::Transient { .. })) => return Err(e),
                 _ => return self.enqueue(format!("catalog-{after}"), everything).await,
             };
+            // The jobs below score with this catalog: they need not look for the head and read it again.
+            new.branch = branch.to_string();
+            *self.catalog.lock().await = Some(new.clone());
             if old.catalog.policy_files != new.catalog.policy_files {
                 tracing::info!("the policy changed: every repository is scored again");
                 return self.enqueue(format!("catalog-{after}"), everything).await;

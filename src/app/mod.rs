@@ -201,7 +201,7 @@ impl App {
                 // The catalog changed: the services it changed (or, for a policy change, all) are scored again.
                 *self.catalog.lock().await = None;
                 let installation = self.installation(e.installation).await?;
-                self.handle_catalog_push(&installation, &e.before, &e.after).await
+                self.handle_catalog_push(&installation, &e.repository.default_branch, &e.before, &e.after).await
             }
             Event::Push(e) => {
                 let installation = self.installation(e.installation).await?;
