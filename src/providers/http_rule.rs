@@ -103,7 +103,7 @@ impl HttpRules {
         let limits = Limits { timeout: request.timeout, ..self.limits.clone() };
         let body =
             match super::get("http", &self.client, &limits, &request.url, &headers, Some(request.max_bytes)).await {
-                Ok(answer) => answer.body,
+                Ok(body) => body,
                 Err(Failure::NotFound) => return Fact::Known(HttpAnswer::NotFound),
                 Err(failure) => return Fact::Unavailable(format!("GET {}: {}", request.url, failure.reason())),
             };

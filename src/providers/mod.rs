@@ -149,13 +149,7 @@ impl Failure {
     }
 }
 
-/// A successful (2xx) answer.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub body: Bytes,
-}
-
-/// GET `url` with `headers`; rate limits (429, with `Retry-After` up to `limits.max_wait`), 5xx, timeouts and
+/// GET `url` with `headers`, for the body of a 2xx answer; rate limits (429, with `Retry-After` up to `limits.max_wait`), 5xx, timeouts and
 /// connection failures are retried up to `limits.attempts` times. `timeout` and `max_bytes` override the client's.
 pub(crate) async fn get(
     tool: &'static str,
@@ -164,7 +158,7 @@ pub(crate) async fn get(
     url: &str,
     headers: &[(HeaderName, HeaderValue)],
     max_bytes: Option<usize>,
-) -> Result<Answer, Failure> {
+) -> Result<Bytes, Failure> {
     let observe = |outcome: &'static str| {
         if let Some(observer) = &limits.observer {
             observer.linked_tool_request(tool, outcome);
@@ -195,7 +189,7 @@ async fn send(
     url: &str,
     headers: &[(HeaderName, HeaderValue)],
     max_bytes: Option<usize>,
-) -> Result<Answer, Failure> {
+) -> Result<Bytes, Failure> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -229,7 +223,7 @@ async fn send(
             }
         }
         return match status {
-            s if s.is_success() => Ok(Answer { body: response.body }),
+            s if s.is_success() => Ok(response.body),
             StatusCode::NOT_FOUND => Err(Failure::NotFound),
             StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
                 Err(Failure::Refused { status: status.as_u16(), body: response.body })

@@ -120,10 +120,10 @@ impl PagerDuty {
             (http::header::ACCEPT, HeaderValue::from_static("application/vnd.pagerduty+json;version=2")),
             (http::header::AUTHORIZATION, auth),
         ];
-        let answer =
+        let body =
             super::get("pagerduty", &self.client, &self.limits, &format!("{}{path}", self.base_url), &headers, None)
                 .await?;
-        serde_json::from_slice(&answer.body).map_err(|e| Failure::Unavailable(format!("unexpected answer ({e})")))
+        serde_json::from_slice(&body).map_err(|e| Failure::Unavailable(format!("unexpected answer ({e})")))
     }
 }
 

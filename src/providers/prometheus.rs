@@ -142,7 +142,7 @@ impl Prometheus {
         }
         let url = format!("{}{path}", self.base_url);
         let body = match super::get("prometheus", &self.client, &self.limits, &url, &headers, Some(max_bytes)).await {
-            Ok(answer) => answer.body,
+            Ok(body) => body,
             Err(Failure::NotFound) => {
                 return Err("not found (404): SHIPSHAPE_PROMETHEUS_URL should be the server's base URL, the one \
                             that serves /api/v1/"
