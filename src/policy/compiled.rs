@@ -168,28 +168,28 @@ impl Policy {
     pub fn linked_requests(&self) -> (Vec<&HttpSpec>, Vec<&PromqlSpec>) {
         let mut http = Vec::new();
         let mut promql = Vec::new();
+        self.walk(&mut |c| match c {
+            CompiledCheck::Http(spec) => http.push(&**spec),
+            CompiledCheck::Promql(spec) => promql.push(&**spec),
+            _ => {}
+        });
+        (http, promql)
+    }
+
+    /// Visits every check of every rule and of its `when`, nested ones included.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a CompiledCheck)) {
         for rule in &self.rules {
-            let checks = std::iter::once(&rule.check).chain(rule.when.as_ref().and_then(|w| w.check.as_deref()));
-            for check in checks {
-                check.walk(&mut |c| match c {
-                    CompiledCheck::Http(spec) => http.push(&**spec),
-                    CompiledCheck::Promql(spec) => promql.push(&**spec),
-                    _ => {}
-                });
+            rule.check.walk(f);
+            if let Some(check) = rule.when.as_ref().and_then(|w| w.check.as_deref()) {
+                check.walk(f);
             }
         }
-        (http, promql)
     }
 
     /// Whether some check of some rule (or of its `when`) is one `wanted` says yes to.
     pub fn has_check(&self, wanted: impl Fn(&CompiledCheck) -> bool) -> bool {
         let mut found = false;
-        for rule in &self.rules {
-            let checks = std::iter::once(&rule.check).chain(rule.when.as_ref().and_then(|w| w.check.as_deref()));
-            for check in checks {
-                check.walk(&mut |c| found |= wanted(c));
-            }
-        }
+        self.walk(&mut |c| found |= wanted(c));
         found
     }
 
