@@ -170,7 +170,7 @@ impl Template {
 /// Why a template could not be filled for a service.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("no catalog entry for this repository, so the request cannot be built")]
+    #[error("no catalog entry for this repository to fill it from (add services/<name>.yaml to the catalog)")]
     NoCatalogEntry,
     #[error("`{{{{ {expr} }}}}` {why}")]
     Field { expr: String, why: String },

@@ -193,7 +193,8 @@ fn promql_compares_the_first_sample_with_its_bounds() {
         message(&run.card(), "availability"),
         (
             Status::Fail,
-            "cannot build the PromQL query: no catalog entry for this repository, so the request cannot be built"
+            "cannot build the PromQL query: no catalog entry for this repository to fill it from (add \
+             services/<name>.yaml to the catalog)"
         )
     );
 }
