@@ -48,6 +48,7 @@ fn main() {
                 exceptions: Vec::new(),
                 tier_override: None,
                 today,
+                jq_limits: shipshape::jq::Limits::REVIEWED,
             };
             let card = engine::evaluate(&policy, &subject);
             score.push(collected.elapsed());

@@ -291,8 +291,16 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
         };
         let repository = facts.origin_slug.clone().unwrap_or_else(|| display_name(path));
         let linked = linked_tools.collect(policy, &facts, service, &repository);
-        let subject =
-            Subject { repository, facts: &facts, linked: &linked, service, exceptions, tier_override: tier, today };
+        let subject = Subject {
+            repository,
+            facts: &facts,
+            linked: &linked,
+            service,
+            exceptions,
+            tier_override: tier,
+            today,
+            jq_limits: crate::jq::Limits::REVIEWED,
+        };
         cards.push(engine::evaluate(policy, &subject));
         if let Some(bar) = &progress {
             bar.inc(1);

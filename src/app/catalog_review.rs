@@ -6,7 +6,7 @@
 use super::catalog_pr::{CatalogChange, CatalogRequest, PullJson, RequestKind, branch_name};
 use super::check_run::{Annotation, Conclusion};
 use super::sweep::{Job, JobRepository};
-use super::{App, AppError, CatalogSnapshot};
+use super::{App, AppError, CatalogSnapshot, Reviewed};
 use crate::catalog::{Catalog, Service};
 use crate::diag::Severity;
 use crate::engine::{Scorecard, Status};
@@ -36,6 +36,15 @@ struct Impact {
     newly_required: Vec<String>,
     newly_failing: Vec<String>,
     newly_excepted: Vec<String>,
+    /// Rules the proposed policy could not judge (`error`) that were judged before, with the reason: a jq program
+    /// stopped at a limit shows here.
+    newly_unjudged: Vec<Unjudged>,
+}
+
+#[derive(Serialize)]
+struct Unjudged {
+    id: String,
+    message: String,
 }
 
 fn impact(service: &str, before: &Scorecard, after: &Scorecard) -> Impact {
@@ -52,6 +61,12 @@ fn impact(service: &str, before: &Scorecard, after: &Scorecard) -> Impact {
         newly_required: ids(&|r| r.required && !r.does_not_apply(), &|r| r.required),
         newly_failing: ids(&|r| r.status == Status::Fail, &|r| r.status == Status::Fail),
         newly_excepted: ids(&|r| r.status == Status::Excepted, &|r| r.status == Status::Excepted),
+        newly_unjudged: after
+            .rules
+            .iter()
+            .filter(|r| r.status == Status::Error && !was(&r.id, &|b| b.status == Status::Error))
+            .map(|r| Unjudged { id: r.id.clone(), message: r.message.clone() })
+            .collect(),
     }
 }
 
@@ -319,13 +334,16 @@ impl App {
             )
             .await
             .map_err(|e| e.to_string())?;
+        // The pull request's own policy has not been approved yet: its jq runs under the tight limits.
+        let unchanged = head.catalog.policy_files == base.catalog.policy_files;
         let mut cards = Vec::new();
-        for snapshot in [base, head] {
+        for (snapshot, reviewed) in [(base, true), (head, unchanged)] {
             let plan = ReadPlan::new(snapshot.policy.read_globs.clone());
             let facts = super::remote_facts::collect(&github, self.store.as_ref(), &repo, &sha, &plan, false)
                 .await
                 .map_err(|e| e.to_string())?;
-            cards.push(self.score_in(&repo, &facts, &linked, &snapshot.catalog, &snapshot.policy, None));
+            let policy = if reviewed { Reviewed::yes(&snapshot.policy) } else { Reviewed::not_yet(&snapshot.policy) };
+            cards.push(self.score_in(&repo, &facts, &linked, &snapshot.catalog, policy, None));
         }
         let after = cards.pop().expect("two cards");
         let before = cards.pop().expect("two cards");

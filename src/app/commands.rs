@@ -6,7 +6,7 @@
 //! is lost).
 
 use super::catalog_pr::{CatalogChange, CatalogRequest, PullJson, PullLink, RequestKind, branch_name};
-use super::{App, AppError, CatalogSnapshot};
+use super::{App, AppError, CatalogSnapshot, Reviewed};
 use crate::catalog::edit::{self, ExceptionRequest};
 use crate::commands::{self, COMMANDS, Command, ExceptionLength, Found, ParseError, ParseErrorKind};
 use crate::engine::{Scorecard, Status};
@@ -504,7 +504,7 @@ impl App {
             let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
             return Err(Refusal::User(format!("the scorecard has no tier {to} (tiers: {})", known.join(", "))));
         };
-        let now = self.score_in(&repo, &facts, &linked, &snapshot.catalog, policy, None);
+        let now = self.score_in(&repo, &facts, &linked, &snapshot.catalog, Reviewed::yes(policy), None);
         if now.tier == to {
             return Err(Refusal::User(format!("{} is already tier {to}", service.name)));
         }
@@ -521,7 +521,7 @@ impl App {
         if let Some(found) = self.open_request(&catalog, &request).await? {
             return Ok(found);
         }
-        let after = self.score_in(&repo, &facts, &linked, &snapshot.catalog, policy, Some(to));
+        let after = self.score_in(&repo, &facts, &linked, &snapshot.catalog, Reviewed::yes(policy), Some(to));
         let today = self.clock.today();
         let due = today + chrono::Days::new(u64::from(to_tier.deadline_days));
         #[derive(Serialize)]

@@ -377,7 +377,7 @@ impl App {
         linked: &LinkedFacts,
         snapshot: &CatalogSnapshot,
     ) -> Scorecard {
-        self.score_in(repo, facts, linked, &snapshot.catalog, &snapshot.policy, None)
+        self.score_in(repo, facts, linked, &snapshot.catalog, Reviewed::yes(&snapshot.policy), None)
     }
 
     /// Scores with a given catalog and policy (a catalog pull request's, a proposed tier).
@@ -387,7 +387,7 @@ impl App {
         facts: &crate::facts::RepoFacts,
         linked: &LinkedFacts,
         catalog: &Catalog,
-        policy: &Policy,
+        policy: Reviewed<'_>,
         tier_override: Option<u32>,
     ) -> Scorecard {
         let service = catalog.service_for_repository(repo);
@@ -400,8 +400,16 @@ impl App {
             exceptions,
             tier_override,
             today: self.clock.today(),
+            jq_limits: policy.jq_limits,
         };
-        engine::evaluate(policy, &subject)
+        let policy = policy.policy;
+        // Scoring is CPU work, and a policy's jq may run up to its time limit: off the runtime's worker threads.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| engine::evaluate(policy, &subject))
+            }
+            _ => engine::evaluate(policy, &subject),
+        }
     }
 
     /// What a default-branch evaluation of `sha` starts from: the catalog, the commit's facts and the linked-tool
@@ -902,4 +910,22 @@ fn catalog_globs() -> globset::GlobSet {
         set.add(globset::GlobBuilder::new(pattern).literal_separator(true).build().expect("valid glob"));
     }
     set.build().expect("valid glob set")
+}
+
+/// A policy to score with, and whether anyone approved it: the policy of a catalog pull request that is not merged
+/// yet runs its jq under [`crate::jq::Limits::UNREVIEWED`].
+#[derive(Clone, Copy)]
+pub(crate) struct Reviewed<'a> {
+    pub(crate) policy: &'a Policy,
+    pub(crate) jq_limits: crate::jq::Limits,
+}
+
+impl<'a> Reviewed<'a> {
+    pub(crate) fn yes(policy: &'a Policy) -> Self {
+        Reviewed { policy, jq_limits: crate::jq::Limits::REVIEWED }
+    }
+
+    pub(crate) fn not_yet(policy: &'a Policy) -> Self {
+        Reviewed { policy, jq_limits: crate::jq::Limits::UNREVIEWED }
+    }
 }

@@ -3,7 +3,7 @@
 use super::{Evidence, Status, Subject};
 use crate::codeowners;
 use crate::facts::{AlertCounts, Content, Fact, HttpAnswer, PromRule};
-use crate::jq::{self, Jq};
+use crate::jq::{EvalError, Jq};
 use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
 use crate::policy::requests::{HttpSpec, PromqlSpec};
 use crate::policy::{CompiledCheck, GlobId, Policy};
@@ -256,27 +256,40 @@ impl<'a> Ctx<'a> {
         let expr = short(jq.source());
         let mut failures = Vec::new();
         let mut passed = Vec::new();
+        let mut stopped = Vec::new();
         for path in files {
             // A YAML stream passes when one of its documents does.
             let result = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format)
                 .and_then(|documents| {
-                    let mut outcome = Ok(false);
+                    let mut outcome = Ok(Ok(false));
                     for document in documents {
-                        outcome = jq.test(jq::to_val(&document));
-                        if outcome == Ok(true) {
+                        outcome = match jq.test(&document, &self.subject.jq_limits) {
+                            Ok(holds) => Ok(Ok(holds)),
+                            Err(e @ EvalError::Program(_)) => Err(e.to_string()),
+                            Err(EvalError::Limit(why)) => Ok(Err(why)),
+                        };
+                        if outcome == Ok(Ok(true)) {
                             break;
                         }
                     }
                     outcome
                 });
             match result {
-                Ok(true) if require == Require::Any => {
+                Ok(Ok(true)) if require == Require::Any => {
                     return Outcome::pass(format!("`{path}` passes the query")).at(path, None);
                 }
-                Ok(true) => passed.push(path),
-                Ok(false) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
+                Ok(Ok(true)) => passed.push(path),
+                Ok(Ok(false)) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
+                Ok(Err(why)) => stopped.push((path, why)),
                 Err(e) => failures.push((path, format!("`{path}`: {e}"))),
             }
+        }
+        // A file whose query was stopped could not be judged: under `any` it might have passed, under `all` only
+        // a file that fails decides.
+        if let Some((path, why)) = stopped.first()
+            && (require == Require::Any || failures.is_empty())
+        {
+            return Outcome::error(format!("`{path}`: {why}")).at(path, None);
         }
         match failures.first() {
             None => {
@@ -381,13 +394,18 @@ impl<'a> Ctx<'a> {
             );
         };
         let location = service.file.as_str();
-        match jq.test(jq::to_val(&service.entity)) {
+        match jq.test(&service.entity, &self.subject.jq_limits) {
             Ok(true) => Outcome::pass(format!("catalog entry `{}` passes", service.name)).at(location, None),
             Ok(false) => Outcome::fail(message.map(str::to_string).unwrap_or_else(|| {
                 format!("catalog entry `{}`: `{}` does not hold", service.name, short(jq.source()))
             }))
             .at(location, None),
-            Err(e) => Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None),
+            Err(e @ EvalError::Program(_)) => {
+                Outcome::fail(format!("catalog entry `{}`: {e}", service.name)).at(location, None)
+            }
+            Err(e @ EvalError::Limit(_)) => {
+                Outcome::error(format!("catalog entry `{}`: {e}", service.name)).at(location, None)
+            }
         }
     }
 
@@ -581,7 +599,7 @@ impl<'a> Ctx<'a> {
             HttpAnswer::NotFound => return Outcome::fail(format!("GET {url} answered 404 Not Found")),
             HttpAnswer::Json(body) => body,
         };
-        match spec.jq.test(jq::to_val(body)) {
+        match spec.jq.test(body, &self.subject.jq_limits) {
             Ok(true) => Outcome::pass(format!("GET {url}: `{}` holds", short(spec.jq.source()))),
             Ok(false) => Outcome::fail(
                 spec.message

@@ -29,6 +29,8 @@ pub struct Subject<'a> {
     /// `--tier`: score as this tier whatever the catalog says.
     pub tier_override: Option<u32>,
     pub today: NaiveDate,
+    /// What each jq evaluation may use: [`crate::jq::Limits::UNREVIEWED`] for a policy nobody approved yet.
+    pub jq_limits: crate::jq::Limits,
 }
 
 /// The name Prometheus labels carry for a service: its catalog name, else the repository's name (`owner/name` or a

@@ -106,6 +106,7 @@ impl<'a> Run<'a> {
             exceptions: self.exceptions.iter().collect(),
             tier_override: self.tier,
             today: self.today,
+            jq_limits: crate::jq::Limits::REVIEWED,
         };
         evaluate(self.policy, &subject)
     }

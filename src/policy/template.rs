@@ -129,9 +129,10 @@ impl Template {
                 }
                 Part::Field(jq) => {
                     let entity = entity.ok_or(RenderError::NoCatalogEntry)?;
+                    // A field is a path into the catalog entry: the tight limits are plenty, whoever wrote it.
                     let value = jq
-                        .first(jq::to_val(entity))
-                        .map_err(|e| RenderError::Field { expr: jq.source().to_string(), why: e })?;
+                        .first(entity, &jq::Limits::UNREVIEWED)
+                        .map_err(|e| RenderError::Field { expr: jq.source().to_string(), why: e.to_string() })?;
                     let text = match value {
                         Some(Value::String(s)) => s,
                         Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),

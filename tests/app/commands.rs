@@ -13,9 +13,9 @@ use shipshape::engine::{Scorecard, Status};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const CATALOG: &str = "catalog";
+pub(crate) const CATALOG: &str = "catalog";
 
-const POLICY: &str = "apiVersion: shipshape.dev/v1
+pub(crate) const POLICY: &str = "apiVersion: shipshape.dev/v1
 kind: Scorecard
 default_tier: 3
 tiers:
@@ -29,7 +29,7 @@ rules:
   - {id: slo, title: Has SLOs, level: gold, remediation: Add slo.yaml., check: {file: {any: [slo.yaml]}}}
 ";
 
-fn service(tier: u32) -> String {
+pub(crate) fn service(tier: u32) -> String {
     format!(
         "# Payments API\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: payments\n  \
          annotations:\n    github.com/project-slug: acme/payments  # the service repository\nspec:\n  type: service\n  \
@@ -43,15 +43,15 @@ fn today() -> NaiveDate {
 
 /// A service repository `acme/payments` with a README only, an open pull request #7 on it, the catalog with
 /// [`POLICY`] and the service at `tier`, and a clock on [`today`].
-struct Setup {
-    world: World,
+pub(crate) struct Setup {
+    pub(crate) world: World,
     head: String,
     base: String,
     comments: u64,
 }
 
 impl Setup {
-    async fn new(tier: u32) -> Setup {
+    pub(crate) async fn new(tier: u32) -> Setup {
         Setup::with_vars(tier, Vec::new()).await
     }
 
@@ -79,7 +79,7 @@ impl Setup {
         Setup { world, head, base, comments: 0 }
     }
 
-    fn fake(&self) -> &FakeGitHub {
+    pub(crate) fn fake(&self) -> &FakeGitHub {
         &self.world.fake
     }
 
@@ -93,7 +93,7 @@ impl Setup {
         (id, payload)
     }
 
-    async fn deliver(&self, event: &str, payload: &[u8]) {
+    pub(crate) async fn deliver(&self, event: &str, payload: &[u8]) {
         let delivery = self.world.next_delivery();
         assert_eq!(self.world.send(event, &delivery, payload).await, 202);
         self.world.settle().await;
@@ -162,7 +162,7 @@ fn point_at_catalog(repo: &mut Value) {
     repo["full_name"] = format!("{OWNER}/{CATALOG}").into();
 }
 
-fn catalog_pull_payload(action: &str, pull: &FakePull, merged: bool) -> Vec<u8> {
+pub(crate) fn catalog_pull_payload(action: &str, pull: &FakePull, merged: bool) -> Vec<u8> {
     let mut payload = fixture("pull_request", "opened.payload.json");
     payload["action"] = action.into();
     payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});

@@ -96,6 +96,8 @@ fn worker_config(workers: usize) -> WorkerConfig {
 impl World {
     /// A fake GitHub with the service repository and a catalog that gives the service `tier`.
     pub(crate) async fn new(tier: u32) -> World {
+        // jq runs in worker processes of the real binary, as `shipshape serve` runs it.
+        shipshape::jq::use_sandbox(env!("CARGO_BIN_EXE_shipshape").into());
         let fake = FakeGitHub::start().await;
         fake.add_installation(INSTALLATION, OWNER);
         fake.add_repo(INSTALLATION, OWNER, REPO, "main");

@@ -4,6 +4,7 @@
 mod evaluate;
 mod formats;
 mod initiatives;
+mod jq_limits;
 mod linked;
 mod support;
 mod validate;
