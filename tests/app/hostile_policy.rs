@@ -1,4 +1,4 @@
-//! A catalog pull request proposing a hostile policy (issue 12): its jq is previewed in the sandbox under the tight
+//! A catalog pull request proposing a hostile policy: its jq is previewed in the sandbox under the tight
 //! limits, the `Catalog validation` run completes, and the App keeps answering.
 
 use crate::commands::{CATALOG, POLICY, Setup, catalog_pull_payload, service};

@@ -1,4 +1,4 @@
-//! Hostile jq in a policy (issue 12): every program is stopped at a limit, its rule is `error` with the reason, the
+//! Hostile jq in a policy: every program is stopped at a limit, its rule is `error` with the reason, the
 //! process survives and the other rules are judged.
 
 use crate::support::{PolicyFile, Repo, evaluate_json, message, rule, status, statuses};
@@ -20,8 +20,13 @@ fn hostile_programs_are_stopped_and_reported_and_the_others_judged() {
         ("collect", "[range(1e12)]", "exceeded its"),
         ("repeat", "\"a\" * 1000000000 | length > 0", "memory limit of 256 MiB"),
         ("repeat-huge", "\"a\" * 100000000000 | length > 0", "memory limit of 256 MiB"),
-        ("doubling", "reduce range(40) as $i (\"a\"; . + .) | length > 0", "memory limit of 256 MiB"),
-        ("deep-tojson", "reduce range(3000000) as $i (null; [.]) | tojson | length > 0", "recursed too deeply"),
+        // Growing step by step: the memory limit, or the time limit first on a loaded machine.
+        ("doubling", "reduce range(40) as $i (\"a\"; . + .) | length > 0", "memory limit of 256 MiB|time limit of 1 s"),
+        (
+            "deep-tojson",
+            "reduce range(3000000) as $i (null; [.]) | tojson | length > 0",
+            "recursed too deeply|time limit of 1 s",
+        ),
     ];
     let mut rules: Vec<String> = cases.iter().map(|(id, jq, _)| rule(id, "bronze", &query(jq))).collect();
     rules.push(rule("sound", "bronze", &query(".a == 1")));
@@ -36,7 +41,8 @@ fn hostile_programs_are_stopped_and_reported_and_the_others_judged() {
     assert!(out.code == 0 || out.code == 1, "{out:?}");
     for (id, _, reason) in cases {
         assert_eq!(status(&card, id), "error", "{id}: {}", statuses(&card));
-        assert!(message(&card, id).contains(reason), "{id}: {}", message(&card, id));
+        let said = message(&card, id);
+        assert!(reason.split('|').any(|r| said.contains(r)), "{id}: {said}");
     }
     assert_eq!(status(&card, "sound"), "pass", "{}", statuses(&card));
     assert_eq!(status(&card, "unsound"), "fail", "{}", statuses(&card));
