@@ -282,16 +282,17 @@ async fn healthz() -> Response {
     text(StatusCode::OK, "ok")
 }
 
+/// Ready when the deliveries table answers a query: the database is reachable and migrated.
 async fn readyz(State(state): State<ServerState>) -> Response {
     match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => text(StatusCode::OK, "ready"),
         Ok(Err(e)) => {
-            warn!(error = %e, "readiness: database unavailable");
-            text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            warn!(error = %e, "readiness: the deliveries table cannot be read");
+            text(StatusCode::SERVICE_UNAVAILABLE, "not ready: cannot read the deliveries table")
         }
         Err(_) => {
             warn!("readiness: database did not answer in time");
-            text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            text(StatusCode::SERVICE_UNAVAILABLE, "not ready: the database did not answer within 2 s")
         }
     }
 }

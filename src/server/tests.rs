@@ -356,7 +356,7 @@ async fn health_readiness_and_metrics() {
     h.state.store.close().await;
     assert_eq!(
         send(&h.state, get("/readyz")).await,
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n".to_owned())
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: cannot read the deliveries table\n".to_owned())
     );
     assert_eq!(send(&h.state, get("/healthz")).await.0, StatusCode::OK, "liveness does not depend on the database");
     assert_eq!(send(&h.state, get("/metrics")).await.0, StatusCode::OK, "metrics still render");
