@@ -4,11 +4,16 @@ use crate::store::{DeliveryStatus, Store};
 use axum::body::{Bytes, HttpBody};
 use axum::http::Request;
 use chrono::TimeZone;
+use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::BodyExt;
 use hyper::body::Frame;
+use sha2::Sha256;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tower::ServiceExt;
+
+mod hostile;
 
 const SECRET: &str = "It's a Secret to Everybody";
 
