@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tracing::{debug, error};
 
 /// Written, best effort, to a connection beyond [`Limits::max_connections`] before it is closed.
-const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-type: text/plain; \
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 5\r\ncontent-type: text/plain; \
 charset=utf-8\r\ncontent-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
@@ -33,6 +33,7 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(limits.max_header_bytes)
         .max_buf_size(limits.max_header_bytes.max(8 * 1024))
         .keep_alive(true);
     let service = TowerToHyperService::new(app);

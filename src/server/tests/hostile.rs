@@ -325,6 +325,19 @@ async fn a_content_length_over_25_mib_gets_413_without_a_byte_of_body() {
 }
 
 #[tokio::test]
+async fn a_request_head_over_the_limit_gets_431() {
+    let server = live(fast()).await;
+    let limit = server.state.limits().max_header_bytes;
+    let raw = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n", "a".repeat(limit));
+    assert_eq!(exchange(server.addr, raw.as_bytes()).await.0, 431);
+    let raw = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(limit / 2)
+    );
+    assert_eq!(exchange(server.addr, raw.as_bytes()).await.0, 200, "half the limit is fine");
+}
+
+#[tokio::test]
 async fn a_body_that_stalls_or_trickles_is_cut_at_the_body_timeout() {
     let server = live(fast()).await;
     let timeout = server.state.limits().body_read_timeout;
