@@ -207,6 +207,9 @@ pub struct ServeConfig {
     /// A `tracing_subscriber::EnvFilter` directive string, already checked.
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// Timeouts and caps of the HTTP edge: not configurable from the environment, [`crate::server::Limits`]'s
+    /// defaults unless a caller (a test) sets others.
+    pub http_limits: crate::server::Limits,
 }
 
 impl fmt::Debug for ServeConfig {
@@ -225,6 +228,7 @@ impl fmt::Debug for ServeConfig {
             .field("providers", &self.providers)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
+            .field("http_limits", &self.http_limits)
             .finish()
     }
 }
@@ -347,6 +351,7 @@ impl ServeConfig {
             write_limit,
             log_filter,
             log_format,
+            http_limits: crate::server::Limits::default(),
         })
     }
 }

@@ -275,7 +275,8 @@ pub async fn start(
         notify.clone(),
         metrics.clone(),
         clock.clone(),
-    );
+    )
+    .with_limits(config.http_limits.clone());
     let pool = (workers.workers > 0).then(|| {
         WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
@@ -284,14 +285,10 @@ pub async fn start(
     let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let routes = server::router(state).merge(readiness_routes(store.clone()));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let scorecards = readiness_routes(store.clone());
+    let server = tokio::spawn(server::serve(listener, state, scorecards, async move {
+        let _ = stopped.await;
+    }));
     Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock })
 }
 

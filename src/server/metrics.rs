@@ -52,6 +52,10 @@ pub enum RejectReason {
     UnparseablePayload,
     /// The delivery could not be stored (503).
     StoreUnavailable,
+    /// Too many webhook bodies being read, or too many bytes of them held, at once (503).
+    Busy,
+    /// The body did not arrive in time (408).
+    BodyTimeout,
 }
 
 impl RejectReason {
@@ -63,6 +67,8 @@ impl RejectReason {
             RejectReason::MalformedJson => "malformed_json",
             RejectReason::UnparseablePayload => "unparseable_payload",
             RejectReason::StoreUnavailable => "store_unavailable",
+            RejectReason::Busy => "busy",
+            RejectReason::BodyTimeout => "body_timeout",
         }
     }
 }
@@ -87,6 +93,9 @@ pub struct Metrics {
     linked_requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     rate_limit_remaining: AtomicU64,
     rate_limit_known: AtomicBool,
+    connections_open: AtomicI64,
+    bodies_reading: AtomicI64,
+    connections_refused: AtomicU64,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -147,6 +156,25 @@ impl Metrics {
         self.rate_limit_known.store(true, Ordering::Relaxed);
     }
 
+    /// Webhook bodies being read now (of [`crate::server::Limits::max_body_reads`]).
+    pub fn set_bodies_reading(&self, n: usize) {
+        self.bodies_reading.store(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    /// An HTTP connection was accepted.
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// An HTTP connection was closed at once: too many were open.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -202,6 +230,22 @@ impl Metrics {
 
         header(&mut out, "shipshape_queue_depth", "gauge", "Deliveries queued or being processed.");
         let _ = writeln!(out, "shipshape_queue_depth {}", self.queue_depth.load(Ordering::Relaxed));
+
+        header(&mut out, "shipshape_webhook_bodies_reading", "gauge", "Webhook bodies being received.");
+        let _ = writeln!(out, "shipshape_webhook_bodies_reading {}", self.bodies_reading.load(Ordering::Relaxed));
+        header(&mut out, "shipshape_http_connections_open", "gauge", "HTTP connections open.");
+        let _ = writeln!(out, "shipshape_http_connections_open {}", self.connections_open.load(Ordering::Relaxed));
+        header(
+            &mut out,
+            "shipshape_http_connections_refused_total",
+            "counter",
+            "HTTP connections closed on arrival because too many were open.",
+        );
+        let _ = writeln!(
+            out,
+            "shipshape_http_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
 
         header(&mut out, "shipshape_github_requests_total", "counter", "GitHub REST requests, by endpoint and status.");
         for ((endpoint, status), n) in snapshot(&self.github_requests) {
@@ -300,6 +344,9 @@ mod tests {
             "shipshape_github_requests_total",
             "shipshape_linked_tool_requests_total",
             "shipshape_github_rate_limit_remaining",
+            "shipshape_http_connections_open",
+            "shipshape_http_connections_refused_total",
+            "shipshape_webhook_bodies_reading",
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name}\n{text}");
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}\n{text}");
@@ -328,6 +375,11 @@ mod tests {
         m.linked_tool_request("prometheus", "ok");
         m.linked_tool_request("prometheus", "ok");
         m.linked_tool_request("http", "down");
+        m.connection_opened();
+        m.connection_opened();
+        m.connection_closed();
+        m.connection_refused();
+        m.set_bodies_reading(3);
         let text = m.render();
         for line in [
             "shipshape_deliveries_received_total{event=\"pull_request\"} 2",
@@ -340,6 +392,9 @@ mod tests {
             "shipshape_github_rate_limit_remaining 4990",
             "shipshape_linked_tool_requests_total{tool=\"prometheus\",outcome=\"ok\"} 2",
             "shipshape_linked_tool_requests_total{tool=\"http\",outcome=\"down\"} 1",
+            "shipshape_http_connections_open 1",
+            "shipshape_http_connections_refused_total 1",
+            "shipshape_webhook_bodies_reading 3",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }

@@ -4,10 +4,14 @@
 //! body, the GitHub headers and that the body is JSON, extracts the delivery's metadata with an injected parser,
 //! stores the delivery durably and answers 202, then nudges the workers. It never calls GitHub.
 
+mod limits;
+mod listen;
 pub mod metrics;
 
 #[cfg(test)]
 mod tests;
+
+pub use limits::Limits;
 
 use crate::clock::Clock;
 use crate::config::Secret;
@@ -18,10 +22,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hmac::{Hmac, KeyInit, Mac};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::Bytes;
+use limits::{Intake, ReadError};
 use metrics::{Metrics, Outcome, RejectReason};
-use sha2::Sha256;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -64,6 +67,9 @@ pub struct ServerState {
     pub notify: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// The bounds of the HTTP edge ([`ServerState::with_limits`]).
+    limits: Limits,
+    intake: Arc<Intake>,
 }
 
 impl ServerState {
@@ -75,7 +81,19 @@ impl ServerState {
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
     ) -> ServerState {
-        ServerState { store, webhook_secret, parser, notify, metrics, clock }
+        let limits = Limits::default();
+        let intake = Arc::new(Intake::new(&limits));
+        ServerState { store, webhook_secret, parser, notify, metrics, clock, limits, intake }
+    }
+
+    /// The same state under other limits than [`Limits::default`].
+    pub fn with_limits(self, limits: Limits) -> ServerState {
+        let intake = Arc::new(Intake::new(&limits));
+        ServerState { limits, intake, ..self }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 }
 
@@ -84,6 +102,7 @@ impl fmt::Debug for ServerState {
         f.debug_struct("ServerState")
             .field("store", &self.store)
             .field("webhook_secret", &self.webhook_secret)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -98,13 +117,17 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `router(state)` and `more` routes on `listener` under the state's [`Limits`] until `shutdown` resolves,
+/// then stops accepting, lets in-flight requests finish and closes idle connections.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ServerState,
+    more: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let limits = state.limits.clone();
+    let metrics = state.metrics.clone();
+    listen::serve(listener, router(state).merge(more), &limits, metrics, shutdown).await
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -138,13 +161,6 @@ fn parse_signature(value: &HeaderValue) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Constant-time check of the HMAC-SHA256 of `body`.
-fn signature_matches(secret: &[u8], body: &[u8], signature: &[u8; 32]) -> bool {
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret) else { return false };
-    mac.update(body);
-    mac.verify_slice(signature).is_ok()
-}
-
 /// A GitHub header value that is plain printable ASCII of a sane length.
 fn github_header<'h>(headers: &'h HeaderMap, name: &str, valid: impl Fn(u8) -> bool) -> Option<&'h str> {
     let value = headers.get(name)?.to_str().ok()?.trim();
@@ -162,43 +178,59 @@ async fn webhook(State(state): State<ServerState>, headers: HeaderMap, body: Bod
     receive(state, headers, body).instrument(span).await
 }
 
-async fn receive(state: ServerState, headers: HeaderMap, body: Body) -> Response {
+/// Checks the size and signature of a webhook request, reading its body only when there is room for it; the body
+/// whose signature matches, or the answer.
+async fn read_verified(state: &ServerState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let too_large =
+        |state| reject(state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "payload larger than 25 MiB");
     // Too large by its own account: refuse before reading a byte.
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return reject(&state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "payload larger than 25 MiB");
+        return Err(too_large(state));
     }
     // No usable signature: nothing more to look at.
     let Some(signature_header) = headers.get("x-hub-signature-256") else {
-        return reject(&state, RejectReason::Signature, StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256");
+        return Err(reject(state, RejectReason::Signature, StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256"));
     };
     let Some(signature) = parse_signature(signature_header) else {
-        return reject(
-            &state,
+        return Err(reject(
+            state,
             RejectReason::Signature,
             StatusCode::UNAUTHORIZED,
             "malformed X-Hub-Signature-256 (expected sha256=<64 hex digits>)",
-        );
+        ));
+    };
+    let Some(_admission) = state.intake.admit(declared) else {
+        let mut response =
+            reject(state, RejectReason::Busy, StatusCode::SERVICE_UNAVAILABLE, "too many deliveries being received");
+        let seconds = state.limits.retry_after.as_secs().max(1);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Err(response);
     };
     // Read at most the limit, whatever the headers said (chunked bodies have no Content-Length).
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return reject(&state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "payload larger than 25 MiB");
+    let secret = state.webhook_secret.expose().as_bytes();
+    let timeout = state.limits.body_read_timeout;
+    match limits::read_signed(body, declared, secret, &signature, timeout).await {
+        Ok((body, true)) => Ok(body),
+        Ok((_, false)) => {
+            Err(reject(state, RejectReason::Signature, StatusCode::UNAUTHORIZED, "X-Hub-Signature-256 does not match"))
         }
-        Err(e) => {
-            return reject(
-                &state,
-                RejectReason::BadRequest,
-                StatusCode::BAD_REQUEST,
-                &format!("cannot read body: {e}"),
-            );
+        Err(ReadError::TooLarge) => Err(too_large(state)),
+        Err(e @ ReadError::TimedOut(_)) => {
+            Err(reject(state, RejectReason::BodyTimeout, StatusCode::REQUEST_TIMEOUT, &e.to_string()))
         }
-    };
-    if !signature_matches(state.webhook_secret.expose().as_bytes(), &body, &signature) {
-        return reject(&state, RejectReason::Signature, StatusCode::UNAUTHORIZED, "X-Hub-Signature-256 does not match");
+        Err(e @ ReadError::Broken(_)) => {
+            Err(reject(state, RejectReason::BadRequest, StatusCode::BAD_REQUEST, &e.to_string()))
+        }
     }
+}
+
+async fn receive(state: ServerState, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_verified(&state, &headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
 
     let Some(event) = github_header(&headers, "x-github-event", |b| b.is_ascii_alphanumeric() || b == b'_') else {
         return reject(&state, RejectReason::BadRequest, StatusCode::BAD_REQUEST, "missing or invalid X-GitHub-Event");
@@ -282,21 +314,23 @@ async fn healthz() -> Response {
     text(StatusCode::OK, "ok")
 }
 
+/// Ready when the deliveries table answers a query: the database is reachable and migrated.
 async fn readyz(State(state): State<ServerState>) -> Response {
     match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => text(StatusCode::OK, "ready"),
         Ok(Err(e)) => {
-            warn!(error = %e, "readiness: database unavailable");
-            text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            warn!(error = %e, "readiness: the deliveries table cannot be read");
+            text(StatusCode::SERVICE_UNAVAILABLE, "not ready: cannot read the deliveries table")
         }
         Err(_) => {
             warn!("readiness: database did not answer in time");
-            text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            text(StatusCode::SERVICE_UNAVAILABLE, "not ready: the database did not answer within 2 s")
         }
     }
 }
 
 async fn metrics_text(State(state): State<ServerState>) -> Response {
+    state.metrics.set_bodies_reading(state.intake.reading());
     match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.queue_depth()).await {
         Ok(Ok(depth)) => state.metrics.set_queue_depth(depth),
         Ok(Err(e)) => warn!(error = %e, "metrics: cannot read the queue depth"),

@@ -4,11 +4,16 @@ use crate::store::{DeliveryStatus, Store};
 use axum::body::{Bytes, HttpBody};
 use axum::http::Request;
 use chrono::TimeZone;
+use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::BodyExt;
 use hyper::body::Frame;
+use sha2::Sha256;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tower::ServiceExt;
+
+mod hostile;
 
 const SECRET: &str = "It's a Secret to Everybody";
 
@@ -356,7 +361,7 @@ async fn health_readiness_and_metrics() {
     h.state.store.close().await;
     assert_eq!(
         send(&h.state, get("/readyz")).await,
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n".to_owned())
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: cannot read the deliveries table\n".to_owned())
     );
     assert_eq!(send(&h.state, get("/healthz")).await.0, StatusCode::OK, "liveness does not depend on the database");
     assert_eq!(send(&h.state, get("/metrics")).await.0, StatusCode::OK, "metrics still render");

@@ -396,9 +396,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// A trivial query: is the database answering?
+    /// A cheap query of the deliveries table: is the database answering, with its schema in place?
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1 FROM deliveries LIMIT 1").execute(&self.pool).await?;
         Ok(())
     }
 

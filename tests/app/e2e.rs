@@ -122,7 +122,7 @@ impl World {
         }
     }
 
-    fn config(&self) -> ServeConfig {
+    pub(crate) fn config(&self) -> ServeConfig {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("SHIPSHAPE_APP_ID", self.fake.app_id().to_string()),
             ("SHIPSHAPE_PRIVATE_KEY", self.fake.private_key_pem().to_string()),

@@ -3,6 +3,7 @@
 mod cli_github;
 mod commands;
 mod e2e;
+mod edge;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
