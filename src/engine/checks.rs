@@ -7,6 +7,7 @@ use crate::jq::{self, Jq};
 use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
 use crate::policy::requests::{HttpSpec, PromqlSpec};
 use crate::policy::{CompiledCheck, GlobId, Policy};
+use crate::yaml::SyntaxKind;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
@@ -676,7 +677,12 @@ fn parse_structured(
     match format {
         Some(Format::Yaml) => crate::yaml::parse_documents(text)
             .map(|nodes| nodes.iter().map(crate::yaml::Node::to_json).collect())
-            .map_err(|e| format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)),
+            .map_err(|e| match e.kind {
+                SyntaxKind::TooComplex => format!("{} (at line {}, column {})", e.message, e.pos.line, e.pos.col),
+                SyntaxKind::Invalid => {
+                    format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)
+                }
+            }),
         Some(Format::Json) => {
             serde_json::from_str(text).map(|v| vec![v]).map_err(|e| format!("cannot parse as JSON: {e}"))
         }
