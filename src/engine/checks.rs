@@ -2,7 +2,7 @@
 
 use super::{Evidence, Status, Subject};
 use crate::codeowners;
-use crate::facts::{AlertCounts, Content, Fact, HttpAnswer, PromRule};
+use crate::facts::{AlertCounts, Content, Fact, FileFacts, HttpAnswer, MAX_READ_BYTES, PromRule};
 use crate::jq::{self, Jq};
 use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
 use crate::policy::requests::{HttpSpec, PromqlSpec};
@@ -313,6 +313,9 @@ impl<'a> Ctx<'a> {
         let Some((location, owners, errors)) = parsed else {
             return Outcome::fail("no CODEOWNERS file in `.github/`, the root or `docs/`");
         };
+        if let Some(unread) = codeowners_unread(location, &facts.files[*location]) {
+            return unread.at(location, None);
+        }
         if let Some(e) = errors.first() {
             let mut outcome = Outcome::fail(format!(
                 "`{location}` line {}: {}{}",
@@ -621,6 +624,27 @@ impl<'a> Ctx<'a> {
         }
         Outcome::pass(format!("on call now: {}", oncall.on_call_now.join(", ")))
     }
+}
+
+/// A CODEOWNERS file whose text was not read cannot be judged by its lines: `error` with the reason, except a file
+/// GitHub itself ignores for its size, which fails.
+fn codeowners_unread(location: &str, file: &FileFacts) -> Option<Outcome> {
+    let why = match file.content {
+        Content::Text(_) => return None,
+        Content::TooLarge if file.size >= codeowners::GITHUB_MAX_BYTES => {
+            return Some(Outcome::fail(format!(
+                "`{location}` is {} bytes: GitHub ignores a CODEOWNERS file of 3 MB or more",
+                file.size
+            )));
+        }
+        Content::TooLarge => {
+            format!("{} bytes, over the {} MiB limit for files read", file.size, MAX_READ_BYTES / (1024 * 1024))
+        }
+        Content::Binary => "not UTF-8 text".to_string(),
+        Content::OutsideLink => "a symlink to outside the repository, not followed".to_string(),
+        Content::NotRead => "its content was not fetched".to_string(),
+    };
+    Some(Outcome::error(format!("`{location}` was not read ({why}), so its owners cannot be checked")))
 }
 
 /// `all` (every outcome must pass) or `any` (one must). A failure decides `all`, a pass decides `any`; otherwise an
