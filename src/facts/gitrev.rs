@@ -11,8 +11,7 @@ const LINK_MODE: i32 = 0o120000;
 pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts, FactsError> {
     let display = root.display().to_string();
     let git = |cause| FactsError::Git { path: display.clone(), cause };
-    let repo =
-        Repository::discover(root).map_err(|cause| FactsError::NotARepository { path: display.clone(), cause })?;
+    let repo = super::remote::discover(root)?;
     let commit = repo
         .revparse_single(rev)
         .and_then(|object| object.peel_to_commit())
