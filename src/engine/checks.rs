@@ -2,6 +2,7 @@
 
 use super::{Evidence, Status, Subject};
 use crate::codeowners;
+use crate::diag::shown_path as shown;
 use crate::facts::{AlertCounts, Content, Fact, FileFacts, HttpAnswer, MAX_READ_BYTES, PromRule};
 use crate::jq::{self, Jq};
 use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
@@ -169,14 +170,15 @@ impl<'a> Ctx<'a> {
         let too_small = |globs: &[GlobId]| {
             let small = self.files(globs).into_iter().find(|p| !big_enough(p))?;
             Some(format!(
-                "`{small}` has only {} bytes (at least {} expected)",
+                "`{}` has only {} bytes (at least {} expected)",
+                shown(small),
                 self.subject.facts.files[small].size,
                 min_bytes.unwrap_or(0)
             ))
         };
         if !any.is_empty() {
             return match self.files(any).into_iter().find(big_enough) {
-                Some(path) => Outcome::pass(format!("found `{path}`")).at(path, None),
+                Some(path) => Outcome::pass(format!("found `{}`", shown(path))).at(path, None),
                 None => {
                     Outcome::fail(too_small(any).unwrap_or_else(|| format!("no file matches {}", self.patterns(any))))
                 }
@@ -193,7 +195,7 @@ impl<'a> Ctx<'a> {
         if missing.is_empty() {
             let mut outcome = Outcome::pass(format!(
                 "found {}",
-                found.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                found.iter().map(|p| format!("`{}`", shown(p))).collect::<Vec<_>>().join(", ")
             ));
             for path in found {
                 outcome = outcome.at(path, None);
@@ -224,7 +226,8 @@ impl<'a> Ctx<'a> {
             if let Some(m) = regex.find(text) {
                 let line = text[..m.start()].matches('\n').count() + 1;
                 if !negate {
-                    return Outcome::pass(format!("`{path}` line {line} matches /{pattern}/")).at(path, Some(line));
+                    return Outcome::pass(format!("`{}` line {line} matches /{pattern}/", shown(path)))
+                        .at(path, Some(line));
                 }
                 offenders.push((*path, line));
             }
@@ -240,7 +243,7 @@ impl<'a> Ctx<'a> {
                 files.len()
             ));
         }
-        let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{p}` line {l}")).collect();
+        let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{}` line {l}", shown(p))).collect();
         let more = if offenders.len() > 5 { format!(" and {} more", offenders.len() - 5) } else { String::new() };
         let mut outcome = Outcome::fail(format!("/{pattern}/ found in {}{more}", listed.join(", ")));
         for (path, line) in offenders {
@@ -272,11 +275,11 @@ impl<'a> Ctx<'a> {
                 });
             match result {
                 Ok(true) if require == Require::Any => {
-                    return Outcome::pass(format!("`{path}` passes the query")).at(path, None);
+                    return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
                 }
                 Ok(true) => passed.push(path),
-                Ok(false) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
-                Err(e) => failures.push((path, format!("`{path}`: {e}"))),
+                Ok(false) => failures.push((path, format!("`{}`: `{expr}` does not hold", shown(path)))),
+                Err(e) => failures.push((path, format!("`{}`: {e}", shown(path)))),
             }
         }
         match failures.first() {
@@ -368,7 +371,7 @@ impl<'a> Ctx<'a> {
             };
             return Outcome::pass(format!("`{location}` assigns owners{scope}")).at(location, None);
         }
-        let examples: Vec<String> = unowned.iter().take(3).map(|p| format!("`{p}`")).collect();
+        let examples: Vec<String> = unowned.iter().take(3).map(|p| format!("`{}`", shown(p))).collect();
         let mut outcome =
             Outcome::fail(format!("{} file(s) have no code owner, e.g. {}", unowned.len(), examples.join(", ")));
         for path in unowned {
