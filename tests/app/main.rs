@@ -6,5 +6,6 @@ mod e2e;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
+mod hostile;
 mod linked_tools;
 mod tracking;
