@@ -96,6 +96,7 @@ fn deep_flow_nesting_stops_at_the_depth_limit_without_overflowing_the_stack() {
     let text = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     let node = parse(&text).expect("at the limit");
     assert!(node.to_json().is_array());
+    assert!(from_node::<serde_json::Value>(&node).expect("deserializes").is_array());
 }
 
 #[test]

@@ -103,3 +103,17 @@ fn a_codeowners_file_too_large_to_read_is_an_error_that_says_so_not_a_file_witho
     let card = codeowners_card(Content::Text("* @acme/core\n".into()), 13);
     assert_eq!(status(&card, "codeowners"), Status::Pass);
 }
+
+#[test]
+fn a_policy_nested_as_deep_as_yaml_allows_compiles_and_evaluates_on_a_small_stack() {
+    // Each `{all: [...]}` is two levels; the policy's own mapping, its rules list and the rule take three more.
+    let levels = (crate::yaml::MAX_DEPTH - 5) / 2;
+    let check = format!("{}{{file: {{any: [README.md]}}}}{}", "{all: [".repeat(levels), "]}".repeat(levels));
+    let run = move || {
+        let p = policy(&rule("deep", "bronze", &check));
+        let card = Run::new(&p, repo(&[("README.md", "x")])).card();
+        assert_eq!(status(&card, "deep"), Status::Pass);
+    };
+    // The App evaluates on worker threads; 2 MiB is Tokio's default stack.
+    std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(run).unwrap().join().expect("no stack overflow");
+}
