@@ -266,7 +266,8 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
         }
         let facts = match rev {
             Some(rev) => facts::collect_rev(path, rev, &plan),
-            None => facts::collect_worktree(path, &plan),
+            // The facts layer can list a plain directory, but `evaluate` scores repositories (SPEC 2).
+            None => facts::require_repository(path).and_then(|()| facts::collect_worktree(path, &plan)),
         }?;
 
         let mut local_diags = Diagnostics::default();

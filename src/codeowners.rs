@@ -26,6 +26,10 @@ use std::sync::OnceLock;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
+/// GitHub does not load a CODEOWNERS file of this size or more ("CODEOWNERS files must be under 3 MB in size"). Counted
+/// in MiB, so that a file this size is over the limit whichever megabyte GitHub means.
+pub const GITHUB_MAX_BYTES: u64 = 3 * 1024 * 1024;
+
 /// Where GitHub looks, in the order it looks.
 pub const LOCATIONS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
 

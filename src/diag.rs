@@ -3,7 +3,15 @@
 //! Every input error a user can make (policy, catalog, exceptions) ends up here, so the command line can print
 //! all of them at once as `file:line:col: message`, the format editors and CI annotations understand.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// A file name as shown in messages and reports: as it is, unless it holds a control character (a newline, a tab, an
+/// escape); then quoted and escaped like a Rust string (`"a\nb.md"`), as git quotes such names, so that a file name
+/// can neither break a line of a report nor pass for a line of its own.
+pub fn shown_path(path: &str) -> Cow<'_, str> {
+    if path.chars().any(char::is_control) { Cow::Owned(format!("{path:?}")) } else { Cow::Borrowed(path) }
+}
 
 /// A 1-based line and column in a text file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,8 +59,8 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Pos { line, col } = self.pos;
         match self.severity {
-            Severity::Error => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
-            Severity::Warning => write!(f, "{}:{line}:{col}: warning: {}", self.file, self.message),
+            Severity::Error => write!(f, "{}:{line}:{col}: {}", shown_path(&self.file), self.message),
+            Severity::Warning => write!(f, "{}:{line}:{col}: warning: {}", shown_path(&self.file), self.message),
         }
     }
 }

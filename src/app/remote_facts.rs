@@ -1,6 +1,7 @@
 //! Repository facts read from GitHub at a commit: one recursive tree listing, then only the blobs the policy reads,
 //! each fetched once ever (blobs are content-addressed, so the cache never goes stale).
 
+use crate::diag::shown_path;
 use crate::facts::{Content, FileFacts, MAX_READ_BYTES, ReadPlan, RepoFacts, decode_text};
 use crate::github::client::{GhError, Installation};
 use base64::Engine;
@@ -91,17 +92,21 @@ pub async fn collect(
                 if plan.wants(&entry.path) {
                     if entry.mode == "120000" {
                         content = Content::OutsideLink;
-                        facts.notes.push(format!("did not follow symlink {}", entry.path));
+                        facts.notes.push(format!("did not follow symlink {}", shown_path(&entry.path)));
                     } else if size > MAX_READ_BYTES {
                         content = Content::TooLarge;
-                        facts.notes.push(format!("skipped large file {} ({} KiB)", entry.path, size / 1024));
+                        facts.notes.push(format!(
+                            "skipped large file {} ({} KiB)",
+                            shown_path(&entry.path),
+                            size / 1024
+                        ));
                     } else {
                         wanted.push((entry.path.clone(), entry.sha.clone()));
                     }
                 }
                 facts.files.insert(entry.path, FileFacts { size, content });
             }
-            "commit" => facts.notes.push(format!("skipped submodule {}", entry.path)),
+            "commit" => facts.notes.push(format!("skipped submodule {}", shown_path(&entry.path))),
             _ => {}
         }
     }
@@ -140,7 +145,7 @@ pub async fn collect(
 fn set_content(facts: &mut RepoFacts, path: &str, bytes: Vec<u8>) {
     let content = decode_text(bytes);
     if content == Content::Binary {
-        facts.notes.push(format!("skipped binary file {path}"));
+        facts.notes.push(format!("skipped binary file {}", shown_path(path)));
     }
     if let Some(file) = facts.files.get_mut(path) {
         file.content = content;

@@ -6,7 +6,11 @@
 //! - `policies/` (optional): the organisation's scorecard, replacing the embedded one.
 
 pub mod edit;
+mod files;
 pub mod model;
+
+pub use files::{MAX_FILE_BYTES, ReadError, read_limited};
+pub(crate) use files::{read, yaml_files};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::yaml;
@@ -299,28 +303,4 @@ fn is_slug(s: &str) -> bool {
 
 fn is_yaml(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
-}
-
-/// `*.yaml` and `*.yml` files directly in `dir`, sorted.
-pub(crate) fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-pub(crate) fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            diags.push(Diagnostic::error(path.display().to_string(), Pos::new(1, 1), format!("cannot read: {e}")));
-            None
-        }
-    }
 }

@@ -2,11 +2,13 @@
 
 use super::{Evidence, Status, Subject};
 use crate::codeowners;
-use crate::facts::{AlertCounts, Content, Fact, HttpAnswer, PromRule};
+use crate::diag::shown_path as shown;
+use crate::facts::{AlertCounts, Content, Fact, FileFacts, HttpAnswer, MAX_READ_BYTES, PromRule};
 use crate::jq::{EvalError, Jq};
 use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
 use crate::policy::requests::{HttpSpec, PromqlSpec};
 use crate::policy::{CompiledCheck, GlobId, Policy};
+use crate::yaml::SyntaxKind;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
@@ -168,14 +170,15 @@ impl<'a> Ctx<'a> {
         let too_small = |globs: &[GlobId]| {
             let small = self.files(globs).into_iter().find(|p| !big_enough(p))?;
             Some(format!(
-                "`{small}` has only {} bytes (at least {} expected)",
+                "`{}` has only {} bytes (at least {} expected)",
+                shown(small),
                 self.subject.facts.files[small].size,
                 min_bytes.unwrap_or(0)
             ))
         };
         if !any.is_empty() {
             return match self.files(any).into_iter().find(big_enough) {
-                Some(path) => Outcome::pass(format!("found `{path}`")).at(path, None),
+                Some(path) => Outcome::pass(format!("found `{}`", shown(path))).at(path, None),
                 None => {
                     Outcome::fail(too_small(any).unwrap_or_else(|| format!("no file matches {}", self.patterns(any))))
                 }
@@ -192,7 +195,7 @@ impl<'a> Ctx<'a> {
         if missing.is_empty() {
             let mut outcome = Outcome::pass(format!(
                 "found {}",
-                found.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                found.iter().map(|p| format!("`{}`", shown(p))).collect::<Vec<_>>().join(", ")
             ));
             for path in found {
                 outcome = outcome.at(path, None);
@@ -223,7 +226,8 @@ impl<'a> Ctx<'a> {
             if let Some(m) = regex.find(text) {
                 let line = text[..m.start()].matches('\n').count() + 1;
                 if !negate {
-                    return Outcome::pass(format!("`{path}` line {line} matches /{pattern}/")).at(path, Some(line));
+                    return Outcome::pass(format!("`{}` line {line} matches /{pattern}/", shown(path)))
+                        .at(path, Some(line));
                 }
                 offenders.push((*path, line));
             }
@@ -239,7 +243,7 @@ impl<'a> Ctx<'a> {
                 files.len()
             ));
         }
-        let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{p}` line {l}")).collect();
+        let listed: Vec<String> = offenders.iter().take(5).map(|(p, l)| format!("`{}` line {l}", shown(p))).collect();
         let more = if offenders.len() > 5 { format!(" and {} more", offenders.len() - 5) } else { String::new() };
         let mut outcome = Outcome::fail(format!("/{pattern}/ found in {}{more}", listed.join(", ")));
         for (path, line) in offenders {
@@ -276,12 +280,12 @@ impl<'a> Ctx<'a> {
                 });
             match result {
                 Ok(Ok(true)) if require == Require::Any => {
-                    return Outcome::pass(format!("`{path}` passes the query")).at(path, None);
+                    return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
                 }
                 Ok(Ok(true)) => passed.push(path),
-                Ok(Ok(false)) => failures.push((path, format!("`{path}`: `{expr}` does not hold"))),
+                Ok(Ok(false)) => failures.push((path, format!("`{}`: `{expr}` does not hold", shown(path)))),
                 Ok(Err(why)) => stopped.push((path, why)),
-                Err(e) => failures.push((path, format!("`{path}`: {e}"))),
+                Err(e) => failures.push((path, format!("`{}`: {e}", shown(path)))),
             }
         }
         // A file whose query was stopped could not be judged: under `any` it might have passed, under `all` only
@@ -289,7 +293,7 @@ impl<'a> Ctx<'a> {
         if let Some((path, why)) = stopped.first()
             && (require == Require::Any || failures.is_empty())
         {
-            return Outcome::error(format!("`{path}`: {why}")).at(path, None);
+            return Outcome::error(format!("`{}`: {why}", shown(path))).at(path, None);
         }
         match failures.first() {
             None => {
@@ -325,6 +329,9 @@ impl<'a> Ctx<'a> {
         let Some((location, owners, errors)) = parsed else {
             return Outcome::fail("no CODEOWNERS file in `.github/`, the root or `docs/`");
         };
+        if let Some(unread) = codeowners_unread(location, &facts.files[*location]) {
+            return unread.at(location, None);
+        }
         if let Some(e) = errors.first() {
             let mut outcome = Outcome::fail(format!(
                 "`{location}` line {}: {}{}",
@@ -377,7 +384,7 @@ impl<'a> Ctx<'a> {
             };
             return Outcome::pass(format!("`{location}` assigns owners{scope}")).at(location, None);
         }
-        let examples: Vec<String> = unowned.iter().take(3).map(|p| format!("`{p}`")).collect();
+        let examples: Vec<String> = unowned.iter().take(3).map(|p| format!("`{}`", shown(p))).collect();
         let mut outcome =
             Outcome::fail(format!("{} file(s) have no code owner, e.g. {}", unowned.len(), examples.join(", ")));
         for path in unowned {
@@ -640,6 +647,27 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A CODEOWNERS file whose text was not read cannot be judged by its lines: `error` with the reason, except a file
+/// GitHub itself ignores for its size, which fails.
+fn codeowners_unread(location: &str, file: &FileFacts) -> Option<Outcome> {
+    let why = match file.content {
+        Content::Text(_) => return None,
+        Content::TooLarge if file.size >= codeowners::GITHUB_MAX_BYTES => {
+            return Some(Outcome::fail(format!(
+                "`{location}` is {} bytes: GitHub ignores a CODEOWNERS file of 3 MB or more",
+                file.size
+            )));
+        }
+        Content::TooLarge => {
+            format!("{} bytes, over the {} MiB limit for files read", file.size, MAX_READ_BYTES / (1024 * 1024))
+        }
+        Content::Binary => "not UTF-8 text".to_string(),
+        Content::OutsideLink => "a symlink to outside the repository, not followed".to_string(),
+        Content::NotRead => "its content was not fetched".to_string(),
+    };
+    Some(Outcome::error(format!("`{location}` was not read ({why}), so its owners cannot be checked")))
+}
+
 /// `all` (every outcome must pass) or `any` (one must). A failure decides `all`, a pass decides `any`; otherwise an
 /// error, then a skip, wins: a check that cannot be decided is not guessed.
 fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
@@ -694,7 +722,12 @@ fn parse_structured(
     match format {
         Some(Format::Yaml) => crate::yaml::parse_documents(text)
             .map(|nodes| nodes.iter().map(crate::yaml::Node::to_json).collect())
-            .map_err(|e| format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)),
+            .map_err(|e| match e.kind {
+                SyntaxKind::TooComplex => format!("{} (at line {}, column {})", e.message, e.pos.line, e.pos.col),
+                SyntaxKind::Invalid => {
+                    format!("cannot parse as YAML at line {}, column {}: {}", e.pos.line, e.pos.col, e.message)
+                }
+            }),
         Some(Format::Json) => {
             serde_json::from_str(text).map(|v| vec![v]).map_err(|e| format!("cannot parse as JSON: {e}"))
         }

@@ -3,6 +3,7 @@
 use super::remote::origin_slug;
 use super::worktree::{Found, Link, content_of};
 use super::{Content, FactsError, FileFacts, MAX_READ_BYTES, ReadPlan, RepoFacts};
+use crate::diag::shown_path;
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use std::path::Path;
 
@@ -11,8 +12,7 @@ const LINK_MODE: i32 = 0o120000;
 pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts, FactsError> {
     let display = root.display().to_string();
     let git = |cause| FactsError::Git { path: display.clone(), cause };
-    let repo =
-        Repository::discover(root).map_err(|cause| FactsError::NotARepository { path: display.clone(), cause })?;
+    let repo = super::remote::discover(root)?;
     let commit = repo
         .revparse_single(rev)
         .and_then(|object| object.peel_to_commit())
@@ -28,7 +28,10 @@ pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts,
     let mut blobs = Vec::new();
     tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         let Ok(name) = entry.name() else {
-            let note = format!("skipped an entry of {}: name is not UTF-8", if dir.is_empty() { "/" } else { dir });
+            let note = format!(
+                "skipped an entry of {}: name is not UTF-8",
+                if dir.is_empty() { "/".into() } else { shown_path(dir) }
+            );
             found.notes.push((dir.to_string(), note));
             return TreeWalkResult::Skip;
         };
@@ -36,7 +39,7 @@ pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts,
         match entry.kind() {
             Some(ObjectType::Blob) => blobs.push((path, entry.id(), entry.filemode() == LINK_MODE)),
             Some(ObjectType::Commit) => {
-                let note = format!("skipped submodule {path} (commit {:.12})", entry.id());
+                let note = format!("skipped submodule {} (commit {:.12})", shown_path(&path), entry.id());
                 found.notes.push((path, note));
             }
             _ => {}
@@ -59,7 +62,7 @@ pub fn collect_rev(root: &Path, rev: &str, plan: &ReadPlan) -> Result<RepoFacts,
             Content::NotRead
         } else {
             read_blob(&repo, id, size).unwrap_or_else(|err| {
-                found.notes.push((path.clone(), format!("cannot read {path}: {err}")));
+                found.notes.push((path.clone(), format!("cannot read {}: {err}", shown_path(&path))));
                 Content::NotRead
             })
         };

@@ -13,6 +13,7 @@ pub use linked::{
     AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
     HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule, Release,
 };
+pub use remote::require_repository;
 pub use worktree::collect_worktree;
 
 use globset::GlobSet;
@@ -91,6 +92,8 @@ pub enum FactsError {
     NotFound { path: String },
     #[error("{path}: not a directory")]
     NotADirectory { path: String },
+    #[error("not a git repository: {path}")]
+    NoRepository { path: String },
     #[error("{path}: not a git repository: {}", .cause.message())]
     NotARepository { path: String, cause: git2::Error },
     #[error("{path}: cannot resolve revision `{rev}`: {}", .cause.message())]

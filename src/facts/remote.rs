@@ -1,6 +1,30 @@
-//! What both collectors learn from git itself: the `origin` remote's `owner/name` and the HEAD commit.
+//! What both collectors learn from git itself: whether there is a repository, the `origin` remote's `owner/name`
+//! and the HEAD commit.
 
-use git2::Repository;
+use super::FactsError;
+use git2::{ErrorCode, Repository};
+use std::path::Path;
+
+/// The repository `root` is in (or is). A directory in no repository is [`FactsError::NoRepository`]; one git cannot
+/// open (not owned by the current user, corrupt) is [`FactsError::NotARepository`] with git's reason.
+pub fn discover(root: &Path) -> Result<Repository, FactsError> {
+    let path = root.display().to_string();
+    Repository::discover(root).map_err(|cause| match cause.code() {
+        ErrorCode::NotFound => FactsError::NoRepository { path },
+        _ => FactsError::NotARepository { path, cause },
+    })
+}
+
+/// Checks that `root` is a directory in a git repository, for commands that score repositories (SPEC 2): a plain
+/// directory has no history, no `origin` and no tracked files to tell what belongs to it.
+pub fn require_repository(root: &Path) -> Result<(), FactsError> {
+    let path = || root.display().to_string();
+    match std::fs::metadata(root) {
+        Err(_) => Err(FactsError::NotFound { path: path() }),
+        Ok(meta) if !meta.is_dir() => Err(FactsError::NotADirectory { path: path() }),
+        Ok(_) => discover(root).map(drop),
+    }
+}
 
 /// `owner/name` of the `origin` remote, when it has a URL that looks like a GitHub (or GitHub Enterprise) one.
 pub(super) fn origin_slug(repo: &Repository) -> Option<String> {

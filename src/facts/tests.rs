@@ -374,8 +374,16 @@ fn rev_outside_a_repository_is_an_error_but_a_plain_worktree_is_fine() {
     let root = dir.path();
     write(root, "a.txt", "a");
     let err = collect_rev(root, "HEAD", &ReadPlan::nothing()).unwrap_err();
-    assert!(matches!(err, FactsError::NotARepository { .. }), "{err:?}");
-    assert!(err.to_string().starts_with(&format!("{}: not a git repository: ", root.display())), "{err}");
+    assert!(matches!(err, FactsError::NoRepository { .. }), "{err:?}");
+    assert_eq!(err.to_string(), format!("not a git repository: {}", root.display()));
+    let err = require_repository(root).unwrap_err();
+    assert_eq!(err.to_string(), format!("not a git repository: {}", root.display()));
+    init(root);
+    require_repository(root).expect("a repository now");
+    require_repository(&root.join("sub")).expect_err("no such directory");
+    std::fs::create_dir(root.join("sub")).unwrap();
+    require_repository(&root.join("sub")).expect("a directory of a repository");
+    std::fs::remove_dir_all(root.join(".git")).unwrap();
 
     let facts = collect_worktree(root, &ReadPlan::nothing()).unwrap();
     assert_eq!(keys(&facts), ["a.txt"]);

@@ -5,6 +5,7 @@
 
 use super::remote::{head_commit, origin_slug};
 use super::{Content, FactsError, FileFacts, MAX_READ_BYTES, ReadPlan, RepoFacts, decode_text};
+use crate::diag::shown_path;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -35,7 +36,7 @@ pub fn collect_worktree(root: &Path, plan: &ReadPlan) -> Result<RepoFacts, Facts
         let prefix = format!("{dir}/");
         listing.files.retain(|path, _| !path.starts_with(&prefix));
         listing.links.retain(|path, _| !path.starts_with(&prefix));
-        listing.notes.push((dir.clone(), format!("skipped nested git repository {dir}")));
+        listing.notes.push((dir.clone(), format!("skipped nested git repository {}", shown_path(dir))));
     }
 
     // Files git tracks although `.gitignore` matches them (added with `--force`, or before the rule): git still
@@ -209,7 +210,7 @@ impl Found {
             let size = meta.len();
             let content = if plan.wants(&path) {
                 read_file(full, size).unwrap_or_else(|err| {
-                    self.notes.push((path.clone(), format!("cannot read {path}: {err}")));
+                    self.notes.push((path.clone(), format!("cannot read {}: {err}", shown_path(&path))));
                     Content::NotRead
                 })
             } else {
@@ -217,7 +218,7 @@ impl Found {
             };
             self.files.push((path, FileFacts { size, content }));
         } else if !file_type.is_dir() {
-            self.notes.push((path.clone(), format!("skipped {path}: not a regular file or symlink")));
+            self.notes.push((path.clone(), format!("skipped {}: not a regular file or symlink", shown_path(&path))));
         }
     }
 
@@ -296,12 +297,12 @@ impl Visitor<'_> {
         }
         let Some(path) = relative(self.root, entry.path()) else {
             let shown = entry.path().strip_prefix(self.root).unwrap_or(entry.path()).display().to_string();
-            self.found.notes.push((shown.clone(), format!("skipped {shown}: name is not UTF-8")));
+            self.found.notes.push((shown.clone(), format!("skipped {}: name is not UTF-8", shown_path(&shown))));
             return;
         };
         match entry.metadata() {
             Ok(meta) => self.found.add(path, entry.path(), &meta, file_type, self.plan),
-            Err(err) => self.found.notes.push((path.clone(), format!("cannot read {path}: {err}"))),
+            Err(err) => self.found.notes.push((path.clone(), format!("cannot read {}: {err}", shown_path(&path)))),
         }
     }
 }
@@ -365,7 +366,14 @@ impl Listing {
                                 .entry(target.clone())
                                 .or_insert_with(|| {
                                     read(&target, file.size).unwrap_or_else(|err| {
-                                        notes.push((path.clone(), format!("cannot read {target} (via {path}): {err}")));
+                                        notes.push((
+                                            path.clone(),
+                                            format!(
+                                                "cannot read {} (via {}): {err}",
+                                                shown_path(&target),
+                                                shown_path(path)
+                                            ),
+                                        ));
                                         Content::NotRead
                                     })
                                 })
@@ -376,7 +384,10 @@ impl Listing {
                     None if wanted => {
                         let target = link.target.as_deref().unwrap_or("<non-UTF-8 path>");
                         let why = "not a file in the repository (outside it, missing, or a directory)";
-                        notes.push((path.clone(), format!("not following symlink {path} -> {target}: {why}")));
+                        notes.push((
+                            path.clone(),
+                            format!("not following symlink {} -> {}: {why}", shown_path(path), shown_path(target)),
+                        ));
                         FileFacts { size: link.size, content: Content::OutsideLink }
                     }
                     None => FileFacts { size: link.size, content: Content::NotRead },
@@ -389,10 +400,11 @@ impl Listing {
         files.extend(resolved);
         for (path, facts) in &files {
             match facts.content {
-                Content::TooLarge => {
-                    notes.push((path.clone(), format!("skipped large file {path} ({})", human_size(facts.size))))
-                }
-                Content::Binary => notes.push((path.clone(), format!("skipped binary file {path}"))),
+                Content::TooLarge => notes.push((
+                    path.clone(),
+                    format!("skipped large file {} ({})", shown_path(path), human_size(facts.size)),
+                )),
+                Content::Binary => notes.push((path.clone(), format!("skipped binary file {}", shown_path(path)))),
                 _ => {}
             }
         }

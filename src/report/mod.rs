@@ -173,11 +173,12 @@ pub(crate) fn group_by_level(card: &Scorecard) -> Vec<LevelGroup<'_>> {
         .collect()
 }
 
-/// `path` or `path:line`.
+/// `path` or `path:line`, a path with control characters quoted ([`crate::diag::shown_path`]).
 pub(crate) fn location(evidence: &crate::engine::Evidence) -> String {
+    let path = crate::diag::shown_path(&evidence.path);
     match evidence.line {
-        Some(line) => format!("{}:{line}", evidence.path),
-        None => evidence.path.clone(),
+        Some(line) => format!("{path}:{line}"),
+        None => path.into_owned(),
     }
 }
 

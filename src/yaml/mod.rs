@@ -6,15 +6,16 @@
 //! with a "did you mean", at the exact line and column, and attach positions to values that later checks need
 //! ([`Located`]).
 
+mod build;
 pub mod de;
 mod located;
 
+pub use build::{MAX_DEPTH, MAX_NODES, MAX_SCALAR_BYTES};
 pub use de::{FromNodeError, from_node};
 pub use located::Located;
 
 use crate::diag::Pos;
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
-use std::collections::HashMap;
+use serde_saphyr::granit_parser::{ErrorKind, Parser, ScalarStyle};
 
 /// A YAML value and where it starts in its file.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,12 +91,22 @@ impl Node {
     }
 }
 
-/// A YAML syntax error (or a structural one such as a duplicate key) at a position.
+/// A YAML syntax error (or a structural one such as a duplicate key), or a file past the limits of [`build`], at a
+/// position.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SyntaxError {
     pub pos: Pos,
+    pub kind: SyntaxKind,
     pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyntaxKind {
+    /// Not valid YAML, or not a valid configuration file (a duplicate key, a second document).
+    Invalid,
+    /// Valid YAML that expands past [`MAX_NODES`], [`MAX_SCALAR_BYTES`] or [`MAX_DEPTH`]: not read.
+    TooComplex,
 }
 
 /// Parses one YAML document (a configuration file: a second document is an error). An empty document is `Null`.
@@ -110,137 +121,25 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
 }
 
 fn build(text: &str, single: bool) -> Result<Vec<Node>, SyntaxError> {
-    let mut builder = Builder { single, ..Builder::default() };
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| SyntaxError {
-            pos: Pos::new(e.marker().line(), e.marker().col() + 1),
-            message: format!("invalid YAML: {}", e.kind()),
+    let mut builder = build::Builder::new(single);
+    // The builder stops at MAX_DEPTH; the parser's own limits only need to be above it.
+    let options = serde_saphyr::granit_parser::options! {
+        flow_nesting_limit: MAX_DEPTH + 1,
+        block_nesting_limit: MAX_DEPTH + 1,
+    };
+    for event in Parser::new_from_str_with_options(text, options) {
+        let (event, span) = event.map_err(|e| {
+            let pos = Pos::new(e.marker().line(), e.marker().col() + 1);
+            match e.kind() {
+                // The scanner reads a token or two ahead, so it may see the nesting before the builder does.
+                ErrorKind::RecursionLimitExceeded => build::too_deep(pos),
+                kind => SyntaxError { pos, kind: SyntaxKind::Invalid, message: format!("invalid YAML: {kind}") },
+            }
         })?;
         let pos = Pos::new(span.start.line(), span.start.col() + 1);
         builder.event(event, pos)?;
     }
     Ok(builder.roots)
-}
-
-/// A collection under construction.
-struct Frame {
-    node: Node,
-    /// For mappings: a key waiting for its value.
-    key: Option<Node>,
-    anchor: usize,
-    /// Entries from `<<` merge keys; explicit keys take precedence (YAML merge key semantics).
-    merged: Vec<(Node, Node)>,
-}
-
-#[derive(Default)]
-struct Builder {
-    /// Open collections.
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
-    roots: Vec<Node>,
-    documents: usize,
-    single: bool,
-}
-
-impl Builder {
-    fn event(&mut self, event: Event<'_>, pos: Pos) -> Result<(), SyntaxError> {
-        match event {
-            Event::DocumentStart(..) => {
-                self.documents += 1;
-                if self.single && self.documents > 1 {
-                    return Err(SyntaxError {
-                        pos,
-                        message: "expected a single YAML document, found a second one".into(),
-                    });
-                }
-            }
-            Event::Scalar(text, style, anchor, tag) => {
-                let tag_suffix = tag.as_ref().map(|t| t.suffix().to_string());
-                let value = resolve_scalar(&text, style, tag_suffix.as_deref());
-                self.push(Node { pos, value }, anchor)?;
-            }
-            Event::SequenceStart(_, anchor, _) => {
-                let node = Node { pos, value: Value::Seq(Vec::new()) };
-                self.stack.push(Frame { node, key: None, anchor, merged: Vec::new() });
-            }
-            Event::MappingStart(_, anchor, _) => {
-                let node = Node { pos, value: Value::Map(Vec::new()) };
-                self.stack.push(Frame { node, key: None, anchor, merged: Vec::new() });
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Frame { mut node, anchor, merged, .. } = self.stack.pop().expect("parser emits balanced events");
-                if let Value::Map(entries) = &mut node.value {
-                    for (key, value) in merged {
-                        if !entries.iter().any(|(k, _)| k.value == key.value) {
-                            entries.push((key, value));
-                        }
-                    }
-                }
-                self.push(node, anchor)?;
-            }
-            Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| SyntaxError { pos, message: "alias refers to an unknown anchor".into() })?;
-                self.push(Node { pos, ..node }, 0)?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn push(&mut self, node: Node, anchor: usize) -> Result<(), SyntaxError> {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        let Some(Frame { node: parent, key: pending_key, merged, .. }) = self.stack.last_mut() else {
-            self.roots.push(node);
-            return Ok(());
-        };
-        match &mut parent.value {
-            Value::Seq(items) => items.push(node),
-            Value::Map(entries) => match pending_key.take() {
-                None => *pending_key = Some(node),
-                Some(key) if key.value == Value::Str("<<".into()) => {
-                    let sources = match node.value {
-                        Value::Map(_) => vec![node],
-                        Value::Seq(items) => items,
-                        _ => vec![node],
-                    };
-                    for source in sources {
-                        let Value::Map(source_entries) = source.value else {
-                            return Err(SyntaxError {
-                                pos: source.pos,
-                                message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
-                            });
-                        };
-                        for (k, v) in source_entries {
-                            if !merged.iter().any(|(m, _)| m.value == k.value) {
-                                merged.push((k, v));
-                            }
-                        }
-                    }
-                }
-                Some(key) => {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == key.value) {
-                        return Err(SyntaxError {
-                            pos: key.pos,
-                            message: format!(
-                                "duplicate key `{}` (first defined at line {})",
-                                key.key_string(),
-                                first.pos.line
-                            ),
-                        });
-                    }
-                    entries.push((key, node));
-                }
-            },
-            _ => unreachable!("only collections are on the stack"),
-        }
-        Ok(())
-    }
 }
 
 /// YAML 1.2 core schema resolution for scalars; quoted scalars are always strings.
@@ -315,5 +214,7 @@ pub fn load<T: serde::de::DeserializeOwned>(
     }
 }
 
+#[cfg(test)]
+pub(crate) mod limits_tests;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ mod edge;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
+mod hostile;
 mod hostile_policy;
 mod linked_tools;
 mod tracking;

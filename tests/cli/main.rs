@@ -3,6 +3,7 @@
 
 mod evaluate;
 mod formats;
+mod hostile;
 mod initiatives;
 mod jq_limits;
 mod linked;
