@@ -825,7 +825,7 @@ pub fn acts_on(event: &Event, app_id: u64, catalog_repo: &str) -> bool {
         Event::IssueComment(e) => {
             e.action == crate::github::events::CommentAction::Created
                 && !e.author.is_bot
-                && !crate::commands::parse(&e.body).is_empty()
+                && crate::commands::has_command(&e.body)
         }
         Event::CheckSuite(e) => {
             matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested)
