@@ -1,9 +1,14 @@
 //! Comment commands (SPEC 5) on service repositories: parsed by [`crate::commands`], allowed for commenters with
-//! write permission, acknowledged with 👀, answered with one reply each.
+//! write permission, acknowledged with one reaction and answered with one reply per comment.
 //!
-//! Exactly once in effect: a command's answer is recorded once posted, so a retried or redelivered comment neither
-//! answers twice nor opens a second catalog pull request (that is also found again by its marker when the database
-//! is lost).
+//! Bounded, so that one comment cannot spend the App's GitHub write budget: at most [`commands::MAX_COMMANDS`]
+//! command lines are acted on (the reply names the rest as ignored), a command repeated in the same comment is done
+//! once, and a commenter without write permission gets one short refusal whatever the comment holds (no reaction,
+//! no usage help).
+//!
+//! Exactly once in effect: each command's outcome is recorded once done and the comment once answered, so a retried
+//! or redelivered comment neither answers twice nor opens a second catalog pull request (that is also found again
+//! by its marker when the database is lost).
 
 mod catalog;
 mod reply;
@@ -13,12 +18,12 @@ pub use catalog::DEFAULT_EXCEPTION_DAYS;
 
 use super::catalog_pr::{CatalogRequest, RequestKind};
 use super::{App, AppError};
-use crate::commands::{self, Command, Found, ParseError};
+use crate::commands::{self, Command, Comment, Found, ParseError};
 use crate::github::client::{GhError, Installation, segment};
 use crate::github::events::{IssueCommentEvent, Repository};
 use crate::report::render_template;
 use crate::store::ns;
-use reply::{OpenedView, RefusedView, ReplyView, command_list, usage_view};
+use reply::{OpenedView, ReplyView, SectionView, command_list};
 use serde::Deserialize;
 use tracing::Instrument;
 
@@ -38,6 +43,11 @@ pub(crate) struct Thread<'a> {
 impl Thread<'_> {
     pub(super) fn repo(&self) -> String {
         self.repository.full_name()
+    }
+
+    /// What the comment's answer is recorded by (`owner/name#comment_id`).
+    fn key(&self) -> String {
+        format!("{}#{}", self.repo(), self.comment_id)
     }
 
     /// A catalog request about `service` asked here.
@@ -81,10 +91,11 @@ enum Access {
 }
 
 impl App {
-    /// `issue_comment` created: every command line of the comment, in order.
+    /// `issue_comment` created: the comment's first [`commands::MAX_COMMANDS`] command lines, in order, answered by
+    /// one reply (see the module's documentation).
     pub(crate) async fn handle_comment(&self, event: IssueCommentEvent) -> Result<(), AppError> {
-        let found = commands::parse(&event.body);
-        if found.is_empty() {
+        let comment = commands::read(&event.body);
+        if comment.commands.is_empty() {
             return Ok(());
         }
         let github = self.installation(event.installation).await?;
@@ -96,87 +107,126 @@ impl App {
             comment_url: &event.html_url,
             author: &event.author.login,
         };
-        let mut access = None;
-        for (index, item) in found.into_iter().enumerate() {
-            let name = match &item {
-                Ok(found) => found.command.name(),
-                Err(e) => e.command.unwrap_or("unknown"),
-            };
-            let span = tracing::info_span!(
-                "command",
-                repo = %thread.repo(),
-                thread = thread.number,
-                comment = thread.comment_id,
-                author = %thread.author,
-                command = name,
-                index
-            );
-            self.run_command(&github, &thread, index, item, &mut access).instrument(span).await?;
+        let span = tracing::info_span!(
+            "comment",
+            repo = %thread.repo(),
+            thread = thread.number,
+            comment = thread.comment_id,
+            author = %thread.author,
+            commands = comment.commands.len(),
+            ignored = comment.ignored.len(),
+            truncated = comment.truncated,
+        );
+        self.answer_comment(&github, &thread, &comment).instrument(span).await
+    }
+
+    async fn answer_comment(
+        &self,
+        github: &Installation,
+        thread: &Thread<'_>,
+        comment: &Comment,
+    ) -> Result<(), AppError> {
+        let key = thread.key();
+        // Until this version every command line was answered on its own, recorded as `…/<index>`.
+        let answered_before = self.store.kv_get(ns::COMMAND, &format!("{key}/0")).await.as_deref() == Some("answered");
+        if answered_before || self.store.kv_get(ns::COMMAND, &key).await.is_some() {
+            tracing::info!("already answered");
+            return Ok(());
         }
+        let view = match self.access(github, thread).await? {
+            Access::Denied { permission } => {
+                tracing::info!(permission = %permission, "refused: no write permission");
+                reply::refused(thread, permission, comment)
+            }
+            Access::Granted => self.run_commands(github, thread, comment).await?,
+        };
+        let body = render_template(REPLY_TEMPLATE, &view)
+            .map_err(|e| AppError::Permanent(format!("cannot render the reply: {e:#}")))?;
+        self.comment(github, &thread.repo(), thread.number, &body).await?;
+        self.store.kv_put(ns::COMMAND, &key, "answered".into()).await;
+        tracing::info!(sections = view.sections.len(), "answered");
         Ok(())
+    }
+
+    /// For a commenter with write permission: one reaction (👀, or 😕 when no line is a well-formed command), then
+    /// each command line in order; a command repeated word for word is done once.
+    async fn run_commands(
+        &self,
+        github: &Installation,
+        thread: &Thread<'_>,
+        comment: &Comment,
+    ) -> Result<ReplyView, AppError> {
+        let acts = comment.commands.iter().any(Result::is_ok);
+        self.react_once(github, thread, if acts { "eyes" } else { "confused" }).await?;
+        let mut sections = Vec::with_capacity(comment.commands.len());
+        for (index, item) in comment.commands.iter().enumerate() {
+            let earlier = item.as_ref().ok().and_then(|found| {
+                let before = comment.commands[..index].iter().flatten();
+                before.clone().find(|e| e.command == found.command).map(|first| (found, first.line))
+            });
+            let section = match earlier {
+                Some((found, first)) => SectionView::same_as(found, first),
+                None => {
+                    let (name, line) = match item {
+                        Ok(found) => (found.command.name(), found.line),
+                        Err(e) => (e.command.unwrap_or("unknown"), e.line),
+                    };
+                    let span = tracing::info_span!("command", command = name, line, index);
+                    self.outcome(github, thread, index, item).instrument(span).await?
+                }
+            };
+            sections.push(section);
+        }
+        Ok(reply::answer(sections, comment))
+    }
+
+    /// One command line's section of the reply, kept once done: a delivery retried after a later command failed
+    /// does not do it again.
+    async fn outcome(
+        &self,
+        github: &Installation,
+        thread: &Thread<'_>,
+        index: usize,
+        item: &Result<Found, ParseError>,
+    ) -> Result<SectionView, AppError> {
+        let key = format!("{}/{index}", thread.key());
+        if let Some(done) = self.store.kv_get(ns::COMMAND, &key).await.and_then(|j| serde_json::from_str(&j).ok()) {
+            tracing::info!("done before");
+            return Ok(done);
+        }
+        let section = match item {
+            Err(error) => {
+                tracing::info!(error = %error, "malformed command");
+                SectionView::usage(error)
+            }
+            Ok(found) => self.run_command(github, thread, found).await?,
+        };
+        if let Ok(json) = serde_json::to_string(&section) {
+            self.store.kv_put(ns::COMMAND, &key, json).await;
+        }
+        Ok(section)
     }
 
     async fn run_command(
         &self,
         github: &Installation,
         thread: &Thread<'_>,
-        index: usize,
-        item: Result<Found, ParseError>,
-        access: &mut Option<Access>,
-    ) -> Result<(), AppError> {
-        let key = format!("{}#{}/{index}", thread.repo(), thread.comment_id);
-        if self.store.kv_get(ns::COMMAND, &key).await.is_some() {
-            tracing::info!("already answered");
-            return Ok(());
-        }
-        let mut view = ReplyView::default();
-        match item {
-            Err(error) => {
-                tracing::info!(error = %error, "malformed command");
-                view.command = error.command.unwrap_or_default().to_string();
-                view.usage = Some(usage_view(&error));
-                self.react(github, thread, "confused").await?;
+        found: &Found,
+    ) -> Result<SectionView, AppError> {
+        let mut view = SectionView::of(found);
+        match self.execute(github, thread, found.command.clone(), &mut view).await {
+            Ok(()) => {}
+            Err(Refusal::User(why)) => {
+                tracing::info!(why = %why, "command not done");
+                view.failed = Some(why);
             }
-            Ok(found) => {
-                view.command = found.command.name().to_string();
-                let known = match access {
-                    Some(known) => known.clone(),
-                    None => access.insert(self.access(github, thread).await?).clone(),
-                };
-                match known {
-                    Access::Denied { permission } => {
-                        tracing::info!(permission = %permission, "refused: no write permission");
-                        view.refused = Some(RefusedView {
-                            repository: thread.repo(),
-                            login: thread.author.to_string(),
-                            permission,
-                        });
-                    }
-                    Access::Granted => {
-                        self.react(github, thread, "eyes").await?;
-                        match self.execute(github, thread, found.command, &mut view).await {
-                            Ok(()) => {}
-                            Err(Refusal::User(why)) => {
-                                tracing::info!(why = %why, "command not done");
-                                view.failed = Some(why);
-                            }
-                            Err(Refusal::App(e @ AppError::Transient { .. })) => return Err(e),
-                            Err(Refusal::App(AppError::Permanent(why))) => {
-                                tracing::warn!(error = %why, "command failed");
-                                view.failed =
-                                    Some(format!("{why}. The App's administrators can find this in its log."));
-                            }
-                        }
-                    }
-                }
+            Err(Refusal::App(e @ AppError::Transient { .. })) => return Err(e),
+            Err(Refusal::App(AppError::Permanent(why))) => {
+                tracing::warn!(error = %why, "command failed");
+                view.failed = Some(format!("{why}. The App's administrators can find this in its log."));
             }
         }
-        let body = render_template(REPLY_TEMPLATE, &view)
-            .map_err(|e| AppError::Permanent(format!("cannot render the reply: {e:#}")))?;
-        self.comment(github, &thread.repo(), thread.number, &body).await?;
-        self.store.kv_put(ns::COMMAND, &key, "answered".into()).await;
-        tracing::info!("answered");
-        Ok(())
+        Ok(view)
     }
 
     async fn execute(
@@ -184,7 +234,7 @@ impl App {
         github: &Installation,
         thread: &Thread<'_>,
         command: Command,
-        view: &mut ReplyView,
+        view: &mut SectionView,
     ) -> Result<(), Refusal> {
         match command {
             Command::RequestException { rule, length, reason } => {
@@ -232,8 +282,12 @@ impl App {
         }
     }
 
-    /// A reaction on the command's comment (GitHub answers 200 for one that is already there).
-    async fn react(&self, github: &Installation, thread: &Thread<'_>, content: &str) -> Result<(), AppError> {
+    /// The comment's one reaction, added once (GitHub answers 200 for one that is already there, but it is a write).
+    async fn react_once(&self, github: &Installation, thread: &Thread<'_>, content: &str) -> Result<(), AppError> {
+        let key = format!("{}/reaction", thread.key());
+        if self.store.kv_get(ns::COMMAND, &key).await.is_some() {
+            return Ok(());
+        }
         let _: serde_json::Value = github
             .post(
                 &format!("/repos/{}/issues/comments/{}/reactions", thread.repo(), thread.comment_id),
@@ -241,6 +295,7 @@ impl App {
                 "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
             )
             .await?;
+        self.store.kv_put(ns::COMMAND, &key, content.into()).await;
         Ok(())
     }
 }
