@@ -360,10 +360,33 @@ fn parse_app_id(value: &str) -> Result<u64, ConfigError> {
     }
 }
 
+/// A PEM RSA private key is a few KiB (a 4096-bit one is about 3.3 KiB): a larger file is not one.
+pub const MAX_PRIVATE_KEY_BYTES: u64 = 64 * 1024;
+
+/// Reads the key file: a regular file (not `/dev/zero`, a pipe or a directory) of at most
+/// [`MAX_PRIVATE_KEY_BYTES`], of which no more is ever read.
 fn read_private_key(path: &Path) -> Result<PrivateKey, ConfigError> {
-    let text = std::fs::read(path).map_err(|e| {
-        ConfigError::new(PRIVATE_KEY_PATH, format!("cannot read {}: {}", path.display(), io_reason(&e)))
-    })?;
+    use std::io::Read;
+    let cannot =
+        |problem: String| ConfigError::new(PRIVATE_KEY_PATH, format!("cannot read {}: {problem}", path.display()));
+    let too_large = || cannot(format!("larger than {MAX_PRIVATE_KEY_BYTES} bytes, so not a PEM private key"));
+    // `stat` first: opening a pipe would wait for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| cannot(io_reason(&e)))?;
+    if metadata.is_dir() {
+        return Err(cannot("it is a directory".into()));
+    }
+    if !metadata.is_file() {
+        return Err(cannot("not a regular file (a device, pipe or socket)".into()));
+    }
+    if metadata.len() > MAX_PRIVATE_KEY_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(|e| cannot(io_reason(&e)))?;
+    let mut text = Vec::new();
+    file.take(MAX_PRIVATE_KEY_BYTES + 1).read_to_end(&mut text).map_err(|e| cannot(io_reason(&e)))?;
+    if text.len() as u64 > MAX_PRIVATE_KEY_BYTES {
+        return Err(too_large());
+    }
     let text = String::from_utf8(text).map_err(|_| {
         ConfigError::new(PRIVATE_KEY_PATH, format!("{}: not a PEM-encoded RSA private key", path.display()))
     })?;

@@ -229,8 +229,39 @@ fn private_key_errors() {
         format!("SHIPSHAPE_PRIVATE_KEY_PATH: {}: not a PEM-encoded RSA private key", path.display())
     );
     vars.insert(PRIVATE_KEY_PATH, dir.path().display().to_string());
-    let line = load(&vars).unwrap_err().to_string();
-    assert!(line.starts_with(&format!("SHIPSHAPE_PRIVATE_KEY_PATH: cannot read {}: ", dir.path().display())), "{line}");
+    assert_eq!(
+        load(&vars).unwrap_err().to_string(),
+        format!("SHIPSHAPE_PRIVATE_KEY_PATH: cannot read {}: it is a directory", dir.path().display())
+    );
+}
+
+#[test]
+fn a_private_key_file_is_read_only_when_it_is_small_and_regular() {
+    let mut vars = base();
+    vars.remove(PRIVATE_KEY);
+    // `/dev/zero` never ends: it is refused without reading it.
+    vars.insert(PRIVATE_KEY_PATH, "/dev/zero".into());
+    assert_eq!(
+        load(&vars).unwrap_err().to_string(),
+        "SHIPSHAPE_PRIVATE_KEY_PATH: cannot read /dev/zero: not a regular file (a device, pipe or socket)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pem");
+    // The key, then enough padding to pass the limit.
+    let padding = "x".repeat(MAX_PRIVATE_KEY_BYTES as usize);
+    std::fs::write(&big, format!("{PKCS1_KEY}{padding}")).unwrap();
+    vars.insert(PRIVATE_KEY_PATH, big.display().to_string());
+    assert_eq!(
+        load(&vars).unwrap_err().to_string(),
+        format!(
+            "SHIPSHAPE_PRIVATE_KEY_PATH: cannot read {}: larger than 65536 bytes, so not a PEM private key",
+            big.display()
+        )
+    );
+    // Just at the limit, with trailing whitespace: still a key.
+    let padded = format!("{PKCS1_KEY}{}", "\n".repeat(MAX_PRIVATE_KEY_BYTES as usize - PKCS1_KEY.len()));
+    std::fs::write(&big, padded).unwrap();
+    assert_eq!(load(&vars).unwrap().private_key.pem().trim(), PKCS1_KEY.trim());
 }
 
 #[test]
