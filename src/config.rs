@@ -4,6 +4,11 @@
 //! single line naming the variable and the problem. Secrets (the private key, the webhook secret, the Slack webhook
 //! URL, database credentials) never appear in errors or in `Debug` output.
 
+mod urls;
+
+pub use urls::UrlCredentials;
+pub(crate) use urls::{parse_http_url, parse_tool_url};
+
 use octocrab::jsonwebtoken;
 use std::fmt;
 use std::net::SocketAddr;
@@ -217,7 +222,7 @@ impl fmt::Debug for ServeConfig {
             .field("webhook_secret", &self.webhook_secret)
             .field("catalog_repo", &format_args!("{}", self.catalog_repo))
             .field("github_api_url", &self.github_api_url)
-            .field("database_url", &format_args!("{}", redact_url(&self.database_url)))
+            .field("database_url", &format_args!("{}", crate::http::redact_userinfo(&self.database_url)))
             .field("listen", &self.listen)
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)
@@ -226,17 +231,6 @@ impl fmt::Debug for ServeConfig {
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .finish()
-    }
-}
-
-/// The scheme and what follows it, with any `user:password@` removed.
-fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://[redacted]@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -309,7 +303,10 @@ impl ServeConfig {
             // The URL is a credential: say what is wrong without repeating it.
             Some(url) => match parse_http_url(&url) {
                 Ok(url) if url.starts_with("https://") || url.starts_with("http://") => Some(Secret::new(url)),
-                _ => return Err(ConfigError::new(SLACK_WEBHOOK_URL, "expected an http(s) URL")),
+                _ => {
+                    let problem = "expected an http(s) URL without a user name or password";
+                    return Err(ConfigError::new(SLACK_WEBHOOK_URL, problem));
+                }
             },
             None => None,
         };
@@ -402,22 +399,6 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// An absolute `http` or `https` URL with a host, returned without trailing slashes. The error is the problem only.
-pub(crate) fn parse_http_url(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    let bad = || format!("expected an http(s) URL, found {value:?}");
-    let uri: axum::http::Uri = value.parse().map_err(|_| bad())?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err(bad()),
-    }
-    match uri.host() {
-        Some(host) if !host.is_empty() => {}
-        _ => return Err(bad()),
-    }
-    Ok(value.trim_end_matches('/').to_owned())
-}
-
 /// Only SQLite is implemented. The URL itself is never echoed (other schemes carry passwords).
 fn parse_database_url(value: &str) -> Result<String, ConfigError> {
     let value = value.trim();
@@ -506,7 +487,7 @@ pub struct ServeArgs {
     #[arg(long, env = CATALOG_REPO, value_name = "OWNER/NAME")]
     pub catalog_repo: Option<String>,
     /// GitHub REST base URL [default: https://api.github.com].
-    #[arg(long, env = GITHUB_API_URL, value_name = "URL")]
+    #[arg(long, env = GITHUB_API_URL, value_name = "URL", hide_env_values = true)]
     pub github_api_url: Option<String>,
     /// Database URL [default: sqlite://shipshape.db].
     #[arg(long, env = DATABASE_URL, value_name = "URL", hide_env_values = true)]
@@ -518,7 +499,7 @@ pub struct ServeArgs {
     #[arg(long, env = SWEEP_INTERVAL, value_name = "DURATION")]
     pub sweep_interval: Option<String>,
     /// Base URL for links in check runs and comments.
-    #[arg(long, env = PUBLIC_URL, value_name = "URL")]
+    #[arg(long, env = PUBLIC_URL, value_name = "URL", hide_env_values = true)]
     pub public_url: Option<String>,
     /// Slack incoming webhook for tier-1 degradations.
     #[arg(long, env = SLACK_WEBHOOK_URL, value_name = "URL", hide_env_values = true)]
@@ -527,10 +508,10 @@ pub struct ServeArgs {
     #[arg(long, env = PAGERDUTY_TOKEN, value_name = "TOKEN", hide_env_values = true)]
     pub pagerduty_token: Option<String>,
     /// PagerDuty REST base URL [default: https://api.pagerduty.com].
-    #[arg(long, env = PAGERDUTY_API_URL, value_name = "URL")]
+    #[arg(long, env = PAGERDUTY_API_URL, value_name = "URL", hide_env_values = true)]
     pub pagerduty_api_url: Option<String>,
     /// Prometheus base URL (the `alerts` and `slo` rules, `promql` checks).
-    #[arg(long, env = PROMETHEUS_URL, value_name = "URL")]
+    #[arg(long, env = PROMETHEUS_URL, value_name = "URL", hide_env_values = true)]
     pub prometheus_url: Option<String>,
     /// Prometheus bearer token, when it needs one.
     #[arg(long, env = PROMETHEUS_TOKEN, value_name = "TOKEN", hide_env_values = true)]
@@ -592,7 +573,7 @@ impl fmt::Debug for ServeArgs {
             .field("webhook_secret", &redacted(&self.webhook_secret))
             .field("catalog_repo", &self.catalog_repo)
             .field("github_api_url", &self.github_api_url)
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("database_url", &self.database_url.as_deref().map(crate::http::redact_userinfo))
             .field("listen", &self.listen)
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)

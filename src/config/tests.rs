@@ -308,7 +308,7 @@ fn url_errors() {
     // The Slack URL is a credential: not repeated.
     assert_eq!(
         error_with(SLACK_WEBHOOK_URL, Some("hooks.slack.com/services/T0/B0/SECRETPART")),
-        "SHIPSHAPE_SLACK_WEBHOOK_URL: expected an http(s) URL"
+        "SHIPSHAPE_SLACK_WEBHOOK_URL: expected an http(s) URL without a user name or password"
     );
     let mut vars = base();
     vars.insert(GITHUB_API_URL, "http://127.0.0.1:9000".into());
@@ -412,17 +412,61 @@ fn debug_output_hides_secrets() {
     vars.insert(SLACK_WEBHOOK_URL, "https://hooks.slack.com/services/T0/B0/SLACKSECRET".into());
     vars.insert(PAGERDUTY_TOKEN, "PDSECRET-u+123".into());
     vars.insert(PROMETHEUS_URL, "https://promuser:PROMPASS@prom.example.com".into());
-    vars.insert(PROMETHEUS_TOKEN, "PROMSECRET-9".into());
     let config = load(&vars).unwrap().with_secrets([("SHIPSHAPE_SECRET_SONAR".into(), "SONARSECRET-1".into())]);
     let (pd_url, pd_token) = config.providers.pagerduty.clone().unwrap();
     assert_eq!((pd_url.as_str(), pd_token.as_str()), ("https://api.pagerduty.com", "PDSECRET-u+123"));
     assert_eq!(config.providers.secrets.get("SONAR").as_deref(), Some("SONARSECRET-1"));
     let text = format!("{config:?}");
     assert!(text.contains("12345") && text.contains("acme/catalog") && text.contains("SONAR"), "{text}");
-    for secret in ["s3cr3t-webhook", "SLACKSECRET", "PDSECRET", "PROMSECRET", "SONARSECRET", "MIIE", "PRIVATE KEY"] {
+    for secret in ["s3cr3t-webhook", "SLACKSECRET", "PDSECRET", "PROMPASS", "SONARSECRET", "MIIE", "PRIVATE KEY"] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
-    assert_eq!(redact_url("postgres://u:pw@host/db"), "postgres://[redacted]@host/db");
+    vars.remove(PROMETHEUS_URL);
+    vars.insert(PROMETHEUS_TOKEN, "PROMSECRET-9".into());
+    vars.insert(PROMETHEUS_URL, "https://prom.example.com".into());
+    let text = format!("{:?}", load(&vars).unwrap());
+    assert!(!text.contains("PROMSECRET"), "{text}");
+}
+
+#[test]
+fn no_url_setting_keeps_or_echoes_a_password() {
+    // Prometheus takes `user:password@` as Basic credentials, out of the URL its client sees.
+    let mut vars = base();
+    vars.insert(PROMETHEUS_URL, "https://reader:hunter2@prom.example.com/".into());
+    let (url, auth) = load(&vars).unwrap().providers.prometheus.unwrap();
+    assert_eq!(url, "https://prom.example.com");
+    assert_eq!(
+        auth,
+        Some(crate::providers::prometheus::Auth::Basic { user: "reader".into(), password: "hunter2".into() })
+    );
+    // With a token too: which one is meant?
+    vars.insert(PROMETHEUS_TOKEN, "PROMSECRET-9".into());
+    let line = load(&vars).unwrap_err().to_string();
+    assert_eq!(
+        line,
+        "SHIPSHAPE_PROMETHEUS_URL: holds a user name and password (`user:password@`) and SHIPSHAPE_PROMETHEUS_TOKEN \
+         is set too; give one of them"
+    );
+    // Every other URL setting refuses one, without repeating it.
+    for name in [GITHUB_API_URL, PUBLIC_URL, PAGERDUTY_API_URL] {
+        let line = error_with(name, Some("https://someone:hunter2@example.com"));
+        assert_eq!(
+            line,
+            format!(
+                "{name}: holds a user name or password (`user:password@`), which this setting does not take; remove it"
+            )
+        );
+    }
+    let line = error_with(SLACK_WEBHOOK_URL, Some("https://someone:hunter2@hooks.slack.com/services/T0/B0/X"));
+    assert_eq!(line, "SHIPSHAPE_SLACK_WEBHOOK_URL: expected an http(s) URL without a user name or password");
+    // A malformed one: named, with the reason, and nothing before its `@`.
+    for name in [GITHUB_API_URL, PUBLIC_URL, PAGERDUTY_API_URL, PROMETHEUS_URL] {
+        let line = error_with(name, Some("htps://someone:hun/ter2@example.com"));
+        assert_eq!(line, format!("{name}: expected an http(s) URL, found \"htps://[redacted]@example.com\""));
+    }
+    let debug =
+        format!("{:?}", ServeArgs { database_url: Some("postgres://u:hunter2@db/x".into()), ..Default::default() });
+    assert!(debug.contains("postgres://[redacted]@db/x") && !debug.contains("hunter2"), "{debug}");
 }
 
 #[derive(Debug, clap::Parser)]

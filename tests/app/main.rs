@@ -3,6 +3,7 @@
 mod cli_github;
 mod commands;
 mod comment_limits;
+mod credentials;
 mod e2e;
 mod fake_github;
 mod fake_github_selftest;
