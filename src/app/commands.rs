@@ -21,6 +21,7 @@ use super::{App, AppError};
 use crate::commands::{self, Command, Comment, Found, ParseError};
 use crate::github::client::{GhError, Installation, segment};
 use crate::github::events::{IssueCommentEvent, Repository};
+use crate::github::path::repo_api;
 use crate::report::render_template;
 use crate::store::ns;
 use reply::{OpenedView, ReplyView, SectionView, command_list};
@@ -265,7 +266,7 @@ impl App {
             #[serde(default)]
             role_name: Option<String>,
         }
-        let path = format!("/repos/{}/collaborators/{}/permission", thread.repo(), segment(thread.author));
+        let path = format!("{}/collaborators/{}/permission", repo_api(&thread.repo()), segment(thread.author));
         let found: Result<Permission, GhError> =
             github.get(&path, "GET /repos/{owner}/{repo}/collaborators/{username}/permission").await;
         let permission = match found {
@@ -290,7 +291,7 @@ impl App {
         }
         let _: serde_json::Value = github
             .post(
-                &format!("/repos/{}/issues/comments/{}/reactions", thread.repo(), thread.comment_id),
+                &format!("{}/issues/comments/{}/reactions", repo_api(&thread.repo()), thread.comment_id),
                 &serde_json::json!({"content": content}),
                 "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
             )

@@ -9,4 +9,5 @@ mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
 mod linked_tools;
+mod odd_names;
 mod tracking;

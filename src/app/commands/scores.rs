@@ -7,6 +7,7 @@ use crate::app::{App, AppError};
 use crate::engine::Scorecard;
 use crate::github::client::Installation;
 use crate::github::events::{PrRef, Repository};
+use crate::github::path::repo_api;
 use crate::store::ns;
 
 impl App {
@@ -62,7 +63,7 @@ impl App {
         }
         let pull: PullJson = github
             .get(
-                &format!("/repos/{}/pulls/{}", thread.repo(), thread.number),
+                &format!("{}/pulls/{}", repo_api(&thread.repo()), thread.number),
                 "GET /repos/{owner}/{repo}/pulls/{pull_number}",
             )
             .await?;
