@@ -77,3 +77,18 @@ fn has_command_agrees_with_parse() {
     let late = format!("{}\n/recheck\n", "z".repeat(MAX_COMMENT_CHARS));
     assert!(!has_command(&late), "a command past the limit is not read");
 }
+
+#[test]
+fn a_rule_id_is_short_enough_to_quote() {
+    let long = "r".repeat(MAX_RULE_ID_CHARS + 1);
+    let errors = parse(&format!("/request-exception {long} for 3d why\n/request-exception {} why", &long[1..]));
+    match errors.as_slice() {
+        [Err(e), Ok(_)] => assert_eq!(
+            e.kind,
+            ParseErrorKind::Invalid {
+                message: format!("a rule id is at most 100 characters long, found `{}…`", "r".repeat(40))
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}

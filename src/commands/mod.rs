@@ -13,6 +13,8 @@ mod tests;
 
 /// The longest reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+/// The longest rule id accepted, in characters (a reply quotes it).
+pub const MAX_RULE_ID_CHARS: usize = 100;
 /// The longest exception accepted by the parser, in days (the tier's `exception_max_days` is checked later).
 pub const MAX_DAYS: u32 = 3650;
 

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::{
-    COMMANDS, Command, ExceptionLength, Found, MAX_COMMENT_CHARS, MAX_DAYS, MAX_REASON_CHARS, ParseError,
-    ParseErrorKind,
+    COMMANDS, Command, ExceptionLength, Found, MAX_COMMENT_CHARS, MAX_DAYS, MAX_REASON_CHARS, MAX_RULE_ID_CHARS,
+    ParseError, ParseErrorKind,
 };
 
 /// The part of `body` that is read, and whether that is not all of it: at most [`MAX_COMMENT_CHARS`] characters,
@@ -276,6 +276,10 @@ fn request_exception(args: &mut Cursor) -> Result<Command, Failure> {
     let (at, rule) = args.word().ok_or_else(|| args.missing("rule id"))?;
     if !is_rule_id(rule) {
         let message = format!("a rule id is letters, digits, `.`, `_` and `-`, found `{}`", shown(rule));
+        return Err(invalid(at, message));
+    }
+    if rule.len() > MAX_RULE_ID_CHARS {
+        let message = format!("a rule id is at most {MAX_RULE_ID_CHARS} characters long, found `{}`", shown(rule));
         return Err(invalid(at, message));
     }
     let length = exception_length(args)?;
