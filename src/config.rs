@@ -299,17 +299,7 @@ impl ServeConfig {
             Some(url) => Some(parse_http_url(&url).map_err(|p| ConfigError::new(PUBLIC_URL, p))?),
             None => None,
         };
-        let slack_webhook_url = match get(SLACK_WEBHOOK_URL) {
-            // The URL is a credential: say what is wrong without repeating it.
-            Some(url) => match parse_http_url(&url) {
-                Ok(url) if url.starts_with("https://") || url.starts_with("http://") => Some(Secret::new(url)),
-                _ => {
-                    let problem = "expected an http(s) URL without a user name or password";
-                    return Err(ConfigError::new(SLACK_WEBHOOK_URL, problem));
-                }
-            },
-            None => None,
-        };
+        let slack_webhook_url = get(SLACK_WEBHOOK_URL).map(|url| parse_slack_url(&url)).transpose()?;
         // Secrets are named by their variables, which a lookup cannot list: see [`ServeConfig::with_secrets`].
         let providers = crate::providers::ProvidersConfig::from_vars(get, std::iter::empty())
             .map_err(|(name, problem)| ConfigError::new(name, problem))?;
@@ -345,6 +335,14 @@ impl ServeConfig {
             log_filter,
             log_format,
         })
+    }
+}
+
+/// The URL is a credential: what is wrong is said without repeating it.
+fn parse_slack_url(value: &str) -> Result<Secret, ConfigError> {
+    match parse_http_url(value) {
+        Ok(url) if url.starts_with("https://") || url.starts_with("http://") => Ok(Secret::new(url)),
+        _ => Err(ConfigError::new(SLACK_WEBHOOK_URL, "expected an http(s) URL without a user name or password")),
     }
 }
 
