@@ -162,8 +162,8 @@ impl App {
         let mut sections = Vec::with_capacity(comment.commands.len());
         for (index, item) in comment.commands.iter().enumerate() {
             let earlier = item.as_ref().ok().and_then(|found| {
-                let before = comment.commands[..index].iter().flatten();
-                before.clone().find(|e| e.command == found.command).map(|first| (found, first.line))
+                let mut before = comment.commands[..index].iter().flatten();
+                before.find(|e| e.command == found.command).map(|first| (found, first.line))
             });
             let section = match earlier {
                 Some((found, first)) => SectionView::same_as(found, first),
