@@ -68,13 +68,17 @@ impl HttpClient {
         self.send_limited(request, self.timeout, None).await
     }
 
-    /// Sends `request` with its own timeout and answer size limit (default [`MAX_RESPONSE_BYTES`]).
+    /// Sends `request` with its own timeout and answer size limit (default [`MAX_RESPONSE_BYTES`]). A URL with a
+    /// user name or password in it is not sent: the connection pool would log it.
     pub async fn send_limited(
         &self,
         request: Request<Full<Bytes>>,
         timeout: Duration,
         max_bytes: Option<usize>,
     ) -> Result<Response, HttpError> {
+        if request.uri().authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(HttpError::Request("the URL holds a user name or password (`user:password@`)".into()));
+        }
         let limit = max_bytes.unwrap_or(MAX_RESPONSE_BYTES);
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| HttpError::Connect(connect_reason(&e)))?;
@@ -100,7 +104,43 @@ fn connect_reason(e: &hyper_util::client::legacy::Error) -> String {
     reason
 }
 
+/// `url` with whatever stands before an `@` in it (a `user:password@`) replaced by `[redacted]`: for messages and
+/// logs. Heuristic, for text that may not even parse as a URL: everything between the scheme's `://` (or the start)
+/// and the last `@` goes, so a password holding `/`, `#` or `@` is hidden too.
+pub fn redact_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url[start..].rfind('@') {
+        Some(at) => format!("{}[redacted]@{}", &url[..start], &url[start + at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// `Retry-After` in seconds, when present.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_even_from_text_that_is_not_a_url() {
+        assert_eq!(redact_userinfo("https://prom.example/api"), "https://prom.example/api");
+        assert_eq!(redact_userinfo("https://u:hunter2@prom.example/x"), "https://[redacted]@prom.example/x");
+        assert_eq!(redact_userinfo("htp//u:hun/ter#2@prom"), "[redacted]@prom");
+        assert_eq!(redact_userinfo("http://u:p@ss@h:9090"), "http://[redacted]@h:9090");
+        assert_eq!(redact_userinfo("u:pw@"), "[redacted]@");
+    }
+
+    #[tokio::test]
+    async fn a_url_with_userinfo_is_never_sent() {
+        let client = HttpClient::new(Duration::from_secs(1)).unwrap();
+        // Nothing listens there: were it sent, the error would be a connection failure.
+        let request =
+            Request::builder().uri("http://user:hunter2@127.0.0.1:9/x").body(Full::new(Bytes::new())).unwrap();
+        let error = client.send(request).await.unwrap_err();
+        assert!(matches!(&error, HttpError::Request(_)), "{error:?}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
 }

@@ -9,6 +9,7 @@
 use super::{App, AppError, CatalogSnapshot};
 use crate::github::client::{GhError, Installation, segment};
 use crate::github::events::PrRef;
+use crate::github::path::repo_api;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -188,7 +189,7 @@ impl App {
     ) -> Result<Vec<(PullLink, CatalogRequest)>, AppError> {
         let repo = &self.config.catalog_repo;
         let pulls: Vec<PullJson> = catalog
-            .get_all(&format!("/repos/{repo}/pulls?state=open&per_page=100"), "GET /repos/{owner}/{repo}/pulls")
+            .get_all(&format!("{}/pulls?state=open&per_page=100", repo_api(repo)), "GET /repos/{owner}/{repo}/pulls")
             .await?;
         Ok(pulls
             .into_iter()
@@ -211,7 +212,7 @@ impl App {
         let repo = &self.config.catalog_repo;
         let base: CommitJson = catalog
             .get(
-                &format!("/repos/{repo}/git/commits/{}", snapshot.sha),
+                &format!("{}/git/commits/{}", repo_api(repo), snapshot.sha),
                 "GET /repos/{owner}/{repo}/git/commits/{commit_sha}",
             )
             .await?;
@@ -225,21 +226,21 @@ impl App {
             .collect();
         let tree: Sha = catalog
             .post(
-                &format!("/repos/{repo}/git/trees"),
+                &format!("{}/git/trees", repo_api(repo)),
                 &json!({"base_tree": base.tree.sha, "tree": entries}),
                 "POST /repos/{owner}/{repo}/git/trees",
             )
             .await?;
         let commit: Sha = catalog
             .post(
-                &format!("/repos/{repo}/git/commits"),
+                &format!("{}/git/commits", repo_api(repo)),
                 &json!({"message": change.message, "tree": tree.sha, "parents": [snapshot.sha]}),
                 "POST /repos/{owner}/{repo}/git/commits",
             )
             .await?;
         let created: Result<serde_json::Value, GhError> = catalog
             .post(
-                &format!("/repos/{repo}/git/refs"),
+                &format!("{}/git/refs", repo_api(repo)),
                 &json!({"ref": format!("refs/heads/{}", change.branch), "sha": commit.sha}),
                 "POST /repos/{owner}/{repo}/git/refs",
             )
@@ -250,7 +251,7 @@ impl App {
             Err(GhError::Permanent { status: 422, .. }) => {
                 let _: serde_json::Value = catalog
                     .patch(
-                        &format!("/repos/{repo}/git/refs/heads/{}", segment_path(&change.branch)),
+                        &format!("{}/git/refs/heads/{}", repo_api(repo), crate::github::path::segments(&change.branch)),
                         &json!({"sha": commit.sha, "force": true}),
                         "PATCH /repos/{owner}/{repo}/git/refs/{ref}",
                     )
@@ -261,7 +262,7 @@ impl App {
         let body = format!("{}\n\n{}\n", change.body.trim_end(), change.request.marker());
         let opened: Result<PullJson, GhError> = catalog
             .post(
-                &format!("/repos/{repo}/pulls"),
+                &format!("{}/pulls", repo_api(repo)),
                 &json!({
                     "title": change.title,
                     "head": change.branch,
@@ -280,7 +281,7 @@ impl App {
                 let head = segment(&format!("{owner}:{}", change.branch));
                 let found: Vec<PullJson> = catalog
                     .get(
-                        &format!("/repos/{repo}/pulls?state=open&head={head}&per_page=1"),
+                        &format!("{}/pulls?state=open&head={head}&per_page=1", repo_api(repo)),
                         "GET /repos/{owner}/{repo}/pulls",
                     )
                     .await?;
@@ -292,11 +293,6 @@ impl App {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-/// A branch name in a URL path: each `/`-separated part encoded, the slashes kept (GitHub's ref endpoints take them).
-fn segment_path(branch: &str) -> String {
-    branch.split('/').map(segment).collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]

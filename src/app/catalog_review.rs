@@ -13,6 +13,7 @@ use crate::engine::{Scorecard, Status};
 use crate::facts::ReadPlan;
 use crate::github::client::{GhError, Installation};
 use crate::github::events::{PrRef, Repository};
+use crate::github::path::repo_api;
 use crate::report::render_template;
 use crate::store::ns;
 use serde::Serialize;
@@ -113,7 +114,7 @@ impl App {
         };
         // `GET /repos/{owner}/{repo}` has the fields of the installation listing sweeps read.
         let repo: JobRepository =
-            github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await.map_err(|e| e.to_string())?;
+            github.get(&repo_api(slug), "GET /repos/{owner}/{repo}").await.map_err(|e| e.to_string())?;
         Ok((github, repo))
     }
 
@@ -361,7 +362,7 @@ impl App {
                 return Ok(());
             }
             let pull: PullJson = github
-                .get(&format!("/repos/{repo}/pulls/{number}"), "GET /repos/{owner}/{repo}/pulls/{pull_number}")
+                .get(&format!("{}/pulls/{number}", repo_api(&repo)), "GET /repos/{owner}/{repo}/pulls/{pull_number}")
                 .await?;
             let Some(merge_sha) = pull.merge_commit_sha.clone().filter(|_| pull.merged) else {
                 // Closed without merging: refused. Nothing changes in the catalog; the thread that asked is told.
@@ -418,7 +419,7 @@ impl App {
         let card = self.default_branch_card(github, repository, false).await?;
         let pulls: Vec<PullJson> = github
             .get(
-                &format!("/repos/{repo}/pulls?state=open&per_page={OPEN_PULLS_LIMIT}"),
+                &format!("{}/pulls?state=open&per_page={OPEN_PULLS_LIMIT}", repo_api(&repo)),
                 "GET /repos/{owner}/{repo}/pulls",
             )
             .await?;

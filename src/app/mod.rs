@@ -17,6 +17,7 @@ use crate::engine::{self, Scorecard, Subject};
 use crate::facts::{LinkedFacts, ReadPlan};
 use crate::github::client::{GhError, GitHubApp, Installation, ResponseCache};
 use crate::github::events::{CheckRunAction, CheckSuiteAction, Event, PrAction, PrRef, Repository};
+use crate::github::path::repo_api;
 use crate::policy::Policy;
 use crate::store::ns;
 use check_run::{Annotation, Conclusion};
@@ -480,10 +481,9 @@ impl App {
         }
         let branch = match cached.as_ref().map(|s| s.branch.clone()) {
             Some(branch) if !branch.is_empty() => Ok(branch),
-            _ => github
-                .get::<Repo>(&format!("/repos/{catalog_repo}"), "GET /repos/{owner}/{repo}")
-                .await
-                .map(|r| r.default_branch),
+            _ => {
+                github.get::<Repo>(&repo_api(catalog_repo), "GET /repos/{owner}/{repo}").await.map(|r| r.default_branch)
+            }
         };
         let head = match branch {
             Ok(branch) => branch_head(github, catalog_repo, &branch).await.map(|sha| (branch, sha)),
@@ -643,7 +643,10 @@ impl App {
             let query = crate::github::client::segment(name);
             let listing: Listing = github
                 .get(
-                    &format!("/repos/{repo}/commits/{head_sha}/check-runs?check_name={query}&filter=all&per_page=100"),
+                    &format!(
+                        "{}/commits/{head_sha}/check-runs?check_name={query}&filter=all&per_page=100",
+                        repo_api(repo)
+                    ),
                     "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
                 )
                 .await?;
@@ -666,7 +669,7 @@ impl App {
             Some(id) => {
                 let _: serde_json::Value = github
                     .patch(
-                        &format!("/repos/{repo}/check-runs/{id}"),
+                        &format!("{}/check-runs/{id}", repo_api(repo)),
                         &started,
                         "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
                     )
@@ -678,7 +681,7 @@ impl App {
                 body["name"] = name.into();
                 body["head_sha"] = head_sha.into();
                 let created: Created = github
-                    .post(&format!("/repos/{repo}/check-runs"), &body, "POST /repos/{owner}/{repo}/check-runs")
+                    .post(&format!("{}/check-runs", repo_api(repo)), &body, "POST /repos/{owner}/{repo}/check-runs")
                     .await?;
                 created.id
             }
@@ -731,7 +734,7 @@ impl App {
         if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
             body.extend(extra);
         }
-        let path = format!("/repos/{repo}/check-runs/{id}");
+        let path = format!("{}/check-runs/{id}", repo_api(repo));
         let endpoint = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
         let _: serde_json::Value = github.patch(&path, &body, endpoint).await?;
         for batch in batches {
@@ -763,7 +766,7 @@ impl App {
             }
             let comments: Vec<Comment> = github
                 .get_all(
-                    &format!("/repos/{repo}/issues/{}/comments?per_page=100", pr.number),
+                    &format!("{}/issues/{}/comments?per_page=100", repo_api(repo), pr.number),
                     "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
                 )
                 .await?;
@@ -779,7 +782,7 @@ impl App {
             Some(id) => {
                 github
                     .patch(
-                        &format!("/repos/{repo}/issues/comments/{id}"),
+                        &format!("{}/issues/comments/{id}", repo_api(repo)),
                         &body,
                         "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
                     )
@@ -788,7 +791,7 @@ impl App {
             None => {
                 github
                     .post(
-                        &format!("/repos/{repo}/issues/{}/comments", pr.number),
+                        &format!("{}/issues/{}/comments", repo_api(repo), pr.number),
                         &body,
                         "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
                     )
@@ -810,7 +813,7 @@ async fn branch_head(github: &Installation, repo: &str, branch: &str) -> Result<
     struct Object {
         sha: String,
     }
-    let path = format!("/repos/{repo}/git/ref/heads/{}", crate::github::client::segment(branch));
+    let path = format!("{}/git/ref/heads/{}", repo_api(repo), crate::github::path::segments(branch));
     let found: Ref = github.get(&path, "GET /repos/{owner}/{repo}/git/ref/{ref}").await?;
     Ok(found.object.sha)
 }
@@ -833,7 +836,7 @@ pub fn acts_on(event: &Event, app_id: u64, catalog_repo: &str) -> bool {
         Event::IssueComment(e) => {
             e.action == crate::github::events::CommentAction::Created
                 && !e.author.is_bot
-                && !crate::commands::parse(&e.body).is_empty()
+                && crate::commands::has_command(&e.body)
         }
         Event::CheckSuite(e) => {
             matches!(e.action, CheckSuiteAction::Requested | CheckSuiteAction::Rerequested)

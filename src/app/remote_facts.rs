@@ -4,6 +4,7 @@
 use crate::diag::shown_path;
 use crate::facts::{Content, FileFacts, MAX_READ_BYTES, ReadPlan, RepoFacts, decode_text};
 use crate::github::client::{GhError, Installation};
+use crate::github::path::repo_api;
 use base64::Engine;
 use serde::Deserialize;
 use std::future::Future;
@@ -69,7 +70,7 @@ pub async fn collect(
     let tree: Tree = match kept {
         Some(tree) => tree,
         None => {
-            let path = format!("/repos/{repo}/git/trees/{sha}?recursive=1");
+            let path = format!("{}/git/trees/{sha}?recursive=1", repo_api(repo));
             let reply = github.get_reply(&path, "GET /repos/{owner}/{repo}/git/trees/{tree_sha}").await?;
             let tree: Tree = reply.json("GET /repos/{owner}/{repo}/git/trees/{tree_sha}")?;
             if keep_tree && let Ok(json) = std::str::from_utf8(&reply.body) {
@@ -122,7 +123,7 @@ pub async fn collect(
         let mut set = tokio::task::JoinSet::new();
         for (path, blob_sha) in chunk.iter().cloned() {
             let github = github.clone();
-            let url = format!("/repos/{repo}/git/blobs/{blob_sha}");
+            let url = format!("{}/git/blobs/{blob_sha}", repo_api(repo));
             set.spawn(async move {
                 let blob = github.get::<Blob>(&url, "GET /repos/{owner}/{repo}/git/blobs/{file_sha}").await;
                 (path, blob_sha, blob)

@@ -9,6 +9,7 @@ use super::{App, AppError};
 use crate::engine::Scorecard;
 use crate::github::client::{GhError, Installation};
 use crate::github::events::Repository;
+use crate::github::path::repo_api;
 use crate::policy::Policy;
 use crate::store::ns;
 use crate::tracking::text::{self, owner_mention};
@@ -117,7 +118,7 @@ impl App {
             let title = text::issue_title(card);
             let created: IssueJson = github
                 .post(
-                    &format!("/repos/{repo}/issues"),
+                    &format!("{}/issues", repo_api(&repo)),
                     &json!({"title": title, "body": body, "labels": [LABEL]}),
                     ISSUES,
                 )
@@ -149,7 +150,7 @@ impl App {
                 None => {
                     github
                         .get_all::<IssueJson>(
-                            &format!("/repos/{repo}/issues/{parent}/sub_issues?per_page=100"),
+                            &format!("{}/issues/{parent}/sub_issues?per_page=100", repo_api(&repo)),
                             SUB_ISSUES,
                         )
                         .await
@@ -183,7 +184,7 @@ impl App {
                         let body = text::task_body(card, policy, &rule, &task, None).map_err(render_error)?;
                         let _: serde_json::Value = github
                             .patch(
-                                &format!("/repos/{repo}/issues/{number}"),
+                                &format!("{}/issues/{number}", repo_api(&repo)),
                                 &json!({"state": "open", "title": text::task_title(&task), "body": body}),
                                 ISSUE,
                             )
@@ -192,7 +193,7 @@ impl App {
                             let comment = text::task_reopened_comment(&rule).map_err(render_error)?;
                             let _: serde_json::Value = github
                                 .post(
-                                    &format!("/repos/{repo}/issues/{number}/comments"),
+                                    &format!("{}/issues/{number}/comments", repo_api(&repo)),
                                     &json!({"body": comment}),
                                     COMMENTS,
                                 )
@@ -210,7 +211,7 @@ impl App {
                                     .map_err(render_error)?;
                                 let created: IssueJson = github
                                     .post(
-                                        &format!("/repos/{repo}/issues"),
+                                        &format!("{}/issues", repo_api(&repo)),
                                         &json!({"title": text::task_title(&task), "body": body, "labels": [LABEL]}),
                                         ISSUES,
                                     )
@@ -225,7 +226,11 @@ impl App {
                         };
                         if adopted.is_some_and(|s| s.state != "open") {
                             let _: serde_json::Value = github
-                                .patch(&format!("/repos/{repo}/issues/{number}"), &json!({"state": "open"}), ISSUE)
+                                .patch(
+                                    &format!("{}/issues/{number}", repo_api(&repo)),
+                                    &json!({"state": "open"}),
+                                    ISSUE,
+                                )
                                 .await?;
                         }
                         task.issue = Some(number);
@@ -239,7 +244,7 @@ impl App {
                         self.comment(github, &repo, number, &comment).await?;
                         let _: serde_json::Value = github
                             .patch(
-                                &format!("/repos/{repo}/issues/{number}"),
+                                &format!("{}/issues/{number}", repo_api(&repo)),
                                 &json!({"state": "closed", "state_reason": reason.state_reason()}),
                                 ISSUE,
                             )
@@ -251,7 +256,7 @@ impl App {
                         let body = text::task_body(card, policy, &rule, &task, None).map_err(render_error)?;
                         let _: serde_json::Value = github
                             .patch(
-                                &format!("/repos/{repo}/issues/{number}"),
+                                &format!("{}/issues/{number}", repo_api(&repo)),
                                 &json!({"title": text::task_title(&task), "body": body}),
                                 ISSUE,
                             )
@@ -297,7 +302,7 @@ impl App {
             } else {
                 match github
                     .delete::<()>(
-                        &format!("/repos/{repo}/issues/{parent}/labels/{OVERDUE_LABEL}"),
+                        &format!("{}/issues/{parent}/labels/{OVERDUE_LABEL}", repo_api(&repo)),
                         None,
                         "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
                     )
@@ -331,7 +336,7 @@ impl App {
         }
         if !patch.is_empty() {
             let _: serde_json::Value = github
-                .patch(&format!("/repos/{repo}/issues/{parent}"), &serde_json::Value::Object(patch), ISSUE)
+                .patch(&format!("{}/issues/{parent}", repo_api(&repo)), &serde_json::Value::Object(patch), ISSUE)
                 .await?;
             if open != record.open {
                 tracing::info!(repo = %repo, issue = parent, open, "tracking issue {}", if open { "reopened" } else { "closed" });
@@ -341,7 +346,7 @@ impl App {
             let failing = card.rules.iter().filter(|r| r.required && r.status == crate::engine::Status::Fail).count();
             let comment = text::reopened_comment(&service, failing).map_err(render_error)?;
             let _: serde_json::Value = github
-                .post(&format!("/repos/{repo}/issues/{parent}/comments"), &json!({"body": comment}), COMMENTS)
+                .post(&format!("{}/issues/{parent}/comments", repo_api(&repo)), &json!({"body": comment}), COMMENTS)
                 .await?;
         }
         record = Record { issue: Some(parent), open, title, body, state: target, ..record };
@@ -357,7 +362,7 @@ impl App {
         let Some(number) = record.issue.filter(|_| record.open) else { return Ok(back) };
         let read = github
             .get_conditional::<IssueJson>(
-                &format!("/repos/{repo}/issues/{number}"),
+                &format!("{}/issues/{number}", repo_api(repo)),
                 "GET /repos/{owner}/{repo}/issues/{issue_number}",
                 self.cache(),
             )
@@ -382,7 +387,7 @@ impl App {
         }
         let listed = github
             .get_all_conditional::<IssueJson>(
-                &format!("/repos/{repo}/issues/{number}/sub_issues?per_page=100"),
+                &format!("{}/issues/{number}/sub_issues?per_page=100", repo_api(repo)),
                 SUB_ISSUES,
                 self.cache(),
             )
@@ -420,7 +425,7 @@ impl App {
     async fn find_tracking_issue(&self, github: &Installation, repo: &str, service: &str) -> Result<Record, AppError> {
         let issues: Vec<IssueJson> = github
             .get_all(
-                &format!("/repos/{repo}/issues?labels={LABEL}&state=all&per_page=100"),
+                &format!("{}/issues?labels={LABEL}&state=all&per_page=100", repo_api(repo)),
                 "GET /repos/{owner}/{repo}/issues",
             )
             .await?;
@@ -461,7 +466,7 @@ impl App {
     ) -> Result<bool, AppError> {
         let result: Result<serde_json::Value, GhError> = github
             .post(
-                &format!("/repos/{repo}/issues/{parent}/sub_issues"),
+                &format!("{}/issues/{parent}/sub_issues", repo_api(repo)),
                 &json!({"sub_issue_id": sub_issue_id}),
                 "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
             )
@@ -481,14 +486,16 @@ impl App {
         number: u64,
         body: &str,
     ) -> Result<(), AppError> {
-        let _: serde_json::Value =
-            github.post(&format!("/repos/{repo}/issues/{number}/comments"), &json!({"body": body}), COMMENTS).await?;
+        let _: serde_json::Value = github
+            .post(&format!("{}/issues/{number}/comments", repo_api(repo)), &json!({"body": body}), COMMENTS)
+            .await?;
         Ok(())
     }
 
     async fn label(&self, github: &Installation, repo: &str, number: u64, label: &str) -> Result<(), AppError> {
-        let _: serde_json::Value =
-            github.post(&format!("/repos/{repo}/issues/{number}/labels"), &json!({"labels": [label]}), LABELS).await?;
+        let _: serde_json::Value = github
+            .post(&format!("{}/issues/{number}/labels", repo_api(repo)), &json!({"labels": [label]}), LABELS)
+            .await?;
         Ok(())
     }
 

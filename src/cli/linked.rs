@@ -5,6 +5,7 @@ use crate::catalog::Service;
 use crate::config::{DEFAULT_GITHUB_API_URL, GITHUB_API_URL, GITHUB_TOKEN, parse_http_url};
 use crate::facts::{Fact, LinkedFacts, RepoFacts};
 use crate::github::client::{GhError, Installation, NoCache};
+use crate::github::path::repo_api;
 use crate::policy::Policy;
 use crate::providers::{Providers, ProvidersConfig};
 
@@ -96,7 +97,7 @@ async fn github_facts(
         default_branch: String,
     }
     let read = async {
-        let repository: Repository = github.get(&format!("/repos/{slug}"), "GET /repos/{owner}/{repo}").await?;
+        let repository: Repository = github.get(&repo_api(slug), "GET /repos/{owner}/{repo}").await?;
         crate::github::facts::collect(github, slug, &repository.default_branch, codeowners_at, wanted, &NoCache).await
     };
     match read.await {

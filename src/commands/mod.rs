@@ -5,14 +5,24 @@
 
 use chrono::NaiveDate;
 
+#[cfg(test)]
+mod limits_tests;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 /// The longest reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+/// The longest rule id accepted, in characters (a reply quotes it).
+pub const MAX_RULE_ID_CHARS: usize = 100;
 /// The longest exception accepted by the parser, in days (the tier's `exception_max_days` is checked later).
 pub const MAX_DAYS: u32 = 3650;
+
+/// The most characters of a comment body that are read: GitHub's own limit for a comment. A longer body (GitHub
+/// makes none, a forged or edited payload might) is read up to the last whole line within the limit.
+pub const MAX_COMMENT_CHARS: usize = 65_536;
+/// The most command lines of one comment that are acted on; the ones after them are named as ignored.
+pub const MAX_COMMANDS: usize = 10;
 
 /// One command, as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +47,25 @@ pub enum ExceptionLength {
 pub struct Found {
     pub command: Command,
     pub line: usize,
+}
+
+/// The command lines of a comment, bounded: what [`read`] gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    /// The first [`MAX_COMMANDS`] command lines, in order: `Ok` for commands, `Err` for malformed or misspelt ones.
+    pub commands: Vec<Result<Found, ParseError>>,
+    /// The command lines after those, in order.
+    pub ignored: Vec<Ignored>,
+    /// The body is longer than [`MAX_COMMENT_CHARS`]: what follows the limit was not read.
+    pub truncated: bool,
+}
+
+/// A command line past [`MAX_COMMANDS`]: not parsed further than its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    pub line: usize,
+    /// The command's name without the slash, when it was recognised.
+    pub command: Option<&'static str>,
 }
 
 /// A command line that could not be parsed.
@@ -129,7 +158,27 @@ pub fn spec(name: &str) -> Option<&'static CommandSpec> {
 /// end), block quotes (`>`), and HTML comments (`<!--` to `-->`, across lines; `<!--` inside an inline code span is
 /// text). Each command line gives one entry. Arguments are separated by whitespace; a reason is the rest of the line,
 /// trimmed and kept as written. A missing argument is reported just after what precedes it; a bad one at its first
-/// character.
+/// character. Only the first [`MAX_COMMENT_CHARS`] characters are read (see there).
 pub fn parse(body: &str) -> Vec<Result<Found, ParseError>> {
-    parse::body(body)
+    parse::lines(parse::bounded(body).0).collect()
+}
+
+/// Whether `body` has a command line at all ([`parse`] would not be empty), reading no further than the first.
+pub fn has_command(body: &str) -> bool {
+    parse::lines(parse::bounded(body).0).next().is_some()
+}
+
+/// The command lines of a comment as the App acts on them: the first [`MAX_COMMANDS`] parsed (as [`parse`] does),
+/// the rest only named, and whether the body was longer than [`MAX_COMMENT_CHARS`].
+pub fn read(body: &str) -> Comment {
+    let (text, truncated) = parse::bounded(body);
+    let mut lines = parse::lines(text);
+    let commands = lines.by_ref().take(MAX_COMMANDS).collect();
+    let ignored = lines
+        .map(|item| match item {
+            Ok(found) => Ignored { line: found.line, command: Some(found.command.name()) },
+            Err(error) => Ignored { line: error.line, command: error.command },
+        })
+        .collect();
+    Comment { commands, ignored, truncated }
 }

@@ -9,18 +9,29 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{COMMANDS, Command, ExceptionLength, Found, MAX_DAYS, MAX_REASON_CHARS, ParseError, ParseErrorKind};
+use super::{
+    COMMANDS, Command, ExceptionLength, Found, MAX_COMMENT_CHARS, MAX_DAYS, MAX_REASON_CHARS, MAX_RULE_ID_CHARS,
+    ParseError, ParseErrorKind,
+};
 
-/// Every command line of `body`, in order.
-pub(super) fn body(body: &str) -> Vec<Result<Found, ParseError>> {
+/// The part of `body` that is read, and whether that is not all of it: at most [`MAX_COMMENT_CHARS`] characters,
+/// without the line the limit cuts (unless the limit falls just before that line's end).
+pub(super) fn bounded(body: &str) -> (&str, bool) {
+    let Some((cut, _)) = body.char_indices().nth(MAX_COMMENT_CHARS) else { return (body, false) };
+    let read = &body[..cut];
+    if body[cut..].starts_with(['\n', '\r']) {
+        return (read, true);
+    }
+    (read.rfind('\n').map_or("", |end| &read[..end]), true)
+}
+
+/// Every command line of `text`, in order, found as they are asked for.
+pub(super) fn lines(text: &str) -> impl Iterator<Item = Result<Found, ParseError>> + '_ {
     let mut blocks = Blocks::default();
-    body.split('\n')
-        .enumerate()
-        .filter_map(|(index, line)| {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            blocks.is_text(line).then(|| command_line(line, index + 1)).flatten()
-        })
-        .collect()
+    text.split('\n').enumerate().filter_map(move |(index, line)| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        blocks.is_text(line).then(|| command_line(line, index + 1)).flatten()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -265,6 +276,10 @@ fn request_exception(args: &mut Cursor) -> Result<Command, Failure> {
     let (at, rule) = args.word().ok_or_else(|| args.missing("rule id"))?;
     if !is_rule_id(rule) {
         let message = format!("a rule id is letters, digits, `.`, `_` and `-`, found `{}`", shown(rule));
+        return Err(invalid(at, message));
+    }
+    if rule.len() > MAX_RULE_ID_CHARS {
+        let message = format!("a rule id is at most {MAX_RULE_ID_CHARS} characters long, found `{}`", shown(rule));
         return Err(invalid(at, message));
     }
     let length = exception_length(args)?;

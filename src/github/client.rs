@@ -18,6 +18,7 @@
 //!   stored body.
 
 use super::events::InstallationId;
+use super::path::repo_api;
 use super::throttle::WriteThrottle;
 use crate::clock::Clock;
 use bytes::Bytes;
@@ -248,7 +249,7 @@ impl GitHubApp {
             .app_api()
             .send::<()>(
                 Method::GET,
-                &format!("/repos/{repo}/installation"),
+                &format!("{}/installation", repo_api(repo)),
                 None,
                 "GET /repos/{owner}/{repo}/installation",
                 None,
@@ -618,10 +619,7 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// Percent-encodes one path segment (a branch name, a file path's segment).
-pub fn segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
+pub use super::path::segment;
 
 #[cfg(test)]
 mod tests {
@@ -658,10 +656,5 @@ mod tests {
     fn error_messages_come_from_githubs_body() {
         assert_eq!(error_message(br#"{"message":"Not Found","documentation_url":"x"}"#), "Not Found");
         assert_eq!(error_message(b"<html>bad gateway</html>"), "<html>bad gateway</html>");
-    }
-
-    #[test]
-    fn segments_are_escaped() {
-        assert_eq!(segment("feature/x y"), "feature%2Fx%20y");
     }
 }

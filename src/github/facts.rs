@@ -4,6 +4,7 @@
 //! failures of the evaluation. Every read is a conditional request: an unchanged setting costs a `304 Not Modified`, which GitHub does
 //! not count against the rate limit.
 
+use super::path::repo_api;
 use crate::facts::{
     AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, LinkedFacts, Release,
 };
@@ -107,7 +108,7 @@ async fn last_release(
     }
     let refs = github
         .get_all_conditional::<Ref>(
-            &format!("/repos/{repo}/git/matching-refs/tags"),
+            &format!("{}/git/matching-refs/tags", repo_api(repo)),
             "GET /repos/{owner}/{repo}/git/matching-refs/{ref}",
             cache,
         )
@@ -125,7 +126,7 @@ async fn last_release(
     let Some((_, tag)) = newest else { return Ok(Fact::Known(None)) };
     let commit = github
         .get_conditional::<Commit>(
-            &format!("/repos/{repo}/commits/{}", segment(tag)),
+            &format!("{}/commits/{}", repo_api(repo), super::path::segments(tag)),
             "GET /repos/{owner}/{repo}/commits/{ref}",
             cache,
         )
@@ -161,7 +162,7 @@ async fn open_alerts<T: serde::de::DeserializeOwned>(
     cache: &dyn ResponseCache,
 ) -> Result<Fact<Option<Vec<T>>>, GhError> {
     let alerts = github
-        .get_all_conditional::<T>(&format!("/repos/{repo}/{kind}/alerts?state=open&per_page=100"), endpoint, cache)
+        .get_all_conditional::<T>(&format!("{}/{kind}/alerts?state=open&per_page=100", repo_api(repo)), endpoint, cache)
         .await;
     Ok(match alerts {
         Err(e) if rate_limited(&e) => return Err(e),
@@ -244,10 +245,10 @@ async fn ci_status(
         #[serde(default)]
         slug: Option<String>,
     }
-    let b = segment(branch);
+    let b = super::path::segments(branch);
     let runs = github
         .get_all_in_conditional::<Run>(
-            &format!("/repos/{repo}/commits/{b}/check-runs?filter=latest&per_page=100"),
+            &format!("{}/commits/{b}/check-runs?filter=latest&per_page=100", repo_api(repo)),
             "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
             "check_runs",
             cache,
@@ -306,7 +307,7 @@ async fn codeowners_errors(
     };
     let listing = github
         .get_conditional::<Listing>(
-            &format!("/repos/{repo}/codeowners/errors?ref={}", segment(sha)),
+            &format!("{}/codeowners/errors?ref={}", repo_api(repo), segment(sha)),
             "GET /repos/{owner}/{repo}/codeowners/errors",
             cache,
         )
@@ -344,9 +345,9 @@ async fn branch_protection(
     branch: &str,
     cache: &dyn ResponseCache,
 ) -> Result<Fact<BranchProtection>, GhError> {
-    let b = segment(branch);
-    let protection_path = format!("/repos/{repo}/branches/{b}/protection");
-    let rules_path = format!("/repos/{repo}/rules/branches/{b}?per_page=100");
+    let b = super::path::segments(branch);
+    let protection_path = format!("{}/branches/{b}/protection", repo_api(repo));
+    let rules_path = format!("{}/rules/branches/{b}?per_page=100", repo_api(repo));
     let (classic, rules) = tokio::join!(
         github.get_conditional::<Value>(
             &protection_path,

@@ -71,9 +71,10 @@ impl HttpSpec {
         Ok(HttpRequest { url, headers, max_bytes: self.max_bytes, timeout: self.timeout })
     }
 
-    /// The URL for messages (no secrets can be in it).
+    /// The URL for messages (no secrets can be in it; a `user:password@` written in the policy is redacted).
     pub fn shown_url(&self, entity: Option<&Value>) -> String {
-        self.url.render(entity, &no_secret, Encoding::Url).unwrap_or_else(|_| self.url.source().to_string())
+        let url = self.url.render(entity, &no_secret, Encoding::Url).unwrap_or_else(|_| self.url.source().to_string());
+        crate::http::redact_userinfo(&url)
     }
 }
 

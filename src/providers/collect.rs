@@ -5,7 +5,7 @@
 use super::Limits;
 use super::http_rule::{HttpRules, Secrets};
 use super::pagerduty::{self, PagerDuty};
-use super::prometheus::Prometheus;
+use super::prometheus::{Auth, Prometheus};
 use crate::catalog::Service;
 use crate::facts::{Fact, LinkedFacts, PromRule};
 use crate::policy::Policy;
@@ -21,8 +21,8 @@ const RULES_TTL: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 pub struct ProvidersConfig {
     /// PagerDuty REST base URL and token.
     pub pagerduty: Option<(String, String)>,
-    /// Prometheus base URL and optional bearer token.
-    pub prometheus: Option<(String, Option<String>)>,
+    /// Prometheus base URL (never with `user:password@`) and how to authenticate.
+    pub prometheus: Option<(String, Option<Auth>)>,
     pub secrets: Secrets,
 }
 
@@ -44,19 +44,39 @@ impl std::fmt::Debug for ProvidersConfig {
 impl ProvidersConfig {
     /// From environment variables (`get` reads one): `SHIPSHAPE_PAGERDUTY_TOKEN` / `_API_URL`,
     /// `SHIPSHAPE_PROMETHEUS_URL` / `_TOKEN`, and every `SHIPSHAPE_SECRET_<NAME>` among `all`. A malformed URL is an
-    /// error naming its variable.
+    /// error naming its variable. Prometheus's `user:password@` become Basic credentials (with a token too, an
+    /// error); the PagerDuty URL takes none.
     pub fn from_vars(
         get: impl Fn(&str) -> Option<String>,
         all: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, (&'static str, String)> {
-        use crate::config::{PAGERDUTY_API_URL, PAGERDUTY_TOKEN, PROMETHEUS_TOKEN, PROMETHEUS_URL, parse_http_url};
+        use crate::config::{
+            PAGERDUTY_API_URL, PAGERDUTY_TOKEN, PROMETHEUS_TOKEN, PROMETHEUS_URL, parse_http_url, parse_tool_url,
+        };
         let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let url = |name: &'static str| -> Result<Option<String>, (&'static str, String)> {
             get(name).map(|u| parse_http_url(&u).map_err(|problem| (name, problem))).transpose()
         };
         let pagerduty_url = url(PAGERDUTY_API_URL)?.unwrap_or_else(|| pagerduty::DEFAULT_API_URL.to_string());
         let pagerduty = get(PAGERDUTY_TOKEN).map(|token| (pagerduty_url, token));
-        let prometheus = url(PROMETHEUS_URL)?.map(|u| (u, get(PROMETHEUS_TOKEN)));
+        let prometheus = match get(PROMETHEUS_URL) {
+            None => None,
+            Some(value) => {
+                let (url, credentials) = parse_tool_url(&value).map_err(|problem| (PROMETHEUS_URL, problem))?;
+                let auth = match (credentials, get(PROMETHEUS_TOKEN)) {
+                    (Some(_), Some(_)) => {
+                        let problem = format!(
+                            "holds a user name and password (`user:password@`) and {PROMETHEUS_TOKEN} is set too; \
+                             give one of them"
+                        );
+                        return Err((PROMETHEUS_URL, problem));
+                    }
+                    (Some(c), None) => Some(Auth::Basic { user: c.user, password: c.password.expose().to_string() }),
+                    (None, token) => token.map(Auth::Bearer),
+                };
+                Some((url, auth))
+            }
+        };
         Ok(Self { pagerduty, prometheus, secrets: Secrets::from_vars(all) })
     }
 }
@@ -84,7 +104,7 @@ impl Providers {
             None => None,
         };
         let prometheus = match &config.prometheus {
-            Some((url, token)) => Some(Prometheus::new(url, token.as_deref(), limits.clone())?),
+            Some((url, auth)) => Some(Prometheus::new(url, auth.clone(), limits.clone())?),
             None => None,
         };
         Ok(Self {

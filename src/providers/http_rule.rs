@@ -105,13 +105,19 @@ impl HttpRules {
             match super::get("http", &self.client, &limits, &request.url, &headers, Some(request.max_bytes)).await {
                 Ok(body) => body,
                 Err(Failure::NotFound) => return Fact::Known(HttpAnswer::NotFound),
-                Err(failure) => return Fact::Unavailable(format!("GET {}: {}", request.url, failure.reason())),
+                Err(failure) => return Fact::Unavailable(format!("GET {}: {}", shown(&request.url), failure.reason())),
             };
         match serde_json::from_slice(&body) {
             Ok(json) => Fact::Known(HttpAnswer::Json(json)),
-            Err(e) => Fact::Unavailable(format!("GET {}: the answer is not JSON ({e})", request.url)),
+            Err(e) => Fact::Unavailable(format!("GET {}: the answer is not JSON ({e})", shown(&request.url))),
         }
     }
+}
+
+/// A request's URL in a message: never with the `user:password@` a policy may have written into it (such a URL is
+/// not sent at all).
+fn shown(url: &str) -> String {
+    crate::http::redact_userinfo(url)
 }
 
 #[cfg(test)]

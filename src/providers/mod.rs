@@ -211,6 +211,8 @@ async fn send(
             Err(HttpError::TooLarge(limit)) => {
                 return Err(Failure::Unavailable(format!("the answer is larger than {limit} bytes")));
             }
+            // Not sent (a URL with `user:password@`): the host is not failing.
+            Err(e @ HttpError::Request(_)) => return Err(Failure::Unavailable(format!("not asked: {e}"))),
             Err(e) => return Err(Failure::Down(format!("unreachable ({e})"))),
         };
         let status = response.status;

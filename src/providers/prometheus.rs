@@ -1,4 +1,4 @@
-//! Prometheus (HTTP API v1, optional bearer token): the alerting and recording rules it has loaded
+//! Prometheus (HTTP API v1, an optional bearer token or Basic credentials): the alerting and recording rules it has loaded
 //! (`GET /api/v1/rules`) and instant queries (`GET /api/v1/query`). Works with anything that serves the same API
 //! (Thanos, Mimir, VictoriaMetrics, Grafana Cloud's Prometheus endpoint).
 
@@ -15,11 +15,45 @@ const RULES_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// An instant query's answer for one number.
 const QUERY_MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// How Prometheus is asked: with a bearer token (`SHIPSHAPE_PROMETHEUS_TOKEN`), or with the user and password
+/// `SHIPSHAPE_PROMETHEUS_URL` held (taken out of the URL, sent as Basic credentials). `Debug` shows no secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    Bearer(String),
+    Basic { user: String, password: String },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Bearer(_) => f.write_str("Bearer([redacted])"),
+            Auth::Basic { user, .. } => write!(f, "Basic({user:?}, [redacted])"),
+        }
+    }
+}
+
+impl Auth {
+    /// The `Authorization` header, marked sensitive.
+    fn header(&self) -> Result<HeaderValue, String> {
+        use base64::Engine;
+        let text = match self {
+            Auth::Bearer(token) => format!("Bearer {token}"),
+            Auth::Basic { user, password } => {
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+            }
+        };
+        let mut value =
+            HeaderValue::from_str(&text).map_err(|_| "the token is not a valid header value".to_string())?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
 /// A configured Prometheus client.
 pub struct Prometheus {
     client: HttpClient,
     base_url: String,
-    token: Option<String>,
+    auth: Option<Auth>,
     limits: Limits,
 }
 
@@ -41,11 +75,12 @@ struct Envelope<T> {
 }
 
 impl Prometheus {
-    pub fn new(base_url: &str, token: Option<&str>, limits: Limits) -> anyhow::Result<Self> {
+    /// `base_url` holds no `user:password@` ([`crate::config`] takes it out as [`Auth::Basic`]).
+    pub fn new(base_url: &str, auth: Option<Auth>, limits: Limits) -> anyhow::Result<Self> {
         Ok(Self {
             client: HttpClient::new(limits.timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
-            token: token.map(str::to_string),
+            auth,
             limits,
         })
     }
@@ -135,10 +170,8 @@ impl Prometheus {
     async fn get<T: DeserializeOwned>(&self, path: &str, max_bytes: usize) -> Result<T, String> {
         let mut headers: Vec<(HeaderName, HeaderValue)> =
             vec![(http::header::ACCEPT, HeaderValue::from_static("application/json"))];
-        if let Some(token) = &self.token {
-            let value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| "the token is not a valid header value".to_string())?;
-            headers.push((http::header::AUTHORIZATION, value));
+        if let Some(auth) = &self.auth {
+            headers.push((http::header::AUTHORIZATION, auth.header()?));
         }
         let url = format!("{}{path}", self.base_url);
         let body = match super::get("prometheus", &self.client, &self.limits, &url, &headers, Some(max_bytes)).await {

@@ -46,7 +46,8 @@ pub mod ns {
     pub const SLACK: &str = "slack";
     /// The last periodic sweep queued (`last`: its job id; the entry's time is when).
     pub const SWEEP: &str = "sweep";
-    /// Comment commands answered, by `owner/name#comment_id/index`.
+    /// Comment commands: a comment answered by `owner/name#comment_id`, each command line's outcome by
+    /// `owner/name#comment_id/index`, the comment's reaction by `owner/name#comment_id/reaction`.
     pub const COMMAND: &str = "command";
     /// Catalog pull requests whose merge was handled (threads answered), by `owner/name#number`.
     pub const CATALOG_MERGE: &str = "catalog_merge";

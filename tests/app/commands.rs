@@ -45,8 +45,8 @@ fn today() -> NaiveDate {
 /// [`POLICY`] and the service at `tier`, and a clock on [`today`].
 pub(crate) struct Setup {
     pub(crate) world: World,
-    head: String,
-    base: String,
+    pub(crate) head: String,
+    pub(crate) base: String,
     comments: u64,
 }
 
@@ -56,7 +56,7 @@ impl Setup {
     }
 
     /// [`Setup::new`] with more configuration variables.
-    async fn with_vars(tier: u32, vars: Vec<(&'static str, String)>) -> Setup {
+    pub(crate) async fn with_vars(tier: u32, vars: Vec<(&'static str, String)>) -> Setup {
         let mut world = World::new(tier).await;
         world.vars.extend(vars);
         world.clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
@@ -85,7 +85,7 @@ impl Setup {
 
     /// `login` comments `body` on issue or pull request `number` (created in the fake, then its webhook sent).
     /// Returns the comment id and the payload (to redeliver).
-    async fn comment(&mut self, number: u64, login: &str, body: &str) -> (u64, Vec<u8>) {
+    pub(crate) async fn comment(&mut self, number: u64, login: &str, body: &str) -> (u64, Vec<u8>) {
         let id = self.fake().add_user_comment(OWNER, REPO, number, login, body);
         self.comments += 1;
         let payload = comment_payload(number, id, login, body, number == 7);
@@ -105,7 +105,7 @@ impl Setup {
     }
 
     /// The App's replies on issue or pull request `number` of the service repository.
-    fn replies(&self, number: u64) -> Vec<String> {
+    pub(crate) fn replies(&self, number: u64) -> Vec<String> {
         self.fake()
             .issue_comments(OWNER, REPO, number)
             .iter()
@@ -115,7 +115,7 @@ impl Setup {
             .collect()
     }
 
-    fn catalog_pulls(&self) -> Vec<FakePull> {
+    pub(crate) fn catalog_pulls(&self) -> Vec<FakePull> {
         self.fake().pulls(OWNER, CATALOG).into_iter().filter(|p| p.user.ends_with("[bot]")).collect()
     }
 
@@ -136,7 +136,7 @@ impl Setup {
     }
 }
 
-fn comment_payload(number: u64, id: u64, login: &str, body: &str, pull_request: bool) -> Vec<u8> {
+pub(crate) fn comment_payload(number: u64, id: u64, login: &str, body: &str, pull_request: bool) -> Vec<u8> {
     let mut payload = fixture("issue_comment", "created.payload.json");
     payload["installation"] = json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
     point_at_repo(&mut payload["repository"]);

@@ -193,9 +193,10 @@ const PROM_TOKEN: &str = "prom-app-secret-31";
 const SONAR_SECRET: &str = "sonar-app-secret-47";
 const PD_SECRET: &str = "pd-app-secret-refused-59";
 
-/// Everything the process logs, at every level of shipshape's own spans and events: installed once for the whole
-/// test binary (a global subscriber sees the App's worker threads), shared by the tests that read it.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+/// Everything the process logs, at every level of shipshape's own spans and events and of the HTTP clients' (the
+/// connection pool's trace lines name the host it connects to, octocrab's the requests): installed once for the
+/// whole test binary (a global subscriber sees the App's worker threads), shared by the tests that read it.
+pub(crate) fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
     LOGS.get_or_init(|| {
         #[derive(Clone)]
@@ -212,7 +213,7 @@ fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink(buffer.clone());
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("shipshape=trace,info")
+            .with_env_filter("shipshape=trace,hyper_util::client=trace,octocrab=trace,info")
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish();

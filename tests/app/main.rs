@@ -2,6 +2,8 @@
 
 mod cli_github;
 mod commands;
+mod comment_limits;
+mod credentials;
 mod e2e;
 mod edge;
 mod fake_github;
@@ -10,4 +12,5 @@ mod fake_slack;
 mod hostile;
 mod hostile_policy;
 mod linked_tools;
+mod odd_names;
 mod tracking;

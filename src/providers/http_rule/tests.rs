@@ -132,3 +132,15 @@ fn secrets_are_read_by_prefix_shown_by_name_and_redacted() {
     let debug = format!("{:?}", request("http://x", "k", SECRET));
     assert!(!debug.contains(SECRET) && debug.contains("Authorization"), "{debug}");
 }
+
+#[tokio::test]
+async fn a_url_with_a_password_in_it_is_not_sent_nor_shown() {
+    let (url, world) = fake().await;
+    let with_password = url.replace("http://", "http://admin:hunter2@");
+    let fact = rules().fetch(&request(&with_password, "acme:pay ments", SECRET)).await;
+    let why = unavailable(&fact);
+    assert!(why.starts_with("GET http://[redacted]@127.0.0.1:"), "{why}");
+    assert!(why.ends_with(": not asked: invalid request: the URL holds a user name or password (`user:password@`)"));
+    assert!(!why.contains("hunter2"), "{why}");
+    assert!(world.lock().unwrap().requests.is_empty(), "nothing was sent");
+}

@@ -116,7 +116,7 @@ fn client(url: &str, token: Option<&str>) -> Prometheus {
         max_wait: Duration::from_secs(2),
         ..Limits::default()
     };
-    Prometheus::new(url, token, limits).unwrap()
+    Prometheus::new(url, token.map(|t| super::Auth::Bearer(t.to_string())), limits).unwrap()
 }
 
 fn unavailable<T: std::fmt::Debug>(fact: &Fact<T>) -> &str {

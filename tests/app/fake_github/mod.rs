@@ -24,7 +24,7 @@ mod catalog;
 mod git;
 mod handlers;
 mod issues;
-mod key;
+pub mod key;
 pub mod openapi;
 mod security;
 
