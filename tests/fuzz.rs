@@ -9,24 +9,15 @@ use proptest::test_runner::Config;
 use serde_json::Value;
 use shipshape::diag::Diagnostics;
 use shipshape::policy::{EMBEDDED, Policy};
-use std::path::PathBuf;
 use std::sync::OnceLock;
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::fixtures_dir;
 
 fn config() -> Config {
     let cases = std::env::var("SHIPSHAPE_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256);
     Config { cases, failure_persistence: None, ..Config::default() }
-}
-
-fn fixtures_dir() -> PathBuf {
-    let dir = std::env::var_os("SHIPSHAPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
-    assert!(
-        dir.join("github-webhooks").is_dir(),
-        "GitHub fixtures not found at {} (set SHIPSHAPE_FIXTURES); these tests need them",
-        dir.display()
-    );
-    dir
 }
 
 /// Every example payload GitHub publishes, as (event, JSON).

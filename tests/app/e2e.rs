@@ -11,27 +11,18 @@ use shipshape::serve::{self, Running};
 use shipshape::store::DeliveryStatus;
 use shipshape::worker::WorkerConfig;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub(crate) const INSTALLATION: u64 = 31;
+#[path = "../common/fixtures.rs"]
+mod fixtures;
+pub use fixtures::fixtures_dir;
+
 pub(crate) const OWNER: &str = "acme";
 pub(crate) const REPO: &str = "payments";
 const SECRET: &str = "webhook-secret-for-tests";
-
-pub fn fixtures_dir() -> PathBuf {
-    let dir = std::env::var_os("SHIPSHAPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
-    assert!(
-        dir.join("github-webhooks").is_dir(),
-        "GitHub fixtures not found at {} (set SHIPSHAPE_FIXTURES); these tests need them",
-        dir.display()
-    );
-    dir
-}
 
 pub(crate) fn fixture(event: &str, name: &str) -> Value {
     let path = fixtures_dir().join("github-webhooks").join(event).join(name);

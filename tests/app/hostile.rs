@@ -2,21 +2,11 @@
 //! and the App goes on to score the next pull request.
 
 use crate::e2e::{OWNER, REPO, World, good_files, with};
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-/// "Billion laughs": under 400 bytes, 10^9 values once its aliases are expanded.
-fn billion_laughs() -> String {
-    let mut text = String::from(
-        "on: pull_request\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let mut previous = 'a';
-    for name in "bcdefghi".chars() {
-        let _ = writeln!(text, "{name}: &{name} [{}]", vec![format!("*{previous}"); 9].join(","));
-        previous = name;
-    }
-    text
-}
+#[path = "../common/hostile_inputs.rs"]
+mod hostile_inputs;
+use hostile_inputs::billion_laughs;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_request_adding_an_alias_bomb_workflow_gets_a_check_run_naming_the_file() {

@@ -8,22 +8,13 @@ use crate::support::{
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+#[path = "../common/hostile_inputs.rs"]
+mod hostile_inputs;
+use hostile_inputs::billion_laughs;
+
 /// Generous for a debug build on a shared machine: the unbounded parser grew to gigabytes within seconds and
 /// aborted.
 const QUICK: Duration = Duration::from_secs(30);
-
-/// "Billion laughs": under 400 bytes, 10^9 values once its aliases are expanded.
-fn billion_laughs() -> String {
-    let mut text = String::from(
-        "on: pull_request\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let mut previous = 'a';
-    for name in "bcdefghi".chars() {
-        let _ = writeln!(text, "{name}: &{name} [{}]", vec![format!("*{previous}"); 9].join(","));
-        previous = name;
-    }
-    text
-}
 
 fn timed<T>(f: impl FnOnce() -> T) -> T {
     let started = Instant::now();
