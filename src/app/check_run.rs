@@ -13,6 +13,9 @@ pub const RECHECK: &str = "recheck";
 /// GitHub accepts at most this many annotations per request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
 
+/// Annotations sent with one check run (three requests); the summary counts the rest.
+pub const MAX_ANNOTATIONS: usize = 150;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {

@@ -723,8 +723,15 @@ impl App {
         extra: serde_json::Value,
     ) -> Result<(), AppError> {
         let CheckRunOutput { title, summary, annotations } = output;
-        let summary = truncate_summary(summary);
-        let mut batches = annotations.chunks(check_run::ANNOTATIONS_PER_REQUEST);
+        // However many files a pull request or a catalog change adds, a check run costs a few requests.
+        let shown = annotations.len().min(check_run::MAX_ANNOTATIONS);
+        let summary = if annotations.len() > shown {
+            format!("{summary}\n\n_{} more annotation(s) not shown._", annotations.len() - shown)
+        } else {
+            summary.to_string()
+        };
+        let summary = truncate_summary(&summary);
+        let mut batches = annotations[..shown].chunks(check_run::ANNOTATIONS_PER_REQUEST);
         let mut body = serde_json::json!({
             "status": "completed",
             "conclusion": conclusion,

@@ -39,3 +39,52 @@ async fn a_pull_request_adding_an_alias_bomb_workflow_gets_a_check_run_naming_th
     assert_eq!((&other["status"], &other["conclusion"]), (&"completed".into(), &"success".into()), "{other:#?}");
     world.fake.assert_clean();
 }
+
+/// A pull request adding hundreds of offending files under a policy of many rules gets one check run with at most
+/// 150 annotations (three requests), and the summary says how many were left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_with_hundreds_of_findings_costs_a_few_check_run_requests() {
+    let mut world = World::new(3).await;
+    let mut policy = String::from(
+        "apiVersion: shipshape.dev/v1\nkind: Scorecard\ndefault_tier: 3\ntiers:\n  3: {requires: bronze}\nrules:\n",
+    );
+    for n in 0..10 {
+        policy.push_str(&format!(
+            "  - {{id: no-key-{n}, title: No key {n}, level: bronze, remediation: Remove it., check: {{content: \
+             {{files: ['deploy/**'], not_matches: 'PRIVATE KEY'}}}}}}\n"
+        ));
+    }
+    let service = world.fake.file_at(OWNER, "catalog", "main", "services/payments.yaml").unwrap();
+    let catalog = world.fake.commit(
+        OWNER,
+        "catalog",
+        &[("policies/scorecard.yaml", policy.as_str()), ("services/payments.yaml", &service)],
+    );
+    world.fake.set_branch(OWNER, "catalog", "main", &catalog);
+    let base = world.commit(&good_files());
+    let mut files = good_files();
+    files.extend((0..30).map(|n| (format!("deploy/k{n}.txt"), "-----BEGIN RSA PRIVATE KEY-----\n".to_string())));
+    let head = world.commit(&files);
+    world.start(2).await;
+    let delivery = world.next_delivery();
+    assert_eq!(world.send("pull_request", &delivery, &world.pull_request("opened", 5, &head, &base)).await, 202);
+    world.settle().await;
+
+    let run = world.fake.check_runs(OWNER, REPO).into_iter().find(|r| r["head_sha"] == head.as_str()).unwrap();
+    assert_eq!(run["status"], "completed", "{run:#}");
+    // Ten failing rules with twenty pieces of evidence each: 200 annotations, 150 of them sent.
+    let annotations = world.fake.annotations(run["id"].as_u64().unwrap());
+    assert_eq!(annotations.len(), 150, "{} annotations", annotations.len());
+    let summary = run["output"]["summary"].as_str().unwrap();
+    assert!(summary.contains("50 more annotation(s) not shown"), "{summary}");
+    let patches = world
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "PATCH" && r.template.as_deref() == Some("/repos/{owner}/{repo}/check-runs/{check_run_id}")
+        })
+        .count();
+    assert_eq!(patches, 3, "PATCH requests to the check run");
+    world.fake.assert_clean();
+}
