@@ -66,36 +66,64 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Diagnostics collected while loading a set of files. Loading goes on after an error so that a user sees every
-/// problem in one run.
+/// problem in one run, up to [`PER_FILE`] a file: a crafted file cannot print (or annotate) without end.
 #[derive(Clone, Debug, Default)]
-pub struct Diagnostics(Vec<Diagnostic>);
+pub struct Diagnostics {
+    shown: Vec<Diagnostic>,
+    /// Per file: how many are shown.
+    counts: std::collections::BTreeMap<String, usize>,
+    /// Per file: how many more there were, and whether one of them was an error.
+    more: std::collections::BTreeMap<String, (usize, bool)>,
+}
+
+/// Diagnostics kept for one file; the rest are counted.
+pub const PER_FILE: usize = 100;
 
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
-        self.0.push(d);
+        let count = self.counts.entry(d.file.clone()).or_default();
+        if *count < PER_FILE {
+            *count += 1;
+            self.shown.push(d);
+        } else {
+            let more = self.more.entry(d.file.clone()).or_default();
+            more.0 += 1;
+            more.1 |= d.is_error();
+        }
     }
 
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
-        self.0.extend(other);
+        for d in other {
+            self.push(d);
+        }
     }
 
     pub fn has_errors(&self) -> bool {
-        self.0.iter().any(Diagnostic::is_error)
+        self.shown.iter().any(Diagnostic::is_error) || self.more.values().any(|(_, error)| *error)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.shown.is_empty()
     }
 
-    /// Sorted by file, then position, so output is stable.
-    pub fn sorted(mut self) -> Vec<Diagnostic> {
-        self.0.sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
-        self.0.dedup();
-        self.0
+    /// Sorted by file, then position, so output is stable; a file with more than [`PER_FILE`] ends with one line
+    /// that counts the rest.
+    pub fn sorted(self) -> Vec<Diagnostic> {
+        let mut all = self.shown;
+        all.sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
+        all.dedup();
+        for (file, (count, error)) in self.more {
+            let at = all.iter().rev().find(|d| d.file == file).map(|d| d.pos).unwrap_or(Pos { line: 1, col: 1 });
+            let message = format!("{count} more problem(s) in this file not shown");
+            let severity = if error { Severity::Error } else { Severity::Warning };
+            let index = all.iter().rposition(|d| d.file == file).map(|i| i + 1).unwrap_or(all.len());
+            all.insert(index, Diagnostic { file, pos: at, severity, message });
+        }
+        all
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.0.iter()
+        self.shown.iter()
     }
 }
 

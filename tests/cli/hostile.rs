@@ -201,3 +201,20 @@ fn a_directory_outside_any_repository_is_an_input_error() {
     let sub = repo.path().join("sub");
     run_in(dir.path(), ["evaluate", sub.to_str().unwrap(), "--policy", "policy.yaml"]).expect_code(0);
 }
+
+/// A policy with hundreds of problems prints a hundred of them and counts the rest, instead of flooding the output.
+#[test]
+fn a_policy_with_hundreds_of_problems_prints_a_hundred_and_counts_the_rest() {
+    let mut text = POLICY_HEAD.to_string();
+    for n in 0..300 {
+        text.push_str(&rule(&format!("r{n}"), "bronze", "{file: {any: [README.md], colour: red}}"));
+    }
+    let dir = Dir::new();
+    let path = dir.write("policy.yaml", &text);
+    let out = run(["validate", "--policy", path.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let lines: Vec<&str> =
+        out.stdout.lines().chain(out.stderr.lines()).filter(|l| l.contains("policy.yaml:")).collect();
+    assert_eq!(lines.len(), 101, "{}", lines.join("\n"));
+    assert!(lines[100].ends_with("200 more problem(s) in this file not shown"), "{}", lines[100]);
+}
