@@ -47,7 +47,7 @@ fn delivery(i: usize, key: String, sha: &str) -> NewDelivery {
 
 /// Even deliveries go to the busy pull request, odd ones to pull requests of ten deliveries each.
 fn nth(i: usize) -> NewDelivery {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         delivery(i, HOT.to_owned(), "aaaa")
     } else {
         let pr = 2 + i / 20;
