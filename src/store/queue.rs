@@ -52,13 +52,16 @@ ORDER BY head_generation DESC LIMIT 1";
 pub(super) const GENERATION_START_SQL: &str =
     "SELECT MIN(received_at) FROM deliveries WHERE serial_key = ?1 AND head_generation = ?2";
 
-/// Sets aside a key's queued deliveries of older generations (all received before the newest one began). The
-/// unary plus keeps the planner on the queued rows of the key, not on every generation of its history.
+/// Sets aside up to `?5` of a key's queued deliveries of older generations (all received before the newest one
+/// began). The unary plus keeps the planner on the queued rows of the key, not on every generation of its history.
 pub(super) const SUPERSEDE_SQL: &str = "
 UPDATE deliveries
 SET status = 'superseded', finished_at = ?1,
     last_error = 'superseded by a newer delivery for another head commit'
-WHERE serial_key = ?2 AND status = 'queued' AND received_at <= ?3 AND +head_generation < ?4
+WHERE delivery_id IN (
+    SELECT delivery_id FROM deliveries
+    WHERE serial_key = ?2 AND status = 'queued' AND received_at <= ?3 AND +head_generation < ?4
+    LIMIT ?5)
 RETURNING delivery_id, event, serial_key, head_sha";
 
 const TAKE_SQL: &str = "
@@ -80,6 +83,9 @@ const LEASE_HELD: &str = "delivery_id = ? AND status = 'processing' AND lease_ow
 
 /// Most keys whose stale deliveries one claim sets aside before it returns (the worker then claims again).
 const MAX_KEYS_SET_ASIDE: usize = 16;
+/// Most deliveries one claim sets aside, so that a pull request with a deep stale backlog holds the write
+/// connection for milliseconds at a time, not for the whole backlog.
+const MAX_SET_ASIDE: usize = 1000;
 
 /// A delivery the claim may take.
 struct Candidate {
@@ -114,7 +120,14 @@ async fn newer_generation(tx: &mut SqliteConnection, c: &Candidate) -> Result<Op
 
 async fn supersede(tx: &mut SqliteConnection, key: &str, newer: (i64, i64), now: i64) -> Result<Vec<Superseded>> {
     let (newest, began) = newer;
-    let rows = sqlx::query(SUPERSEDE_SQL).bind(now).bind(key).bind(began).bind(newest).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query(SUPERSEDE_SQL)
+        .bind(now)
+        .bind(key)
+        .bind(began)
+        .bind(newest)
+        .bind(MAX_SET_ASIDE as i64)
+        .fetch_all(&mut *tx)
+        .await?;
     let superseded = rows
         .iter()
         .map(|row| {
@@ -159,7 +172,7 @@ impl Store {
     /// its attempt count. On the way, a queued candidate that a later-received delivery with the same serial key and
     /// another, non-null head SHA has made stale is marked `superseded`, with every other stale queued delivery of
     /// its key (deliveries without a head SHA are never superseded). `claimed` is `None` when nothing is due, or
-    /// when this claim set aside the stale deliveries of many keys (claim again).
+    /// when this claim set aside many stale deliveries, of many keys or of one deep backlog (claim again).
     pub async fn claim_reporting(&self, worker_id: &str, now: DateTime<Utc>, lease: Duration) -> Result<ClaimOutcome> {
         let now_ms = millis(now);
         let until = now_ms.saturating_add(duration_millis(lease));
@@ -171,6 +184,9 @@ impl Store {
             let Some(c) = candidate(&mut tx, now_ms).await? else { break };
             if let (Some(newer), Some(key)) = (newer_generation(&mut tx, &c).await?, &c.serial_key) {
                 outcome.superseded.extend(supersede(&mut tx, key, newer, now_ms).await?);
+                if outcome.superseded.len() >= MAX_SET_ASIDE {
+                    break;
+                }
                 continue;
             }
             let row =

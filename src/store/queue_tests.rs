@@ -5,6 +5,7 @@ use super::queue::{CANDIDATE_SQL, GENERATION_START_SQL, LINE_FRONT_SQL, NEWEST_G
 use super::tests::{LEASE, at, claim_id, delivery, insert, keyed, status, test_db};
 use super::*;
 use sqlx::Row;
+use std::sync::Arc;
 
 /// `EXPLAIN QUERY PLAN` as (id, parent, detail).
 async fn plan(store: &Store, sql: &str) -> Vec<(i64, i64, String)> {
@@ -281,4 +282,77 @@ async fn existing_deliveries_are_lined_up_and_numbered_by_the_migration() {
     assert_eq!(outcome.claimed.unwrap().delivery_id, "d");
     assert_eq!(status(&store, "e").await, DeliveryStatus::Queued);
     assert_eq!(claim_id(&store, "w2", at(10)).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_under_a_burst_never_fail() {
+    const DELIVERIES: usize = 2_000;
+    let db = test_db().await;
+    let inserting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut inserts = Vec::new();
+    for c in 0..32 {
+        let store = db.store.clone();
+        inserts.push(tokio::spawn(async move {
+            for i in (c..DELIVERIES).step_by(32) {
+                let key = format!("acme/api#{}", i % 50);
+                insert(&store, keyed(&format!("d{i:05}"), 0, &key, Some("aaa"))).await;
+            }
+        }));
+    }
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let (store, inserting) = (db.store.clone(), inserting.clone());
+        workers.push(tokio::spawn(async move {
+            let mut done = 0;
+            loop {
+                // Every write unwrapped: none may fail, however many wait for the write connection.
+                match store.claim(&format!("w{w}"), at(10), LEASE).await.unwrap() {
+                    Some(c) => {
+                        store.kv_put("burst", &c.delivery_id, b"1", at(10)).await.unwrap();
+                        store.complete(&c.lease(), at(10)).await.unwrap();
+                        done += 1;
+                    }
+                    None if !inserting.load(std::sync::atomic::Ordering::SeqCst) => return done,
+                    None => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+                }
+            }
+        }));
+    }
+    for task in inserts {
+        task.await.unwrap();
+    }
+    inserting.store(false, std::sync::atomic::Ordering::SeqCst);
+    let mut done = 0;
+    for task in workers {
+        done += task.await.unwrap();
+    }
+    assert_eq!(done, DELIVERIES);
+    assert_eq!(db.store.queue_depth().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_deep_stale_backlog_is_set_aside_a_chunk_per_claim() {
+    let db = test_db().await;
+    let mut inserts = Vec::new();
+    for i in 0..2_500 {
+        let store = db.store.clone();
+        inserts.push(tokio::spawn(
+            async move { insert(&store, keyed(&format!("old-{i:04}"), 1, "k", Some("aaa"))).await },
+        ));
+    }
+    for task in inserts {
+        task.await.unwrap();
+    }
+    insert(&db.store, keyed("newest", 2, "k", Some("bbb"))).await;
+    let mut chunks = Vec::new();
+    let claimed = loop {
+        let outcome = db.store.claim_reporting("w1", at(10), LEASE).await.unwrap();
+        chunks.push(outcome.superseded.len());
+        if let Some(c) = outcome.claimed {
+            break c;
+        }
+        assert!(chunks.len() < 10, "{chunks:?}");
+    };
+    assert_eq!(chunks, [1000, 1000, 500]);
+    assert_eq!(claimed.delivery_id, "newest");
 }
