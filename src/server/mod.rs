@@ -7,6 +7,8 @@
 pub mod metrics;
 
 #[cfg(test)]
+mod burst_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::clock::Clock;
