@@ -123,19 +123,20 @@ struct Generation {
 /// predecessor's number, plus one when its head SHA differs. A queued delivery is stale when a newer one of its key
 /// has a higher number (see [`super::queue`]).
 async fn head_generation(tx: &mut SqliteConnection, key: &str, sha: &str, received: i64) -> Result<Generation> {
-    const PAGE: i64 = 16;
     let mut later = Vec::new();
     let mut number = 0;
-    // Newest first, a page at a time, down to the predecessor (the first page unless stored out of order).
-    'pages: for page in 0.. {
+    // Newest first, down to the predecessor: the newest itself unless this one was stored out of order, so one
+    // row first, then pages.
+    let (mut offset, mut limit) = (0, 1);
+    'pages: loop {
         let rows = sqlx::query(
             "SELECT rowid, received_at, head_sha, head_generation FROM deliveries
              WHERE serial_key = ? AND head_generation IS NOT NULL
              ORDER BY head_generation DESC, received_at DESC, rowid DESC LIMIT ? OFFSET ?",
         )
         .bind(key)
-        .bind(PAGE)
-        .bind(page * PAGE)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
@@ -147,9 +148,10 @@ async fn head_generation(tx: &mut SqliteConnection, key: &str, sha: &str, receiv
             }
             later.push((rowid, head, generation));
         }
-        if (rows.len() as i64) < PAGE {
+        if (rows.len() as i64) < limit {
             break;
         }
+        (offset, limit) = (offset + limit, 16);
     }
     later.reverse();
     Ok(Generation { number, head_sha: sha.to_owned(), later })

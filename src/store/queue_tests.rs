@@ -356,3 +356,16 @@ async fn a_deep_stale_backlog_is_set_aside_a_chunk_per_claim() {
     assert_eq!(chunks, [1000, 1000, 500]);
     assert_eq!(claimed.delivery_id, "newest");
 }
+
+#[tokio::test]
+async fn a_delivery_stored_long_after_its_arrival_renumbers_every_later_one() {
+    let db = test_db().await;
+    for i in 0..40 {
+        insert(&db.store, keyed(&format!("x{i:02}"), 10 + i, "k", Some("xxx"))).await;
+    }
+    // Received before all of them (a page of newer deliveries and more to walk past), for another head: stale.
+    insert(&db.store, keyed("early", 5, "k", Some("eee"))).await;
+    let outcome = db.store.claim_reporting("w1", at(100), LEASE).await.unwrap();
+    assert_eq!(outcome.superseded.iter().map(|s| s.delivery_id.as_str()).collect::<Vec<_>>(), ["early"]);
+    assert_eq!(outcome.claimed.unwrap().delivery_id, "x00");
+}
