@@ -72,15 +72,21 @@ async fn insert_one(tx: &mut SqliteConnection, d: &NewDelivery) -> Result<Insert
         (Some(key), Some(sha)) => Some(head_generation(tx, key, sha, received).await?),
         _ => None,
     };
-    // A queued delivery with a key starts behind the key's line; `elect_next` then moves it to the front if it is
-    // the key's oldest.
-    let behind = status == "queued" && d.serial_key.is_some();
-    let result = sqlx::query(
+    // A queued delivery with a key joins its key's line: behind when an older never-attempted one waits (the
+    // usual case in a burst for one pull request), else at the front, where `elect_next` puts any younger front
+    // (this one was stored out of order) behind it.
+    let in_line = status == "queued" && d.serial_key.is_some();
+    let behind: Option<bool> = sqlx::query_scalar(
         "INSERT INTO deliveries (delivery_id, event, action, installation_id, repository, serial_key, head_sha,
              payload, received_at, status, attempts, next_attempt_at, last_error, finished_at, behind,
              head_generation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
-         ON CONFLICT (delivery_id) DO NOTHING",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?9, ?11, ?12,
+             ?13 AND EXISTS (
+                 SELECT 1 FROM deliveries
+                 WHERE serial_key = ?6 AND status = 'queued' AND attempts = 0 AND received_at <= ?9),
+             ?14)
+         ON CONFLICT (delivery_id) DO NOTHING
+         RETURNING behind",
     )
     .bind(&d.delivery_id)
     .bind(&d.event)
@@ -92,20 +98,20 @@ async fn insert_one(tx: &mut SqliteConnection, d: &NewDelivery) -> Result<Insert
     .bind(&d.payload)
     .bind(received)
     .bind(status)
-    .bind(received)
     .bind(last_error)
     .bind(finished_at)
-    .bind(behind)
+    .bind(in_line)
     .bind(generation.as_ref().map(|g| g.number))
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if result.rows_affected() == 0 {
-        return Ok(Inserted::Duplicate);
-    }
+    let Some(behind) = behind else { return Ok(Inserted::Duplicate) };
     if let (Some(key), Some(generation)) = (&d.serial_key, generation) {
         renumber_later(tx, key, generation).await?;
     }
-    if behind && let Some(key) = &d.serial_key {
+    if in_line
+        && !behind
+        && let Some(key) = &d.serial_key
+    {
         super::queue::elect_next(tx, key).await?;
     }
     Ok(Inserted::New)

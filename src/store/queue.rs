@@ -183,11 +183,15 @@ impl Store {
         for _ in 0..MAX_KEYS_SET_ASIDE {
             let Some(c) = candidate(&mut tx, now_ms).await? else { break };
             if let (Some(newer), Some(key)) = (newer_generation(&mut tx, &c).await?, &c.serial_key) {
-                outcome.superseded.extend(supersede(&mut tx, key, newer, now_ms).await?);
-                if outcome.superseded.len() >= MAX_SET_ASIDE {
-                    break;
+                let set_aside = supersede(&mut tx, key, newer, now_ms).await?;
+                // Never empty (the candidate is stale); if it were, claiming the candidate beats spinning on it.
+                if !set_aside.is_empty() {
+                    outcome.superseded.extend(set_aside);
+                    if outcome.superseded.len() >= MAX_SET_ASIDE {
+                        break;
+                    }
+                    continue;
                 }
-                continue;
             }
             let row =
                 sqlx::query(TAKE_SQL).bind(worker_id).bind(until).bind(&c.delivery_id).fetch_one(&mut *tx).await?;
