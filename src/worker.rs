@@ -10,6 +10,9 @@
 //! number (10 s, 30 s, 2 min, 10 min, then hourly), or later when the handler asks (`retry_after`, e.g. a rate
 //! limit reset). After `max_attempts` it fails for good with the last error. A [`HandleError::Permanent`] error
 //! fails it at once. A handler that panics counts as a transient error.
+//!
+//! Outcomes: a write that records an outcome and fails (the database busy or briefly unavailable) is retried with
+//! backoff while the lease lasts, so a finished delivery is not left `processing` to be redone after its lease.
 
 use crate::clock::Clock;
 use crate::server::metrics::{Metrics, Outcome};
@@ -25,6 +28,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+#[cfg(test)]
+mod outcome_tests;
 #[cfg(test)]
 mod tests;
 
@@ -238,6 +243,10 @@ async fn run_worker(shared: Arc<Shared>, index: usize, worker_id: String, mut sh
                     process(&shared, index, claimed).await;
                     continue;
                 }
+                if !outcome.superseded.is_empty() {
+                    // The claim stopped after setting many stale deliveries aside: there may be more.
+                    continue;
+                }
             }
             Err(e) => error!(worker = %worker_id, error = %e, "cannot claim a delivery"),
         }
@@ -283,7 +292,9 @@ async fn run_delivery(shared: &Arc<Shared>, index: usize, claimed: Claimed) {
     if claimed.attempt > config.max_attempts {
         let last = claimed.last_error.as_deref().unwrap_or("none recorded (the worker stopped mid-attempt)");
         let reason = format!("gave up after {} attempts; last error: {last}", config.max_attempts);
-        finish(shared, &event, Outcome::Failed, shared.store.fail(&lease, shared.clock.now(), &reason).await);
+        let now = shared.clock.now();
+        let recorded = record(shared, claimed.lease_until, || shared.store.fail(&lease, now, &reason)).await;
+        finish(shared, &event, Outcome::Failed, recorded);
         warn!(%reason, "delivery failed");
         return;
     }
@@ -291,6 +302,7 @@ async fn run_delivery(shared: &Arc<Shared>, index: usize, claimed: Claimed) {
     shared.in_flight().insert(index, lease.clone());
     let started = tokio::time::Instant::now();
     debug!("processing delivery");
+    let mut lease_until = claimed.lease_until;
     let mut task = AbortOnDrop(tokio::spawn(shared.handler.handle(claimed)));
     let mut renew = tokio::time::interval_at(started + config.renew_every, config.renew_every);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -304,8 +316,12 @@ async fn run_delivery(shared: &Arc<Shared>, index: usize, claimed: Claimed) {
                 Err(_) => None,
             },
             _ = renew.tick() => {
-                match shared.store.extend_lease(&lease, after(shared.clock.now(), config.lease)).await {
-                    Ok(()) => debug!("lease extended"),
+                let until = after(shared.clock.now(), config.lease);
+                match shared.store.extend_lease(&lease, until).await {
+                    Ok(()) => {
+                        lease_until = until;
+                        debug!("lease extended");
+                    }
                     Err(StoreError::LeaseLost { .. }) => {
                         warn!("lease lost (expired and claimed elsewhere, or finished): abandoning this attempt");
                         task.0.abort();
@@ -325,23 +341,52 @@ async fn run_delivery(shared: &Arc<Shared>, index: usize, claimed: Claimed) {
     let now = shared.clock.now();
     match result {
         Ok(()) => {
-            finish(shared, &event, Outcome::Done, shared.store.complete(&lease, now).await);
+            let recorded = record(shared, lease_until, || shared.store.complete(&lease, now)).await;
+            finish(shared, &event, Outcome::Done, recorded);
             info!(elapsed_ms = started.elapsed().as_millis() as u64, "delivery done");
         }
         Err(HandleError::Permanent(reason)) => {
-            finish(shared, &event, Outcome::Failed, shared.store.fail(&lease, now, &reason).await);
+            let recorded = record(shared, lease_until, || shared.store.fail(&lease, now, &reason)).await;
+            finish(shared, &event, Outcome::Failed, recorded);
             warn!(%reason, "delivery failed permanently");
         }
         Err(HandleError::Transient { reason, .. }) if lease.attempt >= config.max_attempts => {
             let reason = format!("gave up after {} attempts; last error: {reason}", lease.attempt);
-            finish(shared, &event, Outcome::Failed, shared.store.fail(&lease, now, &reason).await);
+            let recorded = record(shared, lease_until, || shared.store.fail(&lease, now, &reason)).await;
+            finish(shared, &event, Outcome::Failed, recorded);
             warn!(%reason, "delivery failed");
         }
         Err(HandleError::Transient { reason, retry_after }) => {
             let delay = backoff_delay(&config.backoff, lease.attempt).max(retry_after.unwrap_or_default());
             let at = after(now, delay);
-            finish(shared, &event, Outcome::Retried, shared.store.retry_later(&lease, at, &reason).await);
+            let recorded = record(shared, lease_until, || shared.store.retry_later(&lease, at, &reason)).await;
+            finish(shared, &event, Outcome::Retried, recorded);
             warn!(%reason, retry_in_s = delay.as_secs(), "delivery will be retried");
+        }
+    }
+}
+
+/// First and longest pause between attempts to record an outcome.
+const RECORD_RETRY_FIRST: Duration = Duration::from_millis(50);
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Records an outcome, retrying until the store takes it, the lease is lost, or the lease has run out (the delivery
+/// is then another attempt's): a failed write must not leave a finished delivery `processing` until its lease
+/// expires, to be processed again.
+async fn record<F, Fut>(shared: &Shared, lease_until: DateTime<Utc>, mut write: F) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let mut pause = RECORD_RETRY_FIRST;
+    loop {
+        match write().await {
+            Err(e) if !matches!(e, StoreError::LeaseLost { .. }) && shared.clock.now() < lease_until => {
+                warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "cannot record the delivery's outcome yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RECORD_RETRY_MAX);
+            }
+            recorded => return recorded,
         }
     }
 }
@@ -353,7 +398,7 @@ fn finish(shared: &Shared, event: &str, outcome: Outcome, recorded: Result<(), S
         Err(StoreError::LeaseLost { .. }) => {
             warn!(outcome = outcome.as_str(), "lease lost before the outcome was recorded; another attempt owns it")
         }
-        // The lease will expire and the delivery be retried.
+        // The lease ran out while retrying: the delivery will be claimed again.
         Err(e) => error!(outcome = outcome.as_str(), error = %e, "cannot record the delivery's outcome"),
     }
 }

@@ -9,6 +9,8 @@ mod listen;
 pub mod metrics;
 
 #[cfg(test)]
+mod burst_tests;
+#[cfg(test)]
 mod tests;
 
 pub use limits::Limits;

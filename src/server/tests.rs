@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 mod hostile;
 
-const SECRET: &str = "It's a Secret to Everybody";
+pub(super) const SECRET: &str = "It's a Secret to Everybody";
 
 struct Harness {
     _dir: tempfile::TempDir,
@@ -23,7 +23,7 @@ struct Harness {
 }
 
 /// A stand-in for the typed-event parser: pull requests are handled, `ping` is not, `broken` never parses.
-fn test_parser() -> EventParser {
+pub(super) fn test_parser() -> EventParser {
     Arc::new(|event: &str, body: &[u8]| {
         let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         match event {
@@ -60,7 +60,7 @@ async fn harness() -> Harness {
     Harness { _dir: dir, state }
 }
 
-fn sign(body: &[u8]) -> String {
+pub(super) fn sign(body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
@@ -78,7 +78,7 @@ fn pr_body() -> Vec<u8> {
     .unwrap()
 }
 
-fn webhook_request(event: &str, delivery: &str, body: Vec<u8>, signature: Option<String>) -> Request<Body> {
+pub(super) fn webhook_request(event: &str, delivery: &str, body: Vec<u8>, signature: Option<String>) -> Request<Body> {
     let mut req = Request::post("/webhook")
         .header("content-type", "application/json")
         .header("x-github-event", event)
@@ -89,7 +89,7 @@ fn webhook_request(event: &str, delivery: &str, body: Vec<u8>, signature: Option
     req.body(Body::from(body)).unwrap()
 }
 
-fn signed(event: &str, delivery: &str, body: Vec<u8>) -> Request<Body> {
+pub(super) fn signed(event: &str, delivery: &str, body: Vec<u8>) -> Request<Body> {
     let signature = sign(&body);
     webhook_request(event, delivery, body, Some(signature))
 }

@@ -22,7 +22,7 @@ pub struct EvaluationRecord {
 impl Store {
     /// Records `card` as evaluated for `git_ref` at `now`; returns its id.
     pub async fn record_evaluation(&self, card: &Scorecard, git_ref: &str, now: DateTime<Utc>) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin_with("BEGIN IMMEDIATE").await?;
         let id: i64 = sqlx::query(
             "INSERT INTO evaluations (repository, service, git_ref, commit_sha, tier, level, required_level,
                  meets_required, evaluated_at)

@@ -2,30 +2,30 @@ use super::*;
 use chrono::TimeZone;
 use std::collections::HashSet;
 
-const LEASE: Duration = Duration::from_secs(60);
+pub(super) const LEASE: Duration = Duration::from_secs(60);
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
 }
 
-fn at(seconds: i64) -> DateTime<Utc> {
+pub(super) fn at(seconds: i64) -> DateTime<Utc> {
     t0() + chrono::Duration::seconds(seconds)
 }
 
-struct TestDb {
-    _dir: tempfile::TempDir,
-    url: String,
-    store: Store,
+pub(super) struct TestDb {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) url: String,
+    pub(super) store: Store,
 }
 
-async fn test_db() -> TestDb {
+pub(super) async fn test_db() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("shipshape.db").display());
     let store = Store::open(&url).await.unwrap();
     TestDb { _dir: dir, url, store }
 }
 
-fn delivery(id: &str, received: i64) -> NewDelivery {
+pub(super) fn delivery(id: &str, received: i64) -> NewDelivery {
     NewDelivery {
         delivery_id: id.to_owned(),
         event: "pull_request".to_owned(),
@@ -40,19 +40,19 @@ fn delivery(id: &str, received: i64) -> NewDelivery {
     }
 }
 
-fn keyed(id: &str, received: i64, key: &str, sha: Option<&str>) -> NewDelivery {
+pub(super) fn keyed(id: &str, received: i64, key: &str, sha: Option<&str>) -> NewDelivery {
     NewDelivery { serial_key: Some(key.to_owned()), head_sha: sha.map(str::to_owned), ..delivery(id, received) }
 }
 
-async fn insert(store: &Store, d: NewDelivery) {
+pub(super) async fn insert(store: &Store, d: NewDelivery) {
     assert_eq!(store.insert_delivery(&d).await.unwrap(), Inserted::New);
 }
 
-async fn claim_id(store: &Store, worker: &str, now: DateTime<Utc>) -> Option<String> {
+pub(super) async fn claim_id(store: &Store, worker: &str, now: DateTime<Utc>) -> Option<String> {
     store.claim(worker, now, LEASE).await.unwrap().map(|c| c.delivery_id)
 }
 
-async fn status(store: &Store, id: &str) -> DeliveryStatus {
+pub(super) async fn status(store: &Store, id: &str) -> DeliveryStatus {
     store.delivery_status(id).await.unwrap().expect("delivery stored")
 }
 
