@@ -67,25 +67,7 @@ impl ConfigError {
     }
 }
 
-/// A secret string: `Debug` prints `[redacted]`, there is no `Display`; read it with [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use crate::secret::Secret;
 
 /// The App's RSA private key, validated: a PEM PKCS#1 (`BEGIN RSA PRIVATE KEY`, as GitHub issues it) or PKCS#8
 /// (`BEGIN PRIVATE KEY`) RSA key that can sign a JWT.

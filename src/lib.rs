@@ -23,6 +23,7 @@ pub mod policy;
 pub mod providers;
 pub mod report;
 pub mod schema;
+pub mod secret;
 pub mod serve;
 pub mod server;
 pub mod slack;

@@ -16,7 +16,7 @@ mod tests;
 pub use limits::Limits;
 
 use crate::clock::Clock;
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::store::{Disposition, Inserted, NewDelivery, Store};
 use axum::Router;
 use axum::body::Body;
