@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 /// Generous for a debug build on a busy machine; the unbounded parser took minutes and gigabytes on these inputs.
 const QUICK: Duration = Duration::from_secs(20);
 
-/// "Billion laughs": nine levels of nine aliases each, 10^9 values from a few hundred bytes.
-pub(crate) fn billion_laughs() -> String {
-    let mut text = String::from(
-        "on: pull_request\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let mut previous = 'a';
-    for name in "bcdefghi".chars() {
-        let _ = writeln!(text, "{name}: &{name} [{}]", vec![format!("*{previous}"); 9].join(","));
-        previous = name;
-    }
-    text
-}
+// The same inputs the integration tests send (one copy, shared by path).
+#[path = "../../tests/common/hostile_inputs.rs"]
+mod hostile_inputs;
+pub(crate) use hostile_inputs::billion_laughs;
 
 fn too_complex(text: &str) -> SyntaxError {
     let started = Instant::now();
