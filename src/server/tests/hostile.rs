@@ -148,10 +148,11 @@ async fn stalled_and_idle_connections_are_closed_after_the_header_timeout_while_
     }
     // A keep-alive connection that finished a request and then says nothing.
     let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    // The server's idle timer starts once it has answered, so no earlier than the request was sent.
+    let idle_since = Instant::now();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
     let head = read_head(&mut idle, Duration::from_secs(2)).await.expect("answered");
     assert_eq!(status(&head), 200);
-    let idle_since = Instant::now();
 
     assert_eq!(healthz(server.addr).await, 200, "healthz answers beside 200 stalled connections");
     assert!(started.elapsed() < timeout, "the test was too slow to check anything before the timeout");
