@@ -45,6 +45,7 @@ fn main() {
                 facts: &facts,
                 linked: &linked,
                 service,
+                catalog_given: false,
                 exceptions: Vec::new(),
                 tier_override: None,
                 today,

@@ -26,7 +26,11 @@ pub const EXIT_BELOW: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "shipshape", version, about = "Production readiness scorecards for GitHub repositories")]
+#[command(
+    name = "shipshape",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SHIPSHAPE_COMMIT"), ")"),
+    about = "Production readiness scorecards for GitHub repositories"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,6 +50,11 @@ enum Command {
     Schema {
         #[arg(value_enum)]
         kind: crate::schema::SchemaKind,
+    },
+    /// Print shell completions, e.g. `shipshape completions bash > /etc/bash_completion.d/shipshape`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -98,12 +107,23 @@ struct EvaluateArgs {
     /// Score this commit (read through git, no checkout) instead of the working tree.
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
-    /// Output format.
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    /// Output format: text (for a terminal), json (SPEC's public interface), markdown, sarif (GitHub code scanning).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = format_parser())]
     format: Format,
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Report only the rules that fail or could not be evaluated (error), and in text and Markdown only the
+    /// repositories that have any: for long runs over many repositories. The exit status is unchanged.
+    #[arg(long)]
+    failing: bool,
+}
+
+/// `--format`: the names listed in `--help` and in the error for a wrong one.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    let names = Format::ALL.map(Format::as_str);
+    clap::builder::PossibleValuesParser::new(names).map(|name| name.parse::<Format>().expect("one of the names"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,6 +167,11 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => return serve(*args),
         Command::Schema { kind } => {
             print!("{}", crate::schema::render(kind));
+            Ok(EXIT_OK)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "shipshape", &mut std::io::stdout());
             Ok(EXIT_OK)
         }
     };
@@ -264,11 +289,20 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
         if let Some(bar) = &progress {
             bar.set_message(path.display().to_string());
         }
-        let facts = match rev {
-            Some(rev) => facts::collect_rev(path, rev, &plan),
-            // The facts layer can list a plain directory, but `evaluate` scores repositories (SPEC 2).
-            None => facts::require_repository(path).and_then(|()| facts::collect_worktree(path, &plan)),
+        // A directory inside a repository scores the whole repository, as every git tool does (SPEC 2); the facts
+        // layer could list a plain directory or a subdirectory, but `evaluate` scores repositories.
+        let top = facts::repository_root(path)?;
+        let mut facts = match rev {
+            Some(rev) => facts::collect_rev(&top, rev, &plan),
+            None => facts::collect_worktree(&top, &plan),
         }?;
+        if std::fs::canonicalize(path).ok() != std::fs::canonicalize(&top).ok() {
+            facts.notes.push(format!(
+                "{} is inside the repository at {}: the whole repository was scored",
+                path.display(),
+                top.display()
+            ));
+        }
 
         let mut local_diags = Diagnostics::default();
         let local_entity;
@@ -290,13 +324,14 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
             (Some(catalog), Some(service)) => catalog.exceptions_for(&service.name).collect(),
             _ => Vec::new(),
         };
-        let repository = facts.origin_slug.clone().unwrap_or_else(|| display_name(path));
+        let repository = facts.origin_slug.clone().unwrap_or_else(|| display_name(&top));
         let linked = linked_tools.collect(policy, &facts, service, &repository);
         let subject = Subject {
             repository,
             facts: &facts,
             linked: &linked,
             service,
+            catalog_given: catalog.is_some(),
             exceptions,
             tier_override: tier,
             today,
@@ -349,7 +384,16 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     let cards = score_paths(&args.inputs.paths, &scoring)?;
 
     let color = use_color(args.output.is_none() && std::io::stdout().is_terminal());
-    let rendered = report::render(args.format, &cards, &RenderOptions { color })?;
+    let exit = if cards.iter().all(|c| c.meets_required) { EXIT_OK } else { EXIT_BELOW };
+    let shown = if args.failing { report::only_failing(&cards, args.format) } else { cards.clone() };
+    let rendered = if shown.is_empty() {
+        format!(
+            "nothing fails: {} scored, every rule passes, is excepted or was skipped\n",
+            if cards.len() == 1 { "1 repository".to_string() } else { format!("{} repositories", cards.len()) }
+        )
+    } else {
+        report::render(args.format, &shown, &RenderOptions { color })?
+    };
     match &args.output {
         Some(file) => std::fs::write(file, rendered).with_context(|| format!("cannot write {}", file.display()))?,
         None => {
@@ -357,7 +401,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
             out.write_all(rendered.as_bytes()).context("cannot write to standard output")?;
         }
     }
-    Ok(if cards.iter().all(|c| c.meets_required) { EXIT_OK } else { EXIT_BELOW })
+    Ok(exit)
 }
 
 /// `initiatives`: score like `evaluate`, then report each initiative's progress; exit 1 when one is overdue.

@@ -41,9 +41,9 @@ pub fn conclusion(gate: Gate, head: &Scorecard, diff: &ScorecardDiff) -> Conclus
     }
 }
 
-/// `Silver · tier 1 requires Gold · 2 rules to fix`.
+/// `Silver · tier 1 requires Gold · 2 rules to fix`, `Gold, 2 rules unverified · tier 1 requires Gold · nothing to fix`.
 pub fn title(card: &Scorecard) -> String {
-    let level = card.level.as_deref().map(capitalise).unwrap_or_else(|| "No level".into());
+    let level = card.level.as_deref().map(capitalise).unwrap_or_else(|| "No level".into()) + &card.unverified_suffix();
     let to_fix = card.failing_required().count();
     let fix = match to_fix {
         0 => "nothing to fix".to_string(),
@@ -191,6 +191,7 @@ mod tests {
             commit: Some("abc".into()),
             levels,
             notes: vec![],
+            unverified: vec![],
         }
     }
 
@@ -221,6 +222,9 @@ mod tests {
         assert_eq!(title(&c), "Bronze · tier 2 requires Silver · 2 rules to fix");
         let c = card(None, &[("a", "bronze", Fail)]);
         assert_eq!(title(&c), "No level · tier 2 requires Silver · 1 rule to fix");
+        let mut c = card(Some("silver"), &[("a", "bronze", Pass), ("b", "silver", Skipped), ("d", "silver", Pass)]);
+        c.unverified = vec!["b".into()];
+        assert_eq!(title(&c), "Silver, 1 rule unverified · tier 2 requires Silver · nothing to fix");
     }
 
     #[test]

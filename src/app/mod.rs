@@ -393,6 +393,7 @@ impl App {
             facts,
             linked,
             service,
+            catalog_given: true,
             exceptions,
             tier_override,
             today: self.clock.today(),

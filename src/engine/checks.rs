@@ -1,6 +1,6 @@
 //! Evaluating one compiled check against the facts.
 
-use super::{Evidence, Status, Subject};
+use super::{Evidence, NO_CATALOG, Status, Subject};
 use crate::codeowners;
 use crate::diag::shown_path as shown;
 use crate::facts::{AlertCounts, Content, Fact, FileFacts, HttpAnswer, MAX_READ_BYTES, PromRule};
@@ -395,6 +395,12 @@ impl<'a> Ctx<'a> {
 
     fn catalog(&self, jq: &Jq, message: Option<&str>) -> Outcome {
         let Some(service) = self.subject.service else {
+            if !self.subject.catalog_given {
+                return Outcome::skipped(format!(
+                    "{NO_CATALOG} (`--catalog DIR`) and no `catalog-info.yaml` in the repository: the entry cannot be \
+                     checked"
+                ));
+            }
             return Outcome::fail(
                 "no catalog entry for this repository (add services/<name>.yaml to the catalog with the \
                  `github.com/project-slug` annotation)",
@@ -619,6 +625,11 @@ impl<'a> Ctx<'a> {
 
     fn oncall(&self, min_levels: u32) -> Outcome {
         let Some(service_id) = self.subject.service.and_then(|s| s.pagerduty_service.as_deref()) else {
+            if self.subject.service.is_none() && !self.subject.catalog_given {
+                return Outcome::skipped(format!(
+                    "{NO_CATALOG}: the PagerDuty service comes from the catalog entry's `pagerduty.com/service-id`"
+                ));
+            }
             return Outcome::fail(
                 "no PagerDuty service linked: add the `pagerduty.com/service-id` annotation to the catalog entry",
             );

@@ -24,6 +24,9 @@ pub struct Subject<'a> {
     pub linked: &'a LinkedFacts,
     /// The catalog entry (or the repository's own `catalog-info.yaml`).
     pub service: Option<&'a Service>,
+    /// Whether a catalog was given at all: without one, rules that read the catalog entry are `skipped` rather
+    /// than failed for a missing entry (SPEC 2).
+    pub catalog_given: bool,
     /// Exceptions filed for this service (active or not: the engine decides by `today`).
     pub exceptions: Vec<&'a Exception>,
     /// `--tier`: score as this tier whatever the catalog says.
@@ -71,6 +74,10 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
         .collect();
 
     let reached = level_reached(policy, &rules);
+    let unverified = unverified(policy, &rules, reached);
+    if let Some(note) = unjudged_level_note(policy, &rules, reached) {
+        notes.push(note);
+    }
     let mut summary = Summary::default();
     for r in &rules {
         match r.status {
@@ -95,6 +102,7 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
         commit: subject.facts.commit.clone(),
         levels: policy.levels.clone(),
         notes,
+        unverified,
     }
 }
 
@@ -137,6 +145,13 @@ fn applicability(ctx: &Ctx<'_>, rule: &Rule, tier: u32) -> Option<Outcome> {
         return Some(Outcome::skipped(format!("{NOT_APPLICABLE}: only for tiers {}", list.join(", "))));
     }
     if let Some(types) = &when.types {
+        if ctx.subject.service.is_none() && !ctx.subject.catalog_given {
+            let wanted: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
+            return Some(Outcome::skipped(format!(
+                "{NO_CATALOG}: the rule applies only to catalog entries of type {}",
+                wanted.join(", ")
+            )));
+        }
         let kind = ctx.subject.service.and_then(|s| s.kind.as_deref());
         if !kind.is_some_and(|k| types.iter().any(|t| t == k)) {
             let found = kind.map(|k| format!("is `{k}`")).unwrap_or_else(|| "has no catalog `spec.type`".into());
@@ -175,18 +190,58 @@ fn apply_exception(result: &mut RuleResult, subject: &Subject<'_>, rule: &Rule) 
     }
 }
 
-/// The highest level whose rules, and every lower level's, all pass or are excepted; skipped and error rules count
-/// neither for nor against. `None` below the lowest level.
+/// The highest level reached: the lowest levels in turn, each reached when none of its rules fails and at least one
+/// was judged (pass, fail or excepted). A level whose rules were all skipped or in error (or that has none) is not
+/// reached: nothing shows it is met (SPEC 2). `None` below the lowest level.
 pub fn level_reached(policy: &Policy, rules: &[RuleResult]) -> Option<usize> {
     let mut reached = None;
     for (index, level) in policy.levels.iter().enumerate() {
-        let blocked = rules.iter().any(|r| &r.level == level && r.status == Status::Fail);
-        if blocked {
+        let mut own = rules.iter().filter(|r| &r.level == level);
+        let blocked = own.clone().any(|r| r.status == Status::Fail);
+        if blocked || !own.any(|r| is_judged(r.status)) {
             break;
         }
         reached = Some(index);
     }
     reached
+}
+
+/// Pass, fail or excepted: the rule was checked.
+fn is_judged(status: Status) -> bool {
+    matches!(status, Status::Pass | Status::Fail | Status::Excepted)
+}
+
+/// A rule that could not be judged (skipped for a missing tool or catalog, or in error), as opposed to one whose
+/// `when` leaves the service out.
+pub fn is_unverified(rule: &RuleResult) -> bool {
+    !is_judged(rule.status) && !rule.does_not_apply()
+}
+
+/// Ids of the rules at or below the level reached that were not judged: the level stands without them.
+fn unverified(policy: &Policy, rules: &[RuleResult], reached: Option<usize>) -> Vec<String> {
+    let Some(reached) = reached else { return Vec::new() };
+    let levels = &policy.levels[..=reached];
+    rules.iter().filter(|r| levels.contains(&r.level) && is_unverified(r)).map(|r| r.id.clone()).collect()
+}
+
+/// Why the level above the one reached was not reached, when the reason is that none of its rules was judged.
+fn unjudged_level_note(policy: &Policy, rules: &[RuleResult], reached: Option<usize>) -> Option<String> {
+    let next = reached.map_or(0, |i| i + 1);
+    let level = policy.levels.get(next)?;
+    let own: Vec<&RuleResult> = rules.iter().filter(|r| &r.level == level).collect();
+    if own.iter().any(|r| is_judged(r.status)) {
+        return None;
+    }
+    if own.is_empty() {
+        return Some(format!("level {level} is not reached: the policy has no rule of that level"));
+    }
+    let ids: Vec<String> = own.iter().map(|r| format!("`{}`", r.id)).collect();
+    let why = if own.iter().all(|r| r.does_not_apply()) {
+        "none of its rules applies to this service"
+    } else {
+        "none of its rules could be judged"
+    };
+    Some(format!("level {level} is not reached: {why} ({})", ids.join(", ")))
 }
 
 #[cfg(test)]

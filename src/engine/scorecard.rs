@@ -70,6 +70,9 @@ pub struct RuleResult {
 /// Starts the message of a rule that is skipped because its `when` leaves this service out.
 pub const NOT_APPLICABLE: &str = "does not apply";
 
+/// Starts the message of a rule that reads the catalog entry when no catalog was given.
+pub const NO_CATALOG: &str = "no catalog given";
+
 impl RuleResult {
     /// The rule's `when` leaves this service out (as opposed to skipped for a tool that is not configured).
     pub fn does_not_apply(&self) -> bool {
@@ -111,11 +114,24 @@ pub struct Scorecard {
     /// Things the user should know about how this was scored (files skipped, where the tier came from).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Rules at or below the level reached that were not judged (skipped or error, other than "does not apply"):
+    /// the level stands without them.
+    #[serde(default)]
+    pub unverified: Vec<String>,
 }
 
 impl Scorecard {
     pub fn rule(&self, id: &str) -> Option<&RuleResult> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// What every report's headline adds to the level reached: "" or ", 2 rules unverified" (SPEC 2).
+    pub fn unverified_suffix(&self) -> String {
+        match self.unverified.len() {
+            0 => String::new(),
+            1 => ", 1 rule unverified".to_string(),
+            n => format!(", {n} rules unverified"),
+        }
     }
 
     /// Required rules that fail: what stands between the service and its required level.

@@ -34,5 +34,6 @@ pub fn card(rules: Vec<RuleResult>) -> Scorecard {
         commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
         levels: vec!["bronze".into(), "silver".into(), "gold".into()],
         notes: vec![],
+        unverified: vec![],
     }
 }

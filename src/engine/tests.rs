@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 mod hostile;
+mod levels;
 mod linked;
 
 const HEADER: &str = "apiVersion: shipshape.dev/v1
@@ -79,6 +80,8 @@ struct Run<'a> {
     facts: RepoFacts,
     linked: LinkedFacts,
     service: Option<Service>,
+    /// Whether a catalog was given (default yes: a missing entry fails the catalog rules).
+    catalog_given: bool,
     exceptions: Vec<Exception>,
     tier: Option<u32>,
     today: NaiveDate,
@@ -91,6 +94,7 @@ impl<'a> Run<'a> {
             facts,
             linked: LinkedFacts::none_configured(),
             service: None,
+            catalog_given: true,
             exceptions: Vec::new(),
             tier: None,
             today: today(),
@@ -104,6 +108,7 @@ impl<'a> Run<'a> {
             facts: &self.facts,
             linked: &self.linked,
             service: self.service.as_ref(),
+            catalog_given: self.catalog_given,
             exceptions: self.exceptions.iter().collect(),
             tier_override: self.tier,
             today: self.today,
@@ -222,7 +227,13 @@ fn skipped_and_error_rules_neither_block_nor_count() {
     assert!(card.rule("bp").unwrap().message.contains("SHIPSHAPE_GITHUB_TOKEN"));
     assert_eq!(status(&card, "vulns"), Status::Error);
     assert_eq!(card.rule("vulns").unwrap().message, "GitHub answered 502");
-    assert_eq!(card.level.as_deref(), Some("gold"), "no gold rules, silver undecided: nothing blocks");
+    assert_eq!(
+        card.level.as_deref(),
+        Some("bronze"),
+        "silver has no judged rule, so neither silver nor gold is reached"
+    );
+    assert!(card.unverified.is_empty(), "nothing unjudged at or below bronze: {:?}", card.unverified);
+    assert!(card.notes.iter().any(|n| n.contains("level silver is not reached: none of its rules could be judged")));
 }
 
 #[test]

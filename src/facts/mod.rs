@@ -13,7 +13,7 @@ pub use linked::{
     AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
     HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule, Release,
 };
-pub use remote::require_repository;
+pub use remote::{repository_root, require_repository};
 pub use worktree::collect_worktree;
 
 use globset::GlobSet;

@@ -26,6 +26,14 @@ pub fn require_repository(root: &Path) -> Result<(), FactsError> {
     }
 }
 
+/// The top level of the repository holding `path` (its working tree; the repository itself when it is bare), for
+/// commands that score whole repositories whatever directory of one they are given (SPEC 2), as git does.
+pub fn repository_root(path: &Path) -> Result<std::path::PathBuf, FactsError> {
+    require_repository(path)?;
+    let repo = discover(path)?;
+    Ok(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
+}
+
 /// `owner/name` of the `origin` remote, when it has a URL that looks like a GitHub (or GitHub Enterprise) one.
 pub(super) fn origin_slug(repo: &Repository) -> Option<String> {
     let remote = repo.find_remote("origin").ok()?;

@@ -35,6 +35,7 @@ fn card(service: Option<&str>, owner: Option<&str>, rules: &[(&str, Status, &str
         commit: None,
         levels: vec!["bronze".into()],
         notes: vec![],
+        unverified: vec![],
     }
 }
 

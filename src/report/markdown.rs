@@ -127,6 +127,9 @@ struct CardView<'a> {
     excepted: Vec<RuleView<'a>>,
     not_scored: Vec<RuleView<'a>>,
     notes: &'a [String],
+    /// ", 2 rules unverified" or empty.
+    unverified_suffix: String,
+    unverified: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -231,6 +234,8 @@ impl<'a> CardView<'a> {
                 })
                 .collect(),
             notes: &card.notes,
+            unverified_suffix: card.unverified_suffix(),
+            unverified: &card.unverified,
         }
     }
 }

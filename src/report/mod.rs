@@ -102,6 +102,20 @@ pub fn render(format: Format, cards: &[Scorecard], opts: &RenderOptions) -> anyh
     }
 }
 
+/// `evaluate --failing`: each card with only its failing and error rules; in text and Markdown, cards without any
+/// are left out (JSON and SARIF keep one entry per repository, so scripts see every repository).
+pub fn only_failing(cards: &[Scorecard], format: Format) -> Vec<Scorecard> {
+    let keeps_every_card = matches!(format, Format::Json | Format::Sarif);
+    cards
+        .iter()
+        .filter_map(|card| {
+            let mut card = card.clone();
+            card.rules.retain(|r| matches!(r.status, crate::engine::Status::Fail | crate::engine::Status::Error));
+            (keeps_every_card || !card.rules.is_empty()).then_some(card)
+        })
+        .collect()
+}
+
 /// One row per repository (repository, tier, level, required level, whether it meets it, failing rules), columns
 /// aligned, with a header row. Plain text, no colour.
 pub fn summary_table(cards: &[Scorecard]) -> String {

@@ -6,8 +6,9 @@
 //! With several cards, each run gets `automationDetails.id` = `shipshape/<repository>/` so code scanning can tell the
 //! runs apart; a single card gets none, leaving the category to the uploader.
 //!
-//! GitHub rejects results without a location, and many readiness findings have no file ("no runbook"): those get
-//! the placeholder [`NO_FILE_URI`] at line 1, the convention OpenSSF Scorecard uses for repository-level findings.
+//! GitHub rejects results without a location, and many readiness findings have no file ("no runbook"): those point at
+//! the repository's root ([`NO_FILE_URI`], `.` relative to `%SRCROOT%`, a valid URI reference) at line 1, with a
+//! description saying the finding is about the repository as a whole.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -20,8 +21,8 @@ use crate::engine::{Evidence, RuleResult, Scorecard, Status};
 use super::neutralise::neutralise;
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-/// Location of a result that has no file evidence.
-pub const NO_FILE_URI: &str = "no file associated with this alert";
+/// Location of a result that has no file evidence: the repository's root.
+pub const NO_FILE_URI: &str = ".";
 const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 /// GitHub shows at most this many locations per result.
 const MAX_LOCATIONS: usize = 10;
@@ -69,6 +70,8 @@ fn run(card: &Scorecard, several: bool) -> Value {
             "requiredLevel": card.required_level,
             "level": card.level,
             "meetsRequired": card.meets_required,
+            "unverified": card.unverified,
+            "headline": format!("{}{}", card.level.as_deref().unwrap_or("no level"), card.unverified_suffix()),
         },
     });
     if several {
@@ -123,7 +126,11 @@ fn result(card: &Scorecard, rule: &RuleResult, rule_index: usize) -> Value {
     if locations.is_empty() {
         locations.push(json!({
             "physicalLocation": {
-                "artifactLocation": { "uri": NO_FILE_URI },
+                "artifactLocation": {
+                    "uri": NO_FILE_URI,
+                    "uriBaseId": "%SRCROOT%",
+                    "description": { "text": "the repository as a whole (no single file)" },
+                },
                 "region": { "startLine": 1 },
             }
         }));

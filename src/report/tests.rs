@@ -75,6 +75,7 @@ fn card() -> Scorecard {
         commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
         levels: vec!["bronze".into(), "silver".into(), "gold".into()],
         notes: vec!["tier 1 from catalog entry services/payments.yaml".into()],
+        unverified: vec![],
     }
 }
 
@@ -97,6 +98,7 @@ fn passing_card() -> Scorecard {
         commit: None,
         levels: vec!["bronze".into(), "silver".into(), "gold".into()],
         notes: vec![],
+        unverified: vec![],
     }
 }
 
@@ -738,7 +740,14 @@ fn sarif_locations_come_from_evidence() {
     let log = sarif(&[c]);
     assert_eq!(
         log["runs"][0]["results"][0]["locations"],
-        serde_json::json!([{"physicalLocation": {"artifactLocation": {"uri": NO_FILE_URI}, "region": {"startLine": 1}}}])
+        serde_json::json!([{"physicalLocation": {
+            "artifactLocation": {
+                "uri": NO_FILE_URI,
+                "uriBaseId": "%SRCROOT%",
+                "description": {"text": "the repository as a whole (no single file)"},
+            },
+            "region": {"startLine": 1},
+        }}])
     );
 }
 

@@ -73,7 +73,7 @@ fn render_card(out: &mut String, card: &Scorecard, color: bool) {
     if let Some(service) = &card.service {
         let _ = write!(head, " (service {})", clean(service));
     }
-    let level = card.level.as_deref().map_or(Cow::Borrowed("none"), clean);
+    let level = card.level.as_deref().map_or(Cow::Borrowed("none"), clean).into_owned() + &card.unverified_suffix();
     let _ = write!(head, " — tier {} — level {level}, requires {}", card.tier, clean(&card.required_level));
     let verdict = if card.meets_required {
         paint(color, GREEN, "meets required level")
@@ -114,6 +114,10 @@ fn render_card(out: &mut String, card: &Scorecard, color: bool) {
     let blocking: Vec<String> = card.failing_required().map(|r| clean(&r.id).into_owned()).collect();
     if !blocking.is_empty() {
         let _ = writeln!(out, "to reach {}, fix: {}", clean(&card.required_level), blocking.join(", "));
+    }
+    if !card.unverified.is_empty() {
+        let ids: Vec<String> = card.unverified.iter().map(|id| clean(id).into_owned()).collect();
+        let _ = writeln!(out, "unverified (not judged; the level stands without them): {}", ids.join(", "));
     }
     for note in &card.notes {
         push_block(out, "", "note: ", &clean(note));

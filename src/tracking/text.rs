@@ -105,6 +105,8 @@ struct IssueView {
     repository: String,
     tier: u32,
     level: Option<String>,
+    /// ", 2 rules unverified" or empty.
+    unverified_suffix: String,
     required_level: String,
     meets_required: bool,
     owner: Option<String>,
@@ -202,6 +204,7 @@ pub fn issue_body(
         repository: card.repository.clone(),
         tier: card.tier,
         level: card.level.clone(),
+        unverified_suffix: card.unverified_suffix(),
         required_level: card.required_level.clone(),
         meets_required: card.meets_required,
         owner: card.owner.clone(),

@@ -259,20 +259,26 @@ fn when_filters_skip_rules_that_do_not_apply() {
 }
 
 #[test]
-fn types_filter_without_a_catalog_entry_does_not_apply() {
-    let repo = Repo::new("payments");
+fn types_filter_without_a_catalog_is_unverified_and_without_an_entry_does_not_apply() {
+    let repo = Repo::new("unlisted");
     repo.write("README.md", "# Payments\n").commit("init");
     let policy = PolicyFile::new(&[
         rule("readme", "bronze", "{file: {any: [README.md]}}"),
         rule_when("api", "bronze", "{file: {any: [openapi.yaml]}}", "{types: [service]}"),
     ]);
+    // No catalog: the type is unknown, so the rule is not judged and the level says so.
     let (out, card) = with_policy(&repo, &policy, &[]);
     out.expect_code(0);
     assert_eq!(status(&card, "api"), "skipped");
+    assert_eq!(message(&card, "api"), "no catalog given: the rule applies only to catalog entries of type `service`");
+    assert_eq!(card["unverified"], json!(["api"]));
+    // A catalog without an entry for the repository: the entry has no type, so the rule does not apply.
+    let (_, card) = with_policy(&repo, &policy, &["--catalog", &payments_catalog().arg()]);
     assert_eq!(
         message(&card, "api"),
         "does not apply: only for catalog entries of type `service` (this one has no catalog `spec.type`)"
     );
+    assert_eq!(card["unverified"], json!([]));
 }
 
 #[test]
@@ -525,7 +531,7 @@ fn linked_tool_checks_are_skipped_naming_the_variable() {
         rule("oncall", "bronze", "{oncall: {}}"),
         rule("readme", "bronze", "{file: {any: [README.md]}}"),
     ]);
-    let (out, card) = with_policy(&repo, &policy, &["--catalog", &payments_catalog().arg()]);
+    let (out, card) = with_policy(&repo, &policy, &["--catalog", &payments_catalog().arg(), "--tier", "3"]);
     out.expect_code(0);
     for (id, var) in [("branch", "SHIPSHAPE_GITHUB_TOKEN"), ("vulns", "SHIPSHAPE_GITHUB_TOKEN")] {
         assert_eq!(status(&card, id), "skipped", "{}", statuses(&card));
@@ -533,7 +539,9 @@ fn linked_tool_checks_are_skipped_naming_the_variable() {
     }
     assert_eq!(status(&card, "oncall"), "skipped");
     assert_eq!(message(&card, "oncall"), "PagerDuty is not configured (set SHIPSHAPE_PAGERDUTY_TOKEN)");
-    assert_eq!(card["level"], "gold");
+    // Bronze stands on `readme` alone, and says which of its rules were not judged; silver and gold have no rules.
+    assert_eq!(card["level"], "bronze");
+    assert_eq!(card["unverified"], json!(["branch", "vulns", "oncall"]));
     assert_eq!(card["summary"], json!({"pass": 1, "fail": 0, "excepted": 0, "skipped": 3, "error": 0}));
 }
 
@@ -702,15 +710,20 @@ fn own_catalog_info_tier_note_says_it_was_ignored() {
 }
 
 #[test]
-fn no_catalog_entry_fails_ownership_at_the_default_tier() {
+fn without_a_catalog_ownership_is_skipped_at_the_default_tier() {
     let repo = gold_repo("payments");
     let (out, card) = evaluate_json(&repo, &["--as-of", AS_OF]);
-    out.expect_code(1);
-    assert_eq!(status(&card, "owner"), "fail");
-    assert!(message(&card, "owner").starts_with("no catalog entry for this repository"), "{}", statuses(&card));
+    out.expect_code(0);
+    assert_eq!(status(&card, "owner"), "skipped");
+    assert!(message(&card, "owner").starts_with("no catalog given"), "{}", statuses(&card));
     assert_eq!(card["tier"], 3);
     assert_eq!(card["service"], Value::Null);
-    assert_eq!(card["level"], Value::Null);
+    assert_ne!(
+        card["level"],
+        Value::Null,
+        "one rule the catalog would answer does not keep the repository at no level"
+    );
+    assert!(card["unverified"].as_array().unwrap().contains(&json!("owner")), "{}", card["unverified"]);
     // Scored at the default tier, and the card says why.
     let notes = card["notes"].to_string();
     assert!(notes.contains("default tier 3"), "{notes}");
@@ -795,8 +808,11 @@ fn catalog_policies_directory_replaces_the_embedded_scorecard() {
         &format!("{}{}", crate::support::POLICY_HEAD, rule("only-rule", "bronze", "{file: {any: [README.md]}}")),
     );
     let (out, card) = with_catalog(&repo, &catalog, &[]);
-    out.expect_code(0);
     assert_eq!(status_map(&card), vec![("only-rule".to_string(), "pass".to_string())]);
+    // Tier 1 requires gold, and a level without rules is not reached: the one bronze rule does not make it gold.
+    out.expect_code(1);
+    assert_eq!(card["level"], "bronze");
+    assert!(card["notes"].to_string().contains("level silver is not reached: the policy has no rule of that level"));
 }
 
 // ------------------------------------------------------------------------------------------------ several repositories
@@ -940,7 +956,8 @@ fn unknown_format_is_a_usage_error() {
     let repo = gold_repo("payments");
     let out = run(["evaluate", &repo.arg(), "--format", "xml"]);
     out.expect_code(2);
-    assert!(out.stderr.contains("unknown format `xml`"), "{out:?}");
+    assert!(out.stderr.contains("invalid value 'xml' for '--format <FORMAT>'"), "{out:?}");
+    assert!(out.stderr.contains("[possible values: text, json, markdown, sarif]"), "{out:?}");
 }
 
 #[test]

@@ -333,3 +333,38 @@ fn output_to_an_unwritable_place_is_an_input_error() {
     out.expect_code(2);
     assert!(out.stderr.contains("/nonexistent-dir/report.txt"), "{out:?}");
 }
+
+/// The SARIF log validates against the OASIS SARIF 2.1.0 schema (kept in `tests/data/`), formats included: every
+/// artifact URI is a valid URI reference, also for results that have no file and for paths with spaces.
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let (repo, policy) = sarif_fixture();
+    repo.write("src/my app.py", "y = 2  # TODO too\n").commit("a path with a space");
+    let other = Repo::new("other svc");
+    other.write("README.md", "# other\n").commit("init");
+    let out =
+        run(["evaluate", &repo.arg(), &other.arg(), "--policy", &policy.arg(), "--as-of", AS_OF, "--format", "sarif"]);
+    out.expect_code(1);
+    let log = out.json();
+    // The published schema's `language` patterns have a stray `]` that a strict ECMA-262 parser rejects; they constrain
+    // a field shipshape does not write, so they are replaced by what they mean (`en` or `en-US`).
+    let text = include_str!("../data/sarif-schema-2.1.0.json");
+    let broken = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert!(text.contains(broken), "the schema changed: review this fix-up");
+    let schema: Value =
+        serde_json::from_str(&text.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#)).expect("the schema");
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{log:#}");
+    let uris: Vec<&str> = log["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["results"].as_array().unwrap())
+        .flat_map(|r| r["locations"].as_array().unwrap())
+        .map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .collect();
+    assert!(uris.contains(&"src/my%20app.py"), "{uris:?}");
+    assert!(uris.contains(&"."), "a result with no file points at the repository root: {uris:?}");
+    assert!(uris.iter().all(|u| !u.contains(' ')), "{uris:?}");
+}

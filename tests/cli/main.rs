@@ -8,4 +8,6 @@ mod initiatives;
 mod jq_limits;
 mod linked;
 mod support;
+mod unverified;
+mod usage;
 mod validate;
