@@ -193,10 +193,13 @@ fn clock(as_of: Option<NaiveDate>) -> Box<dyn Clock> {
 
 /// Loads the catalog (when given) and the policy, and checks them against each other; every problem goes to `diags`.
 /// The catalog's files with errors (their own, or against the policy) are left out of it (`Catalog::left_out`).
+/// `lengths`: also report exceptions longer than their tier allows (errors for `validate`; scoring honours them, so
+/// they do not leave the file out).
 fn load_inputs(
     policy_path: Option<&Path>,
     catalog_dir: Option<&Path>,
     today: NaiveDate,
+    lengths: bool,
     diags: &mut Diagnostics,
 ) -> (Option<Policy>, Option<Catalog>) {
     let mut catalog = catalog_dir.map(|dir| Catalog::load(dir, diags));
@@ -212,10 +215,9 @@ fn load_inputs(
     };
     if let Some(catalog) = &mut catalog {
         diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
-        if let Some(policy) = &policy {
-            diags.extend(validate::exception_lengths(policy, catalog, today).iter().cloned());
-        }
+        let too_long = policy.as_ref().filter(|_| lengths).map(|p| validate::exception_lengths(p, catalog, today));
         catalog.leave_out(diags);
+        diags.extend(too_long.iter().flat_map(Diagnostics::iter).cloned());
     }
     (policy, catalog)
 }
@@ -229,7 +231,7 @@ fn load_checked(
     today: NaiveDate,
 ) -> Option<(Policy, Option<Catalog>)> {
     let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(policy_path, catalog_dir, today, &mut diags);
+    let (policy, catalog) = load_inputs(policy_path, catalog_dir, today, false, &mut diags);
     let mut stderr = std::io::stderr().lock();
     let mut fatal = false;
     for d in diags.sorted() {
@@ -424,7 +426,7 @@ fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
     let today = clock(args.sources.as_of).today();
     let mut diags = Diagnostics::default();
     let (policy, catalog) =
-        load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, &mut diags);
+        load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, true, &mut diags);
     let failed = diags.has_errors();
     let mut out = std::io::stdout().lock();
     for d in diags.sorted() {

@@ -65,8 +65,9 @@ pub fn cross_check(policy: Option<&Policy>, catalog: &Catalog, today: NaiveDate)
     diags
 }
 
-/// Exceptions that run longer than their service's tier allows (`exception_max_days` from `today`). Errors, so such
-/// an exception file is left out of scoring like any other file with errors.
+/// Exceptions that run longer than their service's tier allows (`exception_max_days` from `today`). Errors for
+/// `shipshape validate` and catalog pull requests, where exceptions are approved; scoring still honours them (such a
+/// file is not left out).
 pub fn exception_lengths(policy: &Policy, catalog: &Catalog, today: NaiveDate) -> Diagnostics {
     let mut diags = Diagnostics::default();
     for exception in &catalog.exceptions {
