@@ -204,8 +204,7 @@ fn typos_in(file: &str, node: &Node, prefix: &str, known: &[&str], diags: &mut D
             continue;
         }
         // A known key that is also present is not what this one was meant to be.
-        let Some(meant) = likely_typo(&key, known.iter().copied().filter(|k| !present.iter().any(|p| p == k)))
-        else {
+        let Some(meant) = likely_typo(&key, known.iter().copied().filter(|k| !present.iter().any(|p| p == k))) else {
             continue;
         };
         diags.push(Diagnostic::warning(

@@ -27,7 +27,8 @@ spec:
 #[test]
 fn every_missing_key_of_a_file_is_reported_in_one_run() {
     // No `kind`, no `metadata.name`, no `spec`: serde alone stops at the first.
-    let text = "apiVersion: backstage.io/v1alpha1\nmetadata:\n  annotations:\n    github.com/project-slug: acme/billing\n";
+    let text =
+        "apiVersion: backstage.io/v1alpha1\nmetadata:\n  annotations:\n    github.com/project-slug: acme/billing\n";
     let (catalog, problems) = load(&[("services/billing.yaml", text)]);
     assert_eq!(
         problems,

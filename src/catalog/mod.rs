@@ -19,9 +19,9 @@ use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::yaml;
 use chrono::NaiveDate;
 use model::{ExceptionFile, PAGERDUTY_SERVICE, PROJECT_SLUG, ServiceFile};
-use yaml::Node;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use yaml::Node;
 
 /// A service of the catalog.
 #[derive(Clone, Debug)]
@@ -184,10 +184,18 @@ impl Catalog {
                     else {
                         continue;
                     };
-                    let twin = catalog.exceptions.iter().find(|e| e.service == exception.service && e.rule == exception.rule);
+                    let twin =
+                        catalog.exceptions.iter().find(|e| e.service == exception.service && e.rule == exception.rule);
                     if let Some(twin) = twin {
-                        for (at, pos, other) in [(&file, exception.rule_pos, &twin.file), (&show(&twin.file), twin.rule_pos, &exception.file)] {
-                            diags.push(Diagnostic::error(at, pos, format!("a second exception for the same service and rule: {other} is the other")));
+                        for (at, pos, other) in [
+                            (&file, exception.rule_pos, &twin.file),
+                            (&show(&twin.file), twin.rule_pos, &exception.file),
+                        ] {
+                            diags.push(Diagnostic::error(
+                                at,
+                                pos,
+                                format!("a second exception for the same service and rule: {other} is the other"),
+                            ));
                         }
                     }
                     catalog.exceptions.push(exception);
@@ -246,7 +254,11 @@ impl Catalog {
         if let Some((pos, name)) = name
             && name != stem
         {
-            diags.push(Diagnostic::error(file, pos, format!("metadata.name `{name}` must match the file name `{stem}`")));
+            diags.push(Diagnostic::error(
+                file,
+                pos,
+                format!("metadata.name `{name}` must match the file name `{stem}`"),
+            ));
             return None;
         }
         let service = Service::from_file(rel, parsed?, node);

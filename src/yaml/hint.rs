@@ -31,7 +31,9 @@ pub(super) fn indentation(kind: &ErrorKind, text: &str, line: usize) -> Option<S
     let at = line.checked_sub(1).and_then(|i| lines.get(i))?;
     let indent = |l: &str| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect::<String>();
     if tabs || indent(at).contains('\t') {
-        return Some(format!("; check the indentation of line {line}: it holds a tab, and YAML indents with spaces only"));
+        return Some(format!(
+            "; check the indentation of line {line}: it holds a tab, and YAML indents with spaces only"
+        ));
     }
     let column = |l: &str| indent(l).chars().count() + 1;
     let above = lines[..line - 1]

@@ -4,7 +4,10 @@ use crate::yaml::parse;
 fn a_key_one_space_off_names_its_line_and_the_columns() {
     let text = "spec:\n  owner: team-payments\n   tier: 1\n";
     let e = parse(text).unwrap_err();
-    assert!(e.message.contains("check the indentation of line 3: it starts at column 4, line 2 above it at column 3"), "{e:?}");
+    assert!(
+        e.message.contains("check the indentation of line 3: it starts at column 4, line 2 above it at column 3"),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -70,8 +70,7 @@ async fn catalog_validation_reports_each_bad_file_and_scoring_names_them() {
     let run = fake
         .check_runs(OWNER, REPO)
         .into_iter()
-        .filter(|r| r["name"] == "Production readiness" && r["head_sha"] == s.head.as_str())
-        .last()
+        .rfind(|r| r["name"] == "Production readiness" && r["head_sha"] == s.head.as_str())
         .expect("a check run");
     let summary = run["output"]["summary"].as_str().unwrap();
     assert!(summary.contains("services/billing.yaml"), "{summary}");
