@@ -217,13 +217,17 @@ fn clock(as_of: Option<NaiveDate>) -> Box<dyn Clock> {
 }
 
 /// Loads the catalog (when given) and the policy, and checks them against each other; every problem goes to `diags`.
+/// The catalog's files with errors (their own, or against the policy) are left out of it (`Catalog::left_out`).
+/// `lengths`: also report exceptions longer than their tier allows (errors for `validate`; scoring honours them, so
+/// they do not leave the file out).
 fn load_inputs(
     policy_path: Option<&Path>,
     catalog_dir: Option<&Path>,
     today: NaiveDate,
+    lengths: bool,
     diags: &mut Diagnostics,
 ) -> (Option<Policy>, Option<Catalog>) {
-    let catalog = catalog_dir.map(|dir| Catalog::load(dir, diags));
+    let mut catalog = catalog_dir.map(|dir| Catalog::load(dir, diags));
     let policy_path = policy_path.map(Path::to_path_buf).or_else(|| catalog.as_ref()?.policy_dir.clone());
     let policy = match policy_path {
         Some(path) => policy::load_path(&path, diags),
@@ -234,25 +238,43 @@ fn load_inputs(
             policy
         }
     };
-    if let Some(catalog) = &catalog {
+    if let Some(catalog) = &mut catalog {
         diags.extend(validate::cross_check(policy.as_ref(), catalog, today).iter().cloned());
+        let too_long = policy.as_ref().filter(|_| lengths).map(|p| validate::exception_lengths(p, catalog, today));
+        catalog.leave_out(diags);
+        diags.extend(too_long.iter().flat_map(Diagnostics::iter).cloned());
     }
     (policy, catalog)
 }
 
-/// [`load_inputs`], with every diagnostic printed to standard error; `None` when there are errors (exit status 2).
+/// [`load_inputs`], with every diagnostic printed to standard error; `None` (exit status 2) when the policy has
+/// errors or the catalog cannot be read as a whole. Catalog files with errors are left out with a warning: the
+/// rest of the catalog is used.
 fn load_checked(
     policy_path: Option<&Path>,
     catalog_dir: Option<&Path>,
     today: NaiveDate,
 ) -> Option<(Policy, Option<Catalog>)> {
     let mut diags = Diagnostics::default();
-    let (policy, catalog) = load_inputs(policy_path, catalog_dir, today, &mut diags);
+    let (policy, catalog) = load_inputs(policy_path, catalog_dir, today, false, &mut diags);
     let mut stderr = std::io::stderr().lock();
-    for d in diags.clone().sorted() {
+    let mut fatal = false;
+    for d in diags.sorted() {
         let _ = writeln!(stderr, "{d}");
+        fatal |= d.is_error() && !catalog.as_ref().is_some_and(|c| c.is_left_out(&d.file));
     }
-    Some((policy.filter(|_| !diags.has_errors())?, catalog))
+    if fatal {
+        return None;
+    }
+    if let Some(left_out) = catalog.as_ref().map(|c| c.left_out.len()).filter(|n| *n > 0) {
+        let _ = writeln!(
+            stderr,
+            "shipshape: warning: {} with errors left out of the catalog; scoring with the rest \
+             (`shipshape validate` lists every problem)",
+            count(left_out, "file")
+        );
+    }
+    Some((policy?, catalog))
 }
 
 /// How [`score_paths`] scores each repository.
@@ -337,7 +359,12 @@ fn score_paths(paths: &[PathBuf], scoring: &Scoring<'_>) -> anyhow::Result<Vec<S
             today,
             jq_limits: crate::jq::Limits::REVIEWED,
         };
-        cards.push(engine::evaluate(policy, &subject));
+        let mut card = engine::evaluate(policy, &subject);
+        if let Some(catalog) = catalog {
+            let place = catalog.root.display().to_string();
+            card.notes.extend(catalog.left_out_notes(&place, service, service_name, facts.origin_slug.as_deref()));
+        }
+        cards.push(card);
         if let Some(bar) = &progress {
             bar.inc(1);
         }
@@ -368,6 +395,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<u8> {
     }
     if let (Some(name), Some(catalog)) = (&args.service, &catalog)
         && !catalog.services.contains_key(name)
+        && catalog.left_out_entry(Some(name), None).is_none()
     {
         let hint = crate::diag::suggestion(name, catalog.services.keys().map(String::as_str));
         anyhow::bail!("--service {name}: no such service in the catalog{hint}");
@@ -442,10 +470,7 @@ fn validate_command(args: ValidateArgs) -> anyhow::Result<u8> {
     let today = clock(args.sources.as_of).today();
     let mut diags = Diagnostics::default();
     let (policy, catalog) =
-        load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, &mut diags);
-    if let (Some(policy), Some(catalog)) = (&policy, &catalog) {
-        diags.extend(validate::exception_lengths(policy, catalog, today).iter().cloned());
-    }
+        load_inputs(args.sources.policy.as_deref(), args.sources.catalog.as_deref(), today, true, &mut diags);
     let failed = diags.has_errors();
     let mut out = std::io::stdout().lock();
     for d in diags.sorted() {

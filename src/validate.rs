@@ -39,25 +39,35 @@ pub fn cross_check(policy: Option<&Policy>, catalog: &Catalog, today: NaiveDate)
             ));
         }
     }
-    if let Some(policy) = policy {
-        for service in catalog.services.values() {
-            if let Some(tier) = service.tier
-                && !policy.tiers.contains_key(&tier)
-            {
-                let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
-                diags.push(Diagnostic::error(
-                    show(&service.file),
-                    service.tier_pos,
-                    format!("tier {tier} is not defined by the policy (tiers: {})", known.join(", ")),
-                ));
-            }
+    let Some(policy) = policy else {
+        if !catalog.services.is_empty() || !catalog.exceptions.is_empty() {
+            diags.push(Diagnostic::warning(
+                catalog.root.display().to_string(),
+                crate::diag::Pos::new(1, 1),
+                "not checked against the policy, which has errors: the rules exceptions name, the tiers of \
+                 services and how long exceptions may run",
+            ));
+        }
+        return diags;
+    };
+    for service in catalog.services.values() {
+        if let Some(tier) = service.tier
+            && !policy.tiers.contains_key(&tier)
+        {
+            let known: Vec<String> = policy.tiers.keys().map(u32::to_string).collect();
+            diags.push(Diagnostic::error(
+                show(&service.file),
+                service.tier_pos,
+                format!("tier {tier} is not defined by the policy (tiers: {})", known.join(", ")),
+            ));
         }
     }
     diags
 }
 
 /// Exceptions that run longer than their service's tier allows (`exception_max_days` from `today`). Errors for
-/// `shipshape validate` and catalog pull requests, where exceptions are approved; scoring still honours them.
+/// `shipshape validate` and catalog pull requests, where exceptions are approved; scoring still honours them (such a
+/// file is not left out).
 pub fn exception_lengths(policy: &Policy, catalog: &Catalog, today: NaiveDate) -> Diagnostics {
     let mut diags = Diagnostics::default();
     for exception in &catalog.exceptions {

@@ -516,14 +516,15 @@ impl App {
 
     async fn load_catalog(&self, github: &Installation, sha: &str) -> Result<CatalogSnapshot, AppError> {
         let (snapshot, diags) = self.read_catalog(github, sha).await?;
-        for d in diags.iter().filter(|d| d.is_error()) {
+        for d in diags.iter().filter(|d| d.is_error() && snapshot.catalog.is_left_out(&d.file)) {
             tracing::warn!(catalog = %self.config.catalog_repo, problem = %d, "catalog file left out");
         }
         Ok(snapshot)
     }
 
     /// The catalog and policy at `sha` of the catalog repository, with every problem found in its files (paths
-    /// relative to the catalog root). Files with errors are left out; a broken policy falls back to the default one.
+    /// relative to the catalog root), checks against the policy included. Files with errors are left out (and named
+    /// in the snapshot's notes); a broken policy falls back to the default one.
     async fn read_catalog(&self, github: &Installation, sha: &str) -> Result<(CatalogSnapshot, Diagnostics), AppError> {
         let catalog_repo = &self.config.catalog_repo;
         let plan = ReadPlan::new(catalog_globs());
@@ -531,7 +532,7 @@ impl App {
         let files: std::collections::BTreeMap<String, String> =
             facts.files.keys().filter_map(|p| Some((p.clone(), facts.text(p)?.to_string()))).collect();
         let mut diags = Diagnostics::default();
-        let catalog = Catalog::from_files("", &files, &mut diags);
+        let mut catalog = Catalog::from_files("", &files, &mut diags);
         let mut notes = Vec::new();
         let policy = match catalog.policy_files.iter().next() {
             Some((path, text)) if catalog.policy_files.len() == 1 => Policy::parse(path, text, &mut diags)
@@ -545,11 +546,13 @@ impl App {
             }
             None => Policy::embedded(),
         };
-        if diags.has_errors() {
-            notes.push(format!(
-                "some catalog files in {catalog_repo} have errors and were left out (`shipshape validate`)"
-            ));
-        }
+        let today = self.clock.today();
+        diags.extend(crate::validate::cross_check(Some(&policy), &catalog, today).iter().cloned());
+        // Reported, but scoring honours an approved exception however long: its file is not left out.
+        let too_long = crate::validate::exception_lengths(&policy, &catalog, today);
+        catalog.leave_out(&diags);
+        diags.extend(too_long.iter().cloned());
+        notes.extend(catalog.left_out_notes(catalog_repo, None, None, None));
         let snapshot = CatalogSnapshot {
             sha: sha.to_string(),
             branch: String::new(),

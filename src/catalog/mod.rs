@@ -5,12 +5,15 @@
 //! - `exceptions/<service>/<rule-id>.yaml`: one approved exception each;
 //! - `policies/` (optional): the organisation's scorecard, replacing the embedded one.
 
+mod check;
 pub mod edit;
 mod files;
+mod left_out;
 pub mod model;
 
 pub use files::{MAX_FILE_BYTES, ReadError, read_limited};
 pub(crate) use files::{read, yaml_files};
+pub use left_out::{LeftOut, NOTE_FILES};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::yaml;
@@ -18,6 +21,7 @@ use chrono::NaiveDate;
 use model::{ExceptionFile, PAGERDUTY_SERVICE, PROJECT_SLUG, ServiceFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use yaml::Node;
 
 /// A service of the catalog.
 #[derive(Clone, Debug)]
@@ -99,6 +103,11 @@ pub struct Catalog {
     pub policy_dir: Option<PathBuf>,
     /// The files of `policies/` (relative path to text).
     pub policy_files: BTreeMap<String, String>,
+    /// Files with errors, left out of `services` and `exceptions` by [`Catalog::leave_out`].
+    pub left_out: Vec<LeftOut>,
+    /// Service file (relative path) → the repository its YAML names, read even when the file does not
+    /// deserialize, so that a left-out entry can still be matched to its repository.
+    entry_repositories: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -107,6 +116,15 @@ impl Catalog {
         if !root.is_dir() {
             let show = root.display().to_string();
             diags.push(Diagnostic::error(show, Pos::new(1, 1), "catalog directory not found"));
+            return Catalog { root: root.to_path_buf(), ..Catalog::default() };
+        }
+        let parts = ["services", "exceptions", "policies"];
+        if !parts.iter().any(|part| root.join(part).is_dir()) {
+            diags.push(Diagnostic::error(
+                root.display().to_string(),
+                Pos::new(1, 1),
+                "not a catalog: it has none of the directories services/, exceptions/, policies/",
+            ));
             return Catalog { root: root.to_path_buf(), ..Catalog::default() };
         }
         let mut files = BTreeMap::new();
@@ -138,7 +156,7 @@ impl Catalog {
     /// checkout or from GitHub. `root_label` prefixes file names in diagnostics (empty for none).
     pub fn from_files(root_label: &str, files: &BTreeMap<String, String>, diags: &mut Diagnostics) -> Catalog {
         let mut catalog = Catalog { root: PathBuf::from(root_label), ..Catalog::default() };
-        let show = |rel: &str| if root_label.is_empty() { rel.to_string() } else { format!("{root_label}/{rel}") };
+        let show = |rel: &str| Path::new(root_label).join(rel).display().to_string();
         // Repository → the services that claim it (name, file, position of the annotation).
         let mut claims: BTreeMap<String, Vec<(String, String, Pos)>> = BTreeMap::new();
         for (rel, text) in files {
@@ -147,43 +165,40 @@ impl Catalog {
             match parts.as_slice() {
                 ["services", name] if is_yaml(name) => {
                     let file = show(rel);
-                    let Some((parsed, node)) = yaml::load::<ServiceFile>(&file, text, diags) else { continue };
-                    check_header(&file, &parsed.api_version, "backstage.io/v1alpha1", &parsed.kind, "Component", diags);
-                    let stem = stem(name);
-                    if *parsed.metadata.name != stem {
-                        diags.push(Diagnostic::error(
-                            &file,
-                            parsed.metadata.name.pos,
-                            format!("metadata.name `{}` must match the file name `{stem}`", *parsed.metadata.name),
-                        ));
+                    let (parsed, node) = check::load::<ServiceFile>(&file, text, check::Format::Service, diags);
+                    let Some(node) = node else { continue };
+                    let Some(service) = catalog.service_entry(&file, rel, &stem(name), parsed, &node, diags) else {
                         continue;
-                    }
-                    let service = Service::from_file(rel, parsed, &node);
-                    if let Some(repo) = &service.repository {
-                        let slug_pos = node
-                            .get("metadata")
-                            .and_then(|m| m.get("annotations"))
-                            .and_then(|a| a.get(PROJECT_SLUG))
-                            .map(|a| a.pos);
-                        let pos = slug_pos.unwrap_or(node.pos);
-                        if !is_slug(repo) {
-                            diags.push(Diagnostic::error(
-                                &file,
-                                pos,
-                                format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
-                            ));
-                        } else {
-                            claims.entry(repo.to_lowercase()).or_default().push((service.name.clone(), file, pos));
-                        }
+                    };
+                    if let Some(repo) = service.repository.as_ref().filter(|r| is_slug(r)) {
+                        let pos = slug_node(&node).map_or(node.pos, |n| n.pos);
+                        claims.entry(repo.to_lowercase()).or_default().push((service.name.clone(), file, pos));
                     }
                     catalog.services.insert(service.name.clone(), service);
                 }
                 ["exceptions", service, name] if is_yaml(name) => {
                     let file = show(rel);
-                    let Some((parsed, _)) = yaml::load::<ExceptionFile>(&file, text, diags) else { continue };
-                    if let Some(exception) = exception_from_file(&file, rel, service, &stem(name), parsed, diags) {
-                        catalog.exceptions.push(exception);
+                    let (parsed, node) = check::load::<ExceptionFile>(&file, text, check::Format::Exception, diags);
+                    let Some(node) = node else { continue };
+                    let Some(exception) = exception_from_file(&file, rel, service, &stem(name), parsed, &node, diags)
+                    else {
+                        continue;
+                    };
+                    let twin =
+                        catalog.exceptions.iter().find(|e| e.service == exception.service && e.rule == exception.rule);
+                    if let Some(twin) = twin {
+                        for (at, pos, other) in [
+                            (&file, exception.rule_pos, &twin.file),
+                            (&show(&twin.file), twin.rule_pos, &exception.file),
+                        ] {
+                            diags.push(Diagnostic::error(
+                                at,
+                                pos,
+                                format!("a second exception for the same service and rule: {other} is the other"),
+                            ));
+                        }
                     }
+                    catalog.exceptions.push(exception);
                 }
                 ["policies", name] if is_yaml(name) => {
                     catalog.policy_files.insert(rel.clone(), text.clone());
@@ -206,6 +221,60 @@ impl Catalog {
         catalog
     }
 
+    /// A file name as diagnostics show it: `rel` under the root label.
+    pub fn shown(&self, rel: &str) -> String {
+        self.root.join(rel).display().to_string()
+    }
+
+    /// The service of `services/<stem>.yaml` (`rel`, shown as `file`), after the checks of its values: `None` when
+    /// it did not deserialize or names another service. Every problem goes to `diags`.
+    fn service_entry(
+        &mut self,
+        file: &str,
+        rel: &str,
+        stem: &str,
+        parsed: Option<ServiceFile>,
+        node: &Node,
+        diags: &mut Diagnostics,
+    ) -> Option<Service> {
+        check::header(file, node, "backstage.io/v1alpha1", "Component", diags);
+        check::entity_typos(file, node, diags);
+        let slug = slug_node(node).and_then(|n| n.as_str().map(|s| (n.pos, s)));
+        if let Some((pos, repo)) = slug {
+            self.entry_repositories.insert(rel.to_string(), repo.to_string());
+            if !is_slug(repo) {
+                diags.push(Diagnostic::error(
+                    file,
+                    pos,
+                    format!("annotation `{PROJECT_SLUG}` must be `owner/name`, found `{repo}`"),
+                ));
+            }
+        }
+        let name = node.get("metadata").and_then(|m| check::string_at(m, "name"));
+        if let Some((pos, name)) = name
+            && name != stem
+        {
+            diags.push(Diagnostic::error(
+                file,
+                pos,
+                format!("metadata.name `{name}` must match the file name `{stem}`"),
+            ));
+            return None;
+        }
+        let service = Service::from_file(rel, parsed?, node);
+        if let Some(twin) = self.services.get(&service.name) {
+            let twin_file = self.shown(&twin.file);
+            for (at, other) in [(file, &twin.file), (twin_file.as_str(), &service.file)] {
+                diags.push(Diagnostic::error(
+                    at,
+                    Pos::new(1, 1),
+                    format!("service `{}` is defined twice: {other} is the other file", service.name),
+                ));
+            }
+        }
+        Some(service)
+    }
+
     /// The service whose `github.com/project-slug` names `slug` (case-insensitive, as GitHub is).
     pub fn service_for_repository(&self, slug: &str) -> Option<&Service> {
         self.services.values().find(|s| s.repository.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(slug)))
@@ -216,53 +285,59 @@ impl Catalog {
     }
 }
 
+/// The exception of `exceptions/<dir_service>/<stem>.yaml` after the checks of its values (read from the node tree,
+/// so that they run when the file does not deserialize too); `None` when it has errors.
 fn exception_from_file(
     file: &str,
     label: &str,
     dir_service: &str,
     stem: &str,
-    parsed: ExceptionFile,
+    parsed: Option<ExceptionFile>,
+    node: &Node,
     diags: &mut Diagnostics,
 ) -> Option<Exception> {
-    check_header(file, &parsed.api_version, crate::policy::model::API_VERSION, &parsed.kind, "Exception", diags);
-    let mut ok = true;
-    if *parsed.service != dir_service {
+    check::header(file, node, crate::policy::model::API_VERSION, "Exception", diags);
+    let mut ok = parsed.is_some();
+    if let Some((pos, service)) = check::string_at(node, "service")
+        && service != dir_service
+    {
         diags.push(Diagnostic::error(
             file,
-            parsed.service.pos,
-            format!("service `{}` must match the directory `exceptions/{dir_service}/`", *parsed.service),
+            pos,
+            format!("service `{service}` must match the directory `exceptions/{dir_service}/`"),
         ));
         ok = false;
     }
-    if *parsed.rule != stem {
-        diags.push(Diagnostic::error(
-            file,
-            parsed.rule.pos,
-            format!("rule `{}` must match the file name `{stem}`", *parsed.rule),
-        ));
+    if let Some((pos, rule)) = check::string_at(node, "rule")
+        && rule != stem
+    {
+        diags.push(Diagnostic::error(file, pos, format!("rule `{rule}` must match the file name `{stem}`")));
         ok = false;
     }
-    if parsed.reason.trim().is_empty() {
-        diags.push(Diagnostic::error(file, parsed.rule.pos, "reason must not be empty"));
+    if let Some((_, reason)) = check::string_at(node, "reason")
+        && reason.trim().is_empty()
+    {
+        let pos = check::string_at(node, "rule").map_or(node.pos, |(pos, _)| pos);
+        diags.push(Diagnostic::error(file, pos, "reason must not be empty"));
         ok = false;
     }
-    let expires = match NaiveDate::parse_from_str(&parsed.expires, "%Y-%m-%d") {
-        Ok(date) => Some(date),
-        Err(_) => {
+    let expires = check::string_at(node, "expires").and_then(|(pos, text)| {
+        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        if date.is_none() {
             diags.push(Diagnostic::error(
                 file,
-                parsed.expires.pos,
-                format!("expires must be a date written YYYY-MM-DD, found `{}`", *parsed.expires),
+                pos,
+                format!("expires must be a date written YYYY-MM-DD, found `{text}`"),
             ));
-            None
         }
-    };
-    let expires = expires.filter(|_| ok)?;
+        date
+    });
+    let parsed = parsed.filter(|_| ok)?;
     Some(Exception {
         service: parsed.service.value.clone(),
         rule: parsed.rule.value.clone(),
         reason: parsed.reason,
-        expires,
+        expires: expires?,
         requested_by: parsed.requested_by,
         requested_in: parsed.requested_in,
         file: label.to_string(),
@@ -270,6 +345,11 @@ fn exception_from_file(
         service_pos: parsed.service.pos,
         expires_pos: parsed.expires.pos,
     })
+}
+
+/// The `github.com/project-slug` annotation's node.
+fn slug_node(node: &Node) -> Option<&Node> {
+    node.get("metadata")?.get("annotations")?.get(PROJECT_SLUG)
 }
 
 /// `apiVersion` and `kind` must be the expected ones.

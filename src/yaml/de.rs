@@ -70,17 +70,35 @@ impl de::Error for FromNodeError {
 /// Deserializes `T` from `node`. On failure returns every problem found: all unknown keys, plus the first type
 /// error (serde cannot continue past one).
 pub fn from_node<T: DeserializeOwned>(node: &Node) -> Result<T, Vec<FromNodeError>> {
-    let sink = RefCell::new(Vec::new());
-    let result = T::deserialize(NodeDe { node, sink: &sink });
-    let mut errors = sink.into_inner();
-    match result {
-        Ok(value) if errors.is_empty() => Ok(value),
-        Ok(_) => Err(errors),
-        Err(e) => {
-            errors.push(e.at(node.pos));
+    let parts = from_node_parts::<T>(node);
+    let mut errors = parts.unknown_keys;
+    match (parts.value, parts.fatal) {
+        (Some(value), None) if errors.is_empty() => Ok(value),
+        (_, fatal) => {
+            errors.extend(fatal);
             errors.sort_by_key(|e| e.pos);
             Err(errors)
         }
+    }
+}
+
+/// What [`from_node_parts`] found: the value (when it deserialized), every unknown key, and the error that stopped
+/// deserializing (a missing key or a wrong type: serde stops at the first), so a caller can look for the others.
+#[derive(Debug)]
+pub struct Parts<T> {
+    pub value: Option<T>,
+    pub unknown_keys: Vec<FromNodeError>,
+    pub fatal: Option<FromNodeError>,
+}
+
+/// Deserializes `T` from `node`, keeping apart the unknown keys and the error that stopped deserializing.
+pub fn from_node_parts<T: DeserializeOwned>(node: &Node) -> Parts<T> {
+    let sink = RefCell::new(Vec::new());
+    let result = T::deserialize(NodeDe { node, sink: &sink });
+    let unknown_keys = sink.into_inner();
+    match result {
+        Ok(value) => Parts { value: Some(value), unknown_keys, fatal: None },
+        Err(e) => Parts { value: None, unknown_keys, fatal: Some(e.at(node.pos)) },
     }
 }
 
@@ -103,7 +121,8 @@ impl<'a> NodeDe<'a> {
     }
 }
 
-fn describe(node: &Node) -> String {
+/// A node for messages: a scalar with its value ("the string `x`"), else its kind ("a mapping").
+pub fn describe(node: &Node) -> String {
     match &node.value {
         Value::Str(s) => format!("the string `{s}`"),
         Value::Int(i) => format!("the integer `{i}`"),

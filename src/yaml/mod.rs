@@ -8,10 +8,11 @@
 
 mod build;
 pub mod de;
+mod hint;
 mod located;
 
 pub use build::{MAX_DEPTH, MAX_NODES, MAX_SCALAR_BYTES};
-pub use de::{FromNodeError, from_node};
+pub use de::{FromNodeError, Parts, describe, from_node, from_node_parts};
 pub use located::Located;
 
 use crate::diag::Pos;
@@ -133,7 +134,10 @@ fn build(text: &str, single: bool) -> Result<Vec<Node>, SyntaxError> {
             match e.kind() {
                 // The scanner reads a token or two ahead, so it may see the nesting before the builder does.
                 ErrorKind::RecursionLimitExceeded => build::too_deep(pos),
-                kind => SyntaxError { pos, kind: SyntaxKind::Invalid, message: format!("invalid YAML: {kind}") },
+                kind => {
+                    let hint = hint::indentation(kind, text, pos.line).unwrap_or_default();
+                    SyntaxError { pos, kind: SyntaxKind::Invalid, message: format!("invalid YAML: {kind}{hint}") }
+                }
             }
         })?;
         let pos = Pos::new(span.start.line(), span.start.col() + 1);

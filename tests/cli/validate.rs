@@ -32,7 +32,8 @@ rules:
     out.expect_code(2);
     assert_eq!(
         out.stdout,
-        "policy.yaml:7:4: invalid YAML: while parsing a block collection, did not find expected '-' indicator\n"
+        "policy.yaml:7:4: invalid YAML: while parsing a block collection, did not find expected '-' indicator; check \
+         the indentation of line 7: it starts at column 4, line 6 above it at column 5\n"
     );
 }
 
@@ -355,11 +356,13 @@ fn every_problem_of_several_files_in_one_run() {
     dir.write("cat/exceptions/search/readme.yaml", &exception_yaml("search", "readme", "2020-01-01"));
     let out = validate_catalog(&dir, "2025-06-01");
     out.expect_code(2);
-    // The policy does not load (unknown key), so its compile errors are not reached; the exception for `search`
-    // names an unknown service and has expired.
+    // The policy does not load (unknown key), so its compile errors are not reached, and the catalog is not checked
+    // against it (which is said); the exception for `search` names an unknown service and has expired.
     assert_eq!(
         out.stdout,
-        "cat/exceptions/payments/slo.yaml:6:10: expires must be a date written YYYY-MM-DD, found `2030-02-30`
+        "cat:1:1: warning: not checked against the policy, which has errors: the rules exceptions name, the tiers of \
+         services and how long exceptions may run
+cat/exceptions/payments/slo.yaml:6:10: expires must be a date written YYYY-MM-DD, found `2030-02-30`
 cat/exceptions/search/readme.yaml:3:10: exception for unknown service `search`
 cat/exceptions/search/readme.yaml:6:10: warning: expired on 2020-01-01: it no longer applies and the file can be \
          removed
