@@ -102,7 +102,9 @@ impl<'a> Ctx<'a> {
         match check {
             CompiledCheck::File { any, all, min_bytes } => self.file(any, all, *min_bytes),
             CompiledCheck::Content { files, regex, negate } => self.content(files, regex, *negate),
-            CompiledCheck::Query { files, jq, format, require } => self.query(files, jq, *format, *require),
+            CompiledCheck::Query { files, jq, format, require, prefer } => {
+                self.query(files, jq, *format, *require, prefer.as_ref())
+            }
             CompiledCheck::Codeowners { paths, every_file } => self.codeowners(paths, *every_file),
             CompiledCheck::Catalog { jq, message } => self.catalog(jq, message.as_deref()),
             CompiledCheck::BranchProtection(spec) => {
@@ -252,41 +254,64 @@ impl<'a> Ctx<'a> {
         outcome
     }
 
-    fn query(&self, globs: &[GlobId], jq: &Jq, format: Option<Format>, require: Require) -> Outcome {
+    /// `prefer` only ranks passing files: under `any` the first preferred one (else the first) is the evidence, under
+    /// `all` preferred files come first.
+    fn query(
+        &self,
+        globs: &[GlobId],
+        jq: &Jq,
+        format: Option<Format>,
+        require: Require,
+        prefer: Option<&Jq>,
+    ) -> Outcome {
         let files = self.files(globs);
         if files.is_empty() {
             return Outcome::fail(format!("no file matches {}", self.patterns(globs)));
         }
         let expr = short(jq.source());
+        let limits = &self.subject.jq_limits;
         let mut failures = Vec::new();
         let mut passed = Vec::new();
+        let mut preferred = 0;
         let mut stopped = Vec::new();
         for path in files {
+            let documents = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format);
             // A YAML stream passes when one of its documents does.
-            let result = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format)
-                .and_then(|documents| {
-                    let mut outcome = Ok(Ok(false));
-                    for document in documents {
-                        outcome = match jq.test(&document, &self.subject.jq_limits) {
-                            Ok(holds) => Ok(Ok(holds)),
-                            Err(e @ EvalError::Program(_)) => Err(e.to_string()),
-                            Err(EvalError::Limit(why)) => Ok(Err(why)),
-                        };
-                        if outcome == Ok(Ok(true)) {
-                            break;
-                        }
+            let result = documents.as_ref().map_err(Clone::clone).and_then(|documents| {
+                let mut outcome = Ok(Ok(false));
+                for document in documents {
+                    outcome = match jq.test(document, limits) {
+                        Ok(holds) => Ok(Ok(holds)),
+                        Err(e @ EvalError::Program(_)) => Err(e.to_string()),
+                        Err(EvalError::Limit(why)) => Ok(Err(why)),
+                    };
+                    if outcome == Ok(Ok(true)) {
+                        break;
                     }
-                    outcome
-                });
-            match result {
-                Ok(Ok(true)) if require == Require::Any => {
-                    return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
                 }
-                Ok(Ok(true)) => passed.push(path),
+                outcome
+            });
+            match result {
+                Ok(Ok(true)) => {
+                    let ranked =
+                        prefer.is_some_and(|p| documents.iter().flatten().any(|d| p.test(d, limits) == Ok(true)));
+                    if require == Require::Any && (ranked || prefer.is_none()) {
+                        return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
+                    }
+                    if ranked {
+                        passed.insert(preferred, path);
+                        preferred += 1;
+                    } else {
+                        passed.push(path);
+                    }
+                }
                 Ok(Ok(false)) => failures.push((path, format!("`{}`: `{expr}` does not hold", shown(path)))),
                 Ok(Err(why)) => stopped.push((path, why)),
                 Err(e) => failures.push((path, format!("`{}`: {e}", shown(path)))),
             }
+        }
+        if let (Require::Any, Some(path)) = (require, passed.first()) {
+            return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
         }
         // A file whose query was stopped could not be judged: under `any` it might have passed, under `all` only
         // a file that fails decides.

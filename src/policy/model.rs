@@ -212,6 +212,10 @@ pub struct QueryCheck {
     /// Whether `any` matching file (default) or `all` of them must pass.
     #[serde(default)]
     pub require: Require,
+    /// A jq expression that ranks passing files, never the status: the evidence names a passing file on which it
+    /// holds (e.g. the workflow that runs the tests) before the others, which stay in path order.
+    #[serde(default)]
+    pub prefer: Option<Located<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `shipshape` binary: exit codes and output of `evaluate`, `validate` and `initiatives`
 //! (SPEC 2 and 3).
 
+mod ci_rules;
 mod evaluate;
 mod formats;
 mod hostile;
