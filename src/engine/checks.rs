@@ -12,6 +12,8 @@ use crate::yaml::SyntaxKind;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
+mod ci;
+
 /// Most evidence entries kept for one rule.
 const MAX_EVIDENCE: usize = 20;
 
@@ -489,36 +491,6 @@ impl<'a> Ctx<'a> {
             });
         }
         combine(parts.into_iter(), true)
-    }
-
-    fn ci(&self, pending_passes: bool) -> Outcome {
-        let fact = &self.subject.linked.ci;
-        if let Some(missing) = Outcome::missing(fact) {
-            return missing;
-        }
-        let Fact::Known(ci) = fact else { unreachable!() };
-        let at = if ci.commit.is_empty() {
-            format!("`{}`", ci.branch)
-        } else {
-            format!("`{}` ({})", ci.branch, ci.commit.get(..7).unwrap_or(&ci.commit))
-        };
-        if !ci.failed.is_empty() {
-            let names: Vec<String> = ci.failed.iter().take(5).map(|n| format!("`{n}`")).collect();
-            let more = if ci.failed.len() > 5 { format!(" and {} more", ci.failed.len() - 5) } else { String::new() };
-            return Outcome::fail(format!("GitHub Actions failed on {at}: {}{more}", names.join(", ")));
-        }
-        if ci.pending > 0 && !pending_passes {
-            return Outcome::skipped(format!(
-                "{} GitHub Actions run(s) still running on {at}: judged on the next evaluation",
-                ci.pending
-            ));
-        }
-        if ci.passed == 0 && ci.pending == 0 {
-            // Path filters skip workflows on some commits: nothing ran is not a red build (the `ci` rule checks that
-            // workflows exist at all).
-            return Outcome::skipped(format!("no GitHub Actions run on the head of {at}: nothing to judge"));
-        }
-        Outcome::pass(format!("{} GitHub Actions run(s) passed on {at}", ci.passed))
     }
 
     fn release_age(&self, max_days: u32) -> Outcome {
