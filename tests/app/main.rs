@@ -1,5 +1,6 @@
 //! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
 
+mod ci_status;
 mod cli_github;
 mod commands;
 mod comment_limits;
