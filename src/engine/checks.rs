@@ -278,22 +278,7 @@ impl<'a> Ctx<'a> {
         let mut stopped = Vec::new();
         for path in files {
             let documents = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format);
-            // A YAML stream passes when one of its documents does.
-            let result = documents.as_ref().map_err(Clone::clone).and_then(|documents| {
-                let mut outcome = Ok(Ok(false));
-                for document in documents {
-                    outcome = match jq.test(document, limits) {
-                        Ok(holds) => Ok(Ok(holds)),
-                        Err(e @ EvalError::Program(_)) => Err(e.to_string()),
-                        Err(EvalError::Limit(why)) => Ok(Err(why)),
-                    };
-                    if outcome == Ok(Ok(true)) {
-                        break;
-                    }
-                }
-                outcome
-            });
-            match result {
+            match documents.as_ref().map_err(Clone::clone).and_then(|documents| holds(jq, documents, limits)) {
                 Ok(Ok(true)) => {
                     let ranked =
                         prefer.is_some_and(|p| documents.iter().flatten().any(|d| p.test(d, limits) == Ok(true)));
@@ -683,6 +668,23 @@ fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
     let message = outcomes.iter().map(|o| o.message.as_str()).collect::<Vec<_>>().join("; ");
     let evidence = outcomes.into_iter().flat_map(|o| o.evidence).take(MAX_EVIDENCE).collect();
     Outcome { status, message, evidence }
+}
+
+/// Whether `jq` holds on a file's documents (a YAML stream passes when one of its documents does): `Err` for a
+/// program error, `Ok(Err)` when a limit stopped it.
+fn holds(jq: &Jq, documents: &[serde_json::Value], limits: &crate::jq::Limits) -> Result<Result<bool, String>, String> {
+    let mut outcome = Ok(Ok(false));
+    for document in documents {
+        outcome = match jq.test(document, limits) {
+            Ok(holds) => Ok(Ok(holds)),
+            Err(e @ EvalError::Program(_)) => Err(e.to_string()),
+            Err(EvalError::Limit(why)) => Ok(Err(why)),
+        };
+        if outcome == Ok(Ok(true)) {
+            break;
+        }
+    }
+    outcome
 }
 
 /// A jq expression for a message: whitespace collapsed, long ones cut.
