@@ -142,7 +142,8 @@ pub enum Check {
     /// The PagerDuty service named by the catalog's `pagerduty.com/service-id` annotation has someone on call.
     /// Needs PagerDuty facts.
     Oncall(OncallCheck),
-    /// The latest GitHub Actions runs on the default branch's head commit succeeded. Needs GitHub facts.
+    /// The CI results on the default branch's head commit succeeded: check runs of every app but shipshape's own,
+    /// and commit statuses. Needs GitHub facts.
     CiStatus(CiStatusCheck),
     /// The highest-versioned release tag is recent: the service ships. Needs GitHub facts.
     ReleaseAge(ReleaseAgeCheck),
