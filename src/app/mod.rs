@@ -595,7 +595,10 @@ impl App {
         {
             return Ok(cached.facts);
         }
-        let wanted = crate::github::facts::Wanted { releases: policies.iter().any(|p| p.reads_releases()) };
+        let wanted = crate::github::facts::Wanted {
+            releases: policies.iter().any(|p| p.reads_releases()),
+            own_app: Some(self.config.app_id),
+        };
         let mut facts =
             Box::pin(crate::github::facts::collect(github, repo, branch, sha, wanted, self.cache())).await?;
         let name = engine::service_name(service, repo);

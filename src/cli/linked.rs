@@ -52,7 +52,7 @@ impl CliLinked {
         self.runtime.block_on(async {
             let mut linked = match (&self.github, &facts.origin_slug) {
                 (Some(github), Some(slug)) => {
-                    let wanted = crate::github::facts::Wanted { releases: policy.reads_releases() };
+                    let wanted = crate::github::facts::Wanted { releases: policy.reads_releases(), own_app: None };
                     let has_codeowners = crate::codeowners::locate(|p| facts.files.contains_key(p)).is_some();
                     let codeowners_at = facts.commit.as_deref().filter(|_| has_codeowners);
                     github_facts(github, slug, codeowners_at, wanted).await

@@ -12,6 +12,8 @@ use crate::yaml::SyntaxKind;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
+mod ci;
+
 /// Most evidence entries kept for one rule.
 const MAX_EVIDENCE: usize = 20;
 
@@ -102,7 +104,9 @@ impl<'a> Ctx<'a> {
         match check {
             CompiledCheck::File { any, all, min_bytes } => self.file(any, all, *min_bytes),
             CompiledCheck::Content { files, regex, negate } => self.content(files, regex, *negate),
-            CompiledCheck::Query { files, jq, format, require } => self.query(files, jq, *format, *require),
+            CompiledCheck::Query { files, jq, format, require, prefer } => {
+                self.query(files, jq, *format, *require, prefer.as_ref())
+            }
             CompiledCheck::Codeowners { paths, every_file } => self.codeowners(paths, *every_file),
             CompiledCheck::Catalog { jq, message } => self.catalog(jq, message.as_deref()),
             CompiledCheck::BranchProtection(spec) => {
@@ -252,41 +256,49 @@ impl<'a> Ctx<'a> {
         outcome
     }
 
-    fn query(&self, globs: &[GlobId], jq: &Jq, format: Option<Format>, require: Require) -> Outcome {
+    /// `prefer` only ranks passing files: under `any` the first preferred one (else the first) is the evidence, under
+    /// `all` preferred files come first.
+    fn query(
+        &self,
+        globs: &[GlobId],
+        jq: &Jq,
+        format: Option<Format>,
+        require: Require,
+        prefer: Option<&Jq>,
+    ) -> Outcome {
         let files = self.files(globs);
         if files.is_empty() {
             return Outcome::fail(format!("no file matches {}", self.patterns(globs)));
         }
         let expr = short(jq.source());
+        let limits = &self.subject.jq_limits;
         let mut failures = Vec::new();
         let mut passed = Vec::new();
+        let mut preferred = 0;
         let mut stopped = Vec::new();
         for path in files {
-            // A YAML stream passes when one of its documents does.
-            let result = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format)
-                .and_then(|documents| {
-                    let mut outcome = Ok(Ok(false));
-                    for document in documents {
-                        outcome = match jq.test(&document, &self.subject.jq_limits) {
-                            Ok(holds) => Ok(Ok(holds)),
-                            Err(e @ EvalError::Program(_)) => Err(e.to_string()),
-                            Err(EvalError::Limit(why)) => Ok(Err(why)),
-                        };
-                        if outcome == Ok(Ok(true)) {
-                            break;
-                        }
+            let documents = parse_structured(path, self.subject.facts.files.get(path).map(|f| &f.content), format);
+            match documents.as_ref().map_err(Clone::clone).and_then(|documents| holds(jq, documents, limits)) {
+                Ok(Ok(true)) => {
+                    let ranked =
+                        prefer.is_some_and(|p| documents.iter().flatten().any(|d| p.test(d, limits) == Ok(true)));
+                    if require == Require::Any && (ranked || prefer.is_none()) {
+                        return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
                     }
-                    outcome
-                });
-            match result {
-                Ok(Ok(true)) if require == Require::Any => {
-                    return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
+                    if ranked {
+                        passed.insert(preferred, path);
+                        preferred += 1;
+                    } else {
+                        passed.push(path);
+                    }
                 }
-                Ok(Ok(true)) => passed.push(path),
                 Ok(Ok(false)) => failures.push((path, format!("`{}`: `{expr}` does not hold", shown(path)))),
                 Ok(Err(why)) => stopped.push((path, why)),
                 Err(e) => failures.push((path, format!("`{}`: {e}", shown(path)))),
             }
+        }
+        if let (Require::Any, Some(path)) = (require, passed.first()) {
+            return Outcome::pass(format!("`{}` passes the query", shown(path))).at(path, None);
         }
         // A file whose query was stopped could not be judged: under `any` it might have passed, under `all` only
         // a file that fails decides.
@@ -470,36 +482,6 @@ impl<'a> Ctx<'a> {
             });
         }
         combine(parts.into_iter(), true)
-    }
-
-    fn ci(&self, pending_passes: bool) -> Outcome {
-        let fact = &self.subject.linked.ci;
-        if let Some(missing) = Outcome::missing(fact) {
-            return missing;
-        }
-        let Fact::Known(ci) = fact else { unreachable!() };
-        let at = if ci.commit.is_empty() {
-            format!("`{}`", ci.branch)
-        } else {
-            format!("`{}` ({})", ci.branch, ci.commit.get(..7).unwrap_or(&ci.commit))
-        };
-        if !ci.failed.is_empty() {
-            let names: Vec<String> = ci.failed.iter().take(5).map(|n| format!("`{n}`")).collect();
-            let more = if ci.failed.len() > 5 { format!(" and {} more", ci.failed.len() - 5) } else { String::new() };
-            return Outcome::fail(format!("GitHub Actions failed on {at}: {}{more}", names.join(", ")));
-        }
-        if ci.pending > 0 && !pending_passes {
-            return Outcome::skipped(format!(
-                "{} GitHub Actions run(s) still running on {at}: judged on the next evaluation",
-                ci.pending
-            ));
-        }
-        if ci.passed == 0 && ci.pending == 0 {
-            // Path filters skip workflows on some commits: nothing ran is not a red build (the `ci` rule checks that
-            // workflows exist at all).
-            return Outcome::skipped(format!("no GitHub Actions run on the head of {at}: nothing to judge"));
-        }
-        Outcome::pass(format!("{} GitHub Actions run(s) passed on {at}", ci.passed))
     }
 
     fn release_age(&self, max_days: u32) -> Outcome {
@@ -697,6 +679,23 @@ fn combine(outcomes: impl Iterator<Item = Outcome>, all: bool) -> Outcome {
     let message = outcomes.iter().map(|o| o.message.as_str()).collect::<Vec<_>>().join("; ");
     let evidence = outcomes.into_iter().flat_map(|o| o.evidence).take(MAX_EVIDENCE).collect();
     Outcome { status, message, evidence }
+}
+
+/// Whether `jq` holds on a file's documents (a YAML stream passes when one of its documents does): `Err` for a
+/// program error, `Ok(Err)` when a limit stopped it.
+fn holds(jq: &Jq, documents: &[serde_json::Value], limits: &crate::jq::Limits) -> Result<Result<bool, String>, String> {
+    let mut outcome = Ok(Ok(false));
+    for document in documents {
+        outcome = match jq.test(document, limits) {
+            Ok(holds) => Ok(Ok(holds)),
+            Err(e @ EvalError::Program(_)) => Err(e.to_string()),
+            Err(EvalError::Limit(why)) => Ok(Err(why)),
+        };
+        if outcome == Ok(Ok(true)) {
+            break;
+        }
+    }
+    outcome
 }
 
 /// A jq expression for a message: whitespace collapsed, long ones cut.

@@ -6,6 +6,7 @@ use crate::policy::Policy;
 use chrono::NaiveDate;
 use serde_json::json;
 
+mod ci;
 mod hostile;
 mod levels;
 mod linked;

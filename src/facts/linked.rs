@@ -61,17 +61,33 @@ pub struct OnCall {
     pub on_call_now: Vec<String>,
 }
 
-/// GitHub Actions on the default branch's head commit (its latest check runs from the `github-actions` app).
+/// CI results on the default branch's head commit: the latest check run of every app but shipshape itself, and
+/// the commit statuses other CI systems set (`GET .../commits/{ref}/status`, the latest per context).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CiStatus {
     pub branch: String,
     pub commit: String,
-    /// Completed runs that succeeded (or were neutral or skipped).
-    pub passed: u32,
-    /// Names of completed runs that failed, timed out, were cancelled or need action.
-    pub failed: Vec<String>,
-    /// Runs not completed yet.
-    pub pending: u32,
+    /// Completed check runs that succeeded (or were neutral or skipped), and `success` statuses.
+    pub passed: Vec<CiResult>,
+    /// Check runs that failed, timed out, were cancelled or need action; `failure` and `error` statuses.
+    pub failed: Vec<CiResult>,
+    /// Check runs not completed yet; `pending` statuses.
+    pub pending: Vec<CiResult>,
+    /// shipshape's own check runs on the commit (`Production readiness`, `Catalog validation`): never counted, so
+    /// the rule does not judge itself.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+    /// Why one of the two sources could not be read (the other one was); a failure in the other still decides.
+    #[serde(default)]
+    pub unread: Vec<String>,
+}
+
+/// One check run or commit status: its name (a check run's name, a status's context) and where it comes from (the
+/// app that made the check run, or `commit status` and the host of its target URL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CiResult {
+    pub name: String,
+    pub source: String,
 }
 
 /// An error GitHub reports in CODEOWNERS (`GET /repos/{owner}/{repo}/codeowners/errors`) at `commit`.

@@ -10,7 +10,7 @@ mod worktree;
 
 pub use gitrev::collect_rev;
 pub use linked::{
-    AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
+    AlertCounts, BranchProtection, CiResult, CiStatus, CodeownersError, CodeownersErrors, Fact, GITHUB_NOT_CONFIGURED,
     HttpAnswer, LinkedFacts, OnCall, PAGERDUTY_NOT_CONFIGURED, PROMETHEUS_NOT_CONFIGURED, PromRule, Release,
 };
 pub use remote::{repository_root, require_repository};

@@ -1,22 +1,24 @@
 //! Linked-tool facts from GitHub: protection of the default branch (branch protection and repository rulesets), open
-//! Dependabot, code scanning and secret scanning alerts, the GitHub Actions runs on the default branch's head and the
-//! errors GitHub finds in CODEOWNERS. "Not protected", "alerts disabled" and missing permissions are facts, not
+//! Dependabot, code scanning and secret scanning alerts, the CI results on the default branch's head (commit statuses
+//! and check runs, see [`ci`]) and the errors GitHub finds in CODEOWNERS. "Not protected", "alerts disabled" and missing permissions are facts, not
 //! failures of the evaluation. Every read is a conditional request: an unchanged setting costs a `304 Not Modified`, which GitHub does
 //! not count against the rate limit.
 
 use super::path::repo_api;
-use crate::facts::{
-    AlertCounts, BranchProtection, CiStatus, CodeownersError, CodeownersErrors, Fact, LinkedFacts, Release,
-};
+use crate::facts::{AlertCounts, BranchProtection, CodeownersError, CodeownersErrors, Fact, LinkedFacts, Release};
 use crate::github::client::{GhError, Installation, ResponseCache, segment};
 use serde::Deserialize;
 use serde_json::Value;
+
+mod ci;
 
 /// What to read beyond the facts every scorecard uses.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Wanted {
     /// The last release (tags and one commit): only when a policy has a `release_age` check.
     pub releases: bool,
+    /// The App's id: its check runs on the default branch are not CI results (`None` for a token).
+    pub own_app: Option<u64>,
 }
 
 /// Reads what the linked-tool rules need for `repo` (`owner/name`) with `branch` as the default branch, at `sha` when
@@ -38,7 +40,7 @@ pub async fn collect(
         Box::pin(dependabot_alerts(github, repo, cache)),
         Box::pin(code_scanning_alerts(github, repo, cache)),
         Box::pin(secret_scanning_alerts(github, repo, cache)),
-        Box::pin(ci_status(github, repo, branch, cache)),
+        Box::pin(ci::ci_status(github, repo, branch, wanted.own_app, cache)),
         Box::pin(codeowners_errors(github, repo, sha, cache)),
         Box::pin(last_release(github, repo, wanted.releases, cache)),
     );
@@ -223,62 +225,6 @@ async fn secret_scanning_alerts(
     let endpoint = "GET /repos/{owner}/{repo}/secret-scanning/alerts";
     let alerts = open_alerts::<serde::de::IgnoredAny>(github, repo, "secret-scanning", endpoint, what, cache).await?;
     Ok(map_known(alerts, |alerts| alerts.len() as u32))
-}
-
-/// The GitHub Actions check runs on the head of `branch` (the latest run of each job).
-async fn ci_status(
-    github: &Installation,
-    repo: &str,
-    branch: &str,
-    cache: &dyn ResponseCache,
-) -> Result<Fact<CiStatus>, GhError> {
-    #[derive(Deserialize)]
-    struct Run {
-        name: String,
-        head_sha: String,
-        status: String,
-        conclusion: Option<String>,
-        app: Option<App>,
-    }
-    #[derive(Deserialize)]
-    struct App {
-        #[serde(default)]
-        slug: Option<String>,
-    }
-    let b = super::path::segments(branch);
-    let runs = github
-        .get_all_in_conditional::<Run>(
-            &format!("{}/commits/{b}/check-runs?filter=latest&per_page=100", repo_api(repo)),
-            "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
-            "check_runs",
-            cache,
-        )
-        .await;
-    Ok(match runs {
-        Err(e) if rate_limited(&e) => return Err(e),
-        Ok(runs) => {
-            let mut ci = CiStatus { branch: branch.to_string(), ..CiStatus::default() };
-            for run in
-                runs.into_iter().filter(|r| r.app.as_ref().and_then(|a| a.slug.as_deref()) == Some("github-actions"))
-            {
-                ci.commit = run.head_sha;
-                match (run.status.as_str(), run.conclusion.as_deref()) {
-                    ("completed", Some("success" | "neutral" | "skipped")) => ci.passed += 1,
-                    ("completed", _) => ci.failed.push(run.name),
-                    _ => ci.pending += 1,
-                }
-            }
-            ci.failed.sort();
-            Fact::Known(ci)
-        }
-        Err(GhError::NotFound { .. }) => {
-            Fact::Unavailable(format!("cannot read the check runs of `{branch}`: the branch was not found"))
-        }
-        Err(GhError::Forbidden { message, .. }) => Fact::Unavailable(format!(
-            "cannot read the check runs of `{branch}`: {message} (the App needs the Checks: read permission)"
-        )),
-        Err(e) => Fact::Unavailable(format!("cannot read the check runs of `{branch}`: {e}")),
-    })
 }
 
 async fn codeowners_errors(

@@ -85,7 +85,7 @@ pub struct GlobTable {
 pub enum CompiledCheck {
     File { any: Vec<GlobId>, all: Vec<GlobId>, min_bytes: Option<u64> },
     Content { files: Vec<GlobId>, regex: Regex, negate: bool },
-    Query { files: Vec<GlobId>, jq: Jq, format: Option<Format>, require: Require },
+    Query { files: Vec<GlobId>, jq: Jq, format: Option<Format>, require: Require, prefer: Option<Jq> },
     Codeowners { paths: Vec<GlobId>, every_file: bool },
     Catalog { jq: Jq, message: Option<String> },
     BranchProtection(model::BranchProtectionCheck),
@@ -440,10 +440,12 @@ impl<'a> Compiler<'a> {
                 let regex = self.regex(pattern, *ignore_case)?;
                 Some(CompiledCheck::Content { files: files_ids?, regex, negate })
             }
-            Check::Query(QueryCheck { files, jq, format, require }) => {
+            Check::Query(QueryCheck { files, jq, format, require, prefer }) => {
                 let files_ids = self.non_empty_globs(pos, files, false, "query")?;
                 let jq = self.jq(jq);
-                Some(CompiledCheck::Query { files: files_ids?, jq: jq?, format: *format, require: *require })
+                let prefer = prefer.as_ref().map(|p| self.jq(p).ok_or(())).transpose();
+                let (files, jq, prefer) = (files_ids?, jq?, prefer.ok()?);
+                Some(CompiledCheck::Query { files, jq, format: *format, require: *require, prefer })
             }
             Check::Codeowners(CodeownersCheck { paths, every_file }) => {
                 for location in crate::codeowners::LOCATIONS {

@@ -142,7 +142,8 @@ pub enum Check {
     /// The PagerDuty service named by the catalog's `pagerduty.com/service-id` annotation has someone on call.
     /// Needs PagerDuty facts.
     Oncall(OncallCheck),
-    /// The latest GitHub Actions runs on the default branch's head commit succeeded. Needs GitHub facts.
+    /// The CI results on the default branch's head commit succeeded: check runs of every app but shipshape's own,
+    /// and commit statuses. Needs GitHub facts.
     CiStatus(CiStatusCheck),
     /// The highest-versioned release tag is recent: the service ships. Needs GitHub facts.
     ReleaseAge(ReleaseAgeCheck),
@@ -212,6 +213,10 @@ pub struct QueryCheck {
     /// Whether `any` matching file (default) or `all` of them must pass.
     #[serde(default)]
     pub require: Require,
+    /// A jq expression that ranks passing files, never the status: the evidence names a passing file on which it
+    /// holds (e.g. the workflow that runs the tests) before the others, which stay in path order.
+    #[serde(default)]
+    pub prefer: Option<Located<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -88,7 +88,7 @@ async fn evaluate_reads_github_facts_with_a_token() {
     );
     assert_eq!(
         rule(&card, "ci-passing"),
-        ("pass".into(), format!("1 GitHub Actions run(s) passed on `main` ({})", &head[..7]))
+        ("pass".into(), format!("1 CI result(s) passed on `main` ({}): `build` (GitHub Actions)", &head[..7]))
     );
     assert!(!output.contains(&token), "the token reached the output");
     let requests = fake.requests();

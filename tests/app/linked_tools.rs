@@ -155,7 +155,7 @@ async fn the_app_scores_code_scanning_secret_scanning_actions_runs_and_codeowner
     );
     assert_eq!(
         rule(&card, "ci-passing"),
-        (Status::Fail, &*format!("GitHub Actions failed on `main` ({}): `build`", &head[..7]))
+        (Status::Fail, &*format!("CI failed on `main` ({}): `build` (GitHub Actions)", &head[..7]))
     );
     assert_eq!(
         rule(&card, "codeowners"),

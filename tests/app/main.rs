@@ -1,6 +1,7 @@
 //! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
 
 mod catalog_partial;
+mod ci_status;
 mod cli_github;
 mod commands;
 mod comment_limits;

@@ -35,10 +35,14 @@ fn an_alias_bomb_workflow_fails_the_ci_rule_with_its_position_and_the_rest_is_sc
         let card = out.json();
         let ci = rule_result(&card, "ci");
         assert_eq!(ci["status"], "fail", "{ci}");
-        assert_eq!(
-            ci["message"],
-            "`.github/workflows/ci.yml`: too complex to read: more than 250000 values once aliases are expanded (the \
-             limit for one file) (at line 7, column 11)"
+        // The other CI systems the rule looks for follow (none is configured here).
+        let message = ci["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "`.github/workflows/ci.yml`: too complex to read: more than 250000 values once aliases are expanded \
+                 (the limit for one file) (at line 7, column 11); "
+            ),
+            "{message}"
         );
         assert_eq!(ci["evidence"][0]["path"], ".github/workflows/ci.yml");
         // Every other file is read and judged as usual.

@@ -2,6 +2,7 @@
 //! (SPEC 2 and 3).
 
 mod catalog_partial;
+mod ci_rules;
 mod evaluate;
 mod formats;
 mod hostile;

@@ -1,8 +1,8 @@
-//! Linked-tool checks scored from known, missing and unavailable facts: GitHub security and CI, CODEOWNERS errors,
+//! Linked-tool checks scored from known, missing and unavailable facts: GitHub security, CODEOWNERS errors,
 //! Prometheus rules and queries, and `http` checks.
 
 use super::*;
-use crate::facts::{CiStatus, CodeownersError, CodeownersErrors, HttpAnswer, PromRule};
+use crate::facts::{CodeownersError, CodeownersErrors, HttpAnswer, PromRule};
 
 fn prom_rule(kind: &str, name: &str, labels: &[(&str, &str)]) -> PromRule {
     PromRule {
@@ -55,37 +55,6 @@ fn vulnerabilities_count_dependabot_code_scanning_and_secret_scanning() {
     let mut run = Run::new(&p, repo(&[]));
     run.linked.vulnerability_alerts = Fact::Known(Some(AlertCounts::default()));
     assert_eq!(message(&run.card(), "vulns").0, Status::Pass);
-}
-
-#[test]
-fn ci_status_judges_the_default_branch_head() {
-    let p = policy(
-        &[rule("ci", "bronze", "{ci_status: {}}"), rule("ci-lax", "bronze", "{ci_status: {pending_passes: true}}")]
-            .concat(),
-    );
-    let mut run = Run::new(&p, repo(&[]));
-    assert_eq!(message(&run.card(), "ci"), (Status::Skipped, crate::facts::GITHUB_NOT_CONFIGURED));
-    let commit = "0123456789abcdef0123456789abcdef01234567".to_string();
-    let ci = CiStatus { branch: "main".into(), commit: commit.clone(), passed: 3, failed: vec![], pending: 0 };
-    run.linked.ci = Fact::Known(ci.clone());
-    assert_eq!(message(&run.card(), "ci"), (Status::Pass, "3 GitHub Actions run(s) passed on `main` (0123456)"));
-    run.linked.ci = Fact::Known(CiStatus { failed: vec!["build".into(), "lint".into()], ..ci.clone() });
-    assert_eq!(
-        message(&run.card(), "ci"),
-        (Status::Fail, "GitHub Actions failed on `main` (0123456): `build`, `lint`")
-    );
-    run.linked.ci = Fact::Known(CiStatus { pending: 1, ..ci.clone() });
-    let card = run.card();
-    assert_eq!(
-        message(&card, "ci"),
-        (Status::Skipped, "1 GitHub Actions run(s) still running on `main` (0123456): judged on the next evaluation")
-    );
-    assert_eq!(message(&card, "ci-lax").0, Status::Pass);
-    run.linked.ci = Fact::Known(CiStatus { passed: 0, ..ci });
-    assert_eq!(
-        message(&run.card(), "ci"),
-        (Status::Skipped, "no GitHub Actions run on the head of `main` (0123456): nothing to judge")
-    );
 }
 
 #[test]

@@ -40,7 +40,10 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
         ("GET", "/app/installations") => list_installations(w, ctx),
         ("GET", "/installation/repositories") => list_installation_repos(w, ctx),
         _ => {
-            return issues::route(w, ctx).or_else(|| catalog::route(w, ctx)).or_else(|| security::route(w, ctx));
+            return issues::route(w, ctx)
+                .or_else(|| catalog::route(w, ctx))
+                .or_else(|| security::route(w, ctx))
+                .or_else(|| statuses::route(w, ctx));
         }
     };
     Some(handled.unwrap_or_else(|reply| reply))
@@ -187,7 +190,7 @@ fn default_permissions() -> Value {
     json!({
         "administration": "read", "checks": "write", "contents": "write", "issues": "write", "metadata": "read",
         "pull_requests": "write", "vulnerability_alerts": "read", "security_events": "read",
-        "secret_scanning_alerts": "read"
+        "secret_scanning_alerts": "read", "statuses": "read"
     })
 }
 
@@ -401,7 +404,11 @@ pub(crate) fn check_run_json(w: &World, base: &str, run: &CheckRun) -> Value {
         "annotations_url": format!("{api}/check-runs/{}/annotations", run.id)
     });
     v["check_suite"] = json!({"id": run.suite_id});
-    v["app"] = if run.by_actions { security::actions_app_json(w, base) } else { app_json(w, base) };
+    v["app"] = match (&run.by_app, run.by_actions) {
+        (Some(other), _) => statuses::other_app_json(w, base, other),
+        (None, true) => security::actions_app_json(w, base),
+        (None, false) => app_json(w, base),
+    };
     let pulls: Vec<Value> = repo
         .pulls
         .values()
@@ -961,6 +968,7 @@ fn create_check_run(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         actions: Vec::new(),
         annotations: Vec::new(),
         by_actions: false,
+        by_app: None,
     };
     apply_check_run_fields(&mut run, &body)?;
     if run.started_at.is_none() {
@@ -1016,6 +1024,15 @@ fn list_annotations(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     Ok(with_link(Reply::json(200, Value::Array(page)), link))
 }
 
+/// The id of the app that made `run`.
+fn run_app_id(w: &World, run: &CheckRun) -> u64 {
+    match (&run.by_app, run.by_actions) {
+        (Some(other), _) => other.id,
+        (None, true) => security::ACTIONS_APP_ID,
+        (None, false) => w.app_id,
+    }
+}
+
 fn list_check_runs_for_ref(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     let key = repo_access(w, ctx)?;
     let repo = &w.repos[&key];
@@ -1027,7 +1044,7 @@ fn list_check_runs_for_ref(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         .filter(|r| r.repo == key && r.head_sha == sha)
         .filter(|r| ctx.query("check_name").is_none_or(|n| n == r.name))
         .filter(|r| ctx.query("status").is_none_or(|s| s == r.status))
-        .filter(|r| app_id.is_none_or(|id| id == if r.by_actions { security::ACTIONS_APP_ID } else { w.app_id }))
+        .filter(|r| app_id.is_none_or(|id| id == run_app_id(w, r)))
         .collect();
     runs.reverse();
     if ctx.query("filter") != Some("all") {

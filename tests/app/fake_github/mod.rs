@@ -27,6 +27,7 @@ mod issues;
 pub mod key;
 pub mod openapi;
 mod security;
+mod statuses;
 
 pub use security::CodeScanningState;
 
@@ -208,6 +209,8 @@ pub(crate) struct Repo {
     permissions: BTreeMap<String, (String, String)>,
     /// References other than branches (`refs/tags/v1`, ...) by full name.
     other_refs: BTreeMap<String, String>,
+    /// Commit statuses in the order they were set (see [`FakeGitHub::set_commit_status`]).
+    commit_statuses: Vec<statuses::CommitStatus>,
 }
 
 pub(crate) struct Issue {
@@ -470,6 +473,8 @@ pub(crate) struct CheckRun {
     annotations: Vec<Value>,
     /// Made by GitHub Actions rather than the App.
     by_actions: bool,
+    /// Made by another GitHub App (neither Actions nor ours).
+    by_app: Option<statuses::OtherApp>,
 }
 
 pub(crate) struct Comment {
@@ -765,6 +770,7 @@ impl FakeGitHub {
             labels: BTreeMap::new(),
             permissions: BTreeMap::new(),
             other_refs: BTreeMap::new(),
+            commit_statuses: Vec::new(),
         };
         w.repos.insert(repo_key(owner, name), repo);
         id

@@ -234,6 +234,7 @@ impl FakeGitHub {
                 actions: Vec::new(),
                 annotations: Vec::new(),
                 by_actions: true,
+                by_app: None,
             },
         );
     }
