@@ -13,8 +13,8 @@ use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 mod explain;
-mod keys;
-mod words;
+pub(super) mod keys;
+pub(super) mod words;
 
 /// Most evidence entries kept for one rule.
 const MAX_EVIDENCE: usize = 20;

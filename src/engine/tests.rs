@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod hostile;
 mod linked;
+mod substance;
 
 const HEADER: &str = "apiVersion: shipshape.dev/v1
 kind: Scorecard

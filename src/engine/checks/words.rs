@@ -195,7 +195,8 @@ impl Ctx<'_> {
         min_bytes: Option<u64>,
         min_words: u32,
     ) -> Outcome {
-        let groups: Vec<&[GlobId]> = if any.is_empty() { all.iter().map(std::slice::from_ref).collect() } else { vec![any] };
+        let groups: Vec<&[GlobId]> =
+            if any.is_empty() { all.iter().map(std::slice::from_ref).collect() } else { vec![any] };
         let mut found = Vec::new();
         for globs in groups {
             match self.substantial_in(globs, min_bytes, min_words) {
@@ -204,8 +205,7 @@ impl Ctx<'_> {
             }
         }
         let names: Vec<String> = found.iter().map(|p| format!("`{}`", shown(p))).collect();
-        let mut outcome =
-            Outcome::pass(format!("found {} with at least {min_words} words of prose", names.join(", ")));
+        let mut outcome = Outcome::pass(format!("found {} with at least {min_words} words of prose", names.join(", ")));
         for path in found {
             outcome = outcome.at(path, None);
         }
