@@ -129,9 +129,6 @@ pub enum Check {
     File(FileCheck),
     /// Files' text matches (or must not match) a regular expression.
     Content(ContentCheck),
-    /// No private key is committed: private-key blocks judged by what their body decodes to (certificates, public
-    /// keys and placeholders are not keys), key stores by name; keys under test-fixture directories reported apart.
-    PrivateKeys(PrivateKeysCheck),
     /// A jq expression over a YAML, JSON or TOML file is true.
     Query(QueryCheck),
     /// CODEOWNERS is present where GitHub reads it, parses, and assigns owners.
@@ -160,6 +157,9 @@ pub enum Check {
     /// GET a URL templated from the catalog entry and test the JSON answer with jq (SonarQube, Snyk, Codecov,
     /// internal tools).
     Http(HttpCheck),
+    /// No private key is committed: private-key blocks judged by what their body decodes to (certificates, public
+    /// keys and placeholders are not keys), key stores by name; keys under test-fixture directories reported apart.
+    PrivateKeys(PrivateKeysCheck),
     /// Every check passes.
     All(Vec<Located<Check>>),
     /// At least one check passes.

@@ -7,5 +7,6 @@ mod hostile;
 mod initiatives;
 mod jq_limits;
 mod linked;
+mod substance;
 mod support;
 mod validate;

@@ -239,8 +239,9 @@ impl Ctx<'_> {
             return Err(Outcome::error(message).at(path, None));
         }
         if let Some((path, n)) = best {
+            let words = if n == 1 { "word" } else { "words" };
             let message =
-                format!("`{}` has {n} words of prose, at least {min_words} expected ({LEFT_OUT})", shown(path));
+                format!("`{}` has {n} {words} of prose, at least {min_words} expected ({LEFT_OUT})", shown(path));
             return Err(Outcome::fail(message).at(path, None));
         }
         Err(Outcome::fail(match small {
