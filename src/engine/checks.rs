@@ -13,6 +13,9 @@ use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 mod ci;
+mod explain;
+pub(super) mod keys;
+pub(super) mod words;
 
 /// Most evidence entries kept for one rule.
 const MAX_EVIDENCE: usize = 20;
@@ -102,10 +105,16 @@ impl<'a> Ctx<'a> {
 
     pub fn check(&self, check: &CompiledCheck) -> Outcome {
         match check {
-            CompiledCheck::File { any, all, min_bytes } => self.file(any, all, *min_bytes),
-            CompiledCheck::Content { files, regex, negate } => self.content(files, regex, *negate),
-            CompiledCheck::Query { files, jq, format, require, prefer } => {
-                self.query(files, jq, *format, *require, prefer.as_ref())
+            CompiledCheck::File { any, all, min_bytes, min_words: None } => self.file(any, all, *min_bytes),
+            CompiledCheck::File { any, all, min_bytes, min_words: Some(words) } => {
+                self.substantial_file(any, all, *min_bytes, *words)
+            }
+            CompiledCheck::Content { files, regex, negate, message } => {
+                self.content(files, regex, *negate).explained(message.as_deref())
+            }
+            CompiledCheck::PrivateKeys(spec) => self.private_keys(spec),
+            CompiledCheck::Query { files, jq, format, require, prefer, message } => {
+                self.query(files, jq, *format, *require, prefer.as_ref()).explained(message.as_deref())
             }
             CompiledCheck::Codeowners { paths, every_file } => self.codeowners(paths, *every_file),
             CompiledCheck::Catalog { jq, message } => self.catalog(jq, message.as_deref()),
@@ -212,7 +221,7 @@ impl<'a> Ctx<'a> {
 
     fn content(&self, globs: &[GlobId], regex: &regex::Regex, negate: bool) -> Outcome {
         let files = self.files(globs);
-        let pattern = regex.as_str();
+        let pattern = short(regex.as_str());
         if files.is_empty() {
             return if negate {
                 Outcome::pass(format!("no file matches {}", self.patterns(globs)))

@@ -10,6 +10,7 @@ mod ci;
 mod hostile;
 mod levels;
 mod linked;
+mod substance;
 
 const HEADER: &str = "apiVersion: shipshape.dev/v1
 kind: Scorecard

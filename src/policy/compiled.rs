@@ -72,6 +72,18 @@ pub struct Initiative {
     pub rules: Vec<String>,
 }
 
+/// A compiled `private_keys` check.
+#[derive(Debug)]
+pub struct KeysSpec {
+    /// Files read and searched for private-key blocks.
+    pub files: Vec<GlobId>,
+    /// Key stores judged by name.
+    pub stores: Vec<GlobId>,
+    pub fixture_dirs: Vec<String>,
+    /// Keys under fixture directories fail the check too (`fixtures: fail`).
+    pub fixtures_fail: bool,
+}
+
 /// Index into [`GlobTable`].
 pub type GlobId = usize;
 
@@ -83,18 +95,49 @@ pub struct GlobTable {
 
 #[derive(Debug)]
 pub enum CompiledCheck {
-    File { any: Vec<GlobId>, all: Vec<GlobId>, min_bytes: Option<u64> },
-    Content { files: Vec<GlobId>, regex: Regex, negate: bool },
-    Query { files: Vec<GlobId>, jq: Jq, format: Option<Format>, require: Require, prefer: Option<Jq> },
-    Codeowners { paths: Vec<GlobId>, every_file: bool },
-    Catalog { jq: Jq, message: Option<String> },
+    File {
+        any: Vec<GlobId>,
+        all: Vec<GlobId>,
+        min_bytes: Option<u64>,
+        min_words: Option<u32>,
+    },
+    Content {
+        files: Vec<GlobId>,
+        regex: Regex,
+        negate: bool,
+        message: Option<String>,
+    },
+    PrivateKeys(Box<KeysSpec>),
+    Query {
+        files: Vec<GlobId>,
+        jq: Jq,
+        format: Option<Format>,
+        require: Require,
+        prefer: Option<Jq>,
+        message: Option<String>,
+    },
+    Codeowners {
+        paths: Vec<GlobId>,
+        every_file: bool,
+    },
+    Catalog {
+        jq: Jq,
+        message: Option<String>,
+    },
     BranchProtection(model::BranchProtectionCheck),
     VulnerabilityAlerts(model::VulnerabilityAlertsCheck),
     Oncall(model::OncallCheck),
     CiStatus(model::CiStatusCheck),
     ReleaseAge(model::ReleaseAgeCheck),
-    AlertRules { min: u32, labels: Vec<String> },
-    RecordingRules { min: u32, name_matches: Option<Regex>, labels: Vec<String> },
+    AlertRules {
+        min: u32,
+        labels: Vec<String>,
+    },
+    RecordingRules {
+        min: u32,
+        name_matches: Option<Regex>,
+        labels: Vec<String>,
+    },
     Promql(Box<PromqlSpec>),
     Http(Box<HttpSpec>),
     All(Vec<CompiledCheck>),
@@ -418,16 +461,18 @@ impl<'a> Compiler<'a> {
     fn check(&mut self, check: &Located<Check>) -> Option<CompiledCheck> {
         let pos = check.pos;
         match &check.value {
-            Check::File(FileCheck { any, all, ignore_case, min_bytes }) => {
+            Check::File(FileCheck { any, all, ignore_case, min_bytes, min_words }) => {
                 if any.is_empty() == all.is_empty() {
                     self.error(pos, "a `file` check needs exactly one of `any` or `all` (a list of glob patterns)");
                     return None;
                 }
-                let any = self.globs(any, *ignore_case, false);
-                let all = self.globs(all, *ignore_case, false);
-                Some(CompiledCheck::File { any: any?, all: all?, min_bytes: *min_bytes })
+                // Counting words needs the text.
+                let any = self.globs(any, *ignore_case, min_words.is_some());
+                let all = self.globs(all, *ignore_case, min_words.is_some());
+                Some(CompiledCheck::File { any: any?, all: all?, min_bytes: *min_bytes, min_words: *min_words })
             }
-            Check::Content(ContentCheck { files, matches, not_matches, ignore_case }) => {
+            Check::PrivateKeys(spec) => self.private_keys(pos, spec),
+            Check::Content(ContentCheck { files, matches, not_matches, ignore_case, message }) => {
                 let files_ids = self.non_empty_globs(pos, files, *ignore_case, "content")?;
                 let (pattern, negate) = match (matches, not_matches) {
                     (Some(p), None) => (p, false),
@@ -438,14 +483,15 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 let regex = self.regex(pattern, *ignore_case)?;
-                Some(CompiledCheck::Content { files: files_ids?, regex, negate })
+                Some(CompiledCheck::Content { files: files_ids?, regex, negate, message: message.clone() })
             }
-            Check::Query(QueryCheck { files, jq, format, require, prefer }) => {
+            Check::Query(QueryCheck { files, jq, format, require, prefer, message }) => {
                 let files_ids = self.non_empty_globs(pos, files, false, "query")?;
                 let jq = self.jq(jq);
                 let prefer = prefer.as_ref().map(|p| self.jq(p).ok_or(())).transpose();
                 let (files, jq, prefer) = (files_ids?, jq?, prefer.ok()?);
-                Some(CompiledCheck::Query { files, jq, format: *format, require: *require, prefer })
+                let (format, require, message) = (*format, *require, message.clone());
+                Some(CompiledCheck::Query { files, jq, format, require, prefer, message })
             }
             Check::Codeowners(CodeownersCheck { paths, every_file }) => {
                 for location in crate::codeowners::LOCATIONS {
@@ -506,6 +552,22 @@ impl<'a> Compiler<'a> {
             }
             Check::Not(inner) => Some(CompiledCheck::Not(Box::new(self.check(inner)?))),
         }
+    }
+
+    fn private_keys(&mut self, pos: Pos, spec: &model::PrivateKeysCheck) -> Option<CompiledCheck> {
+        let files = self.non_empty_globs(pos, &spec.files, false, "private_keys")?;
+        let stores = self.globs(&spec.stores, false, false);
+        let bad_dir = spec.fixture_dirs.iter().find(|d| d.is_empty() || d.contains('/'));
+        if let Some(dir) = bad_dir {
+            self.error(pos, format!("`fixture_dirs` holds directory names without `/`, found `{dir}`"));
+        }
+        let spec = KeysSpec {
+            files: files?,
+            stores: stores?,
+            fixture_dirs: spec.fixture_dirs.clone(),
+            fixtures_fail: spec.fixtures == model::Fixtures::Fail,
+        };
+        bad_dir.is_none().then(|| CompiledCheck::PrivateKeys(Box::new(spec)))
     }
 
     fn labels(&mut self, pos: Pos, labels: &[String]) -> Option<()> {

@@ -5,7 +5,7 @@ pub mod model;
 pub mod requests;
 pub mod template;
 
-pub use compiled::{CompiledCheck, EMBEDDED, EMBEDDED_NAME, GlobId, Initiative, Policy, Rule, Tier};
+pub use compiled::{CompiledCheck, EMBEDDED, EMBEDDED_NAME, GlobId, Initiative, KeysSpec, Policy, Rule, Tier};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use std::path::Path;

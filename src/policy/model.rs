@@ -158,6 +158,9 @@ pub enum Check {
     /// GET a URL templated from the catalog entry and test the JSON answer with jq (SonarQube, Snyk, Codecov,
     /// internal tools).
     Http(HttpCheck),
+    /// No private key is committed: private-key blocks judged by what their body decodes to (certificates, public
+    /// keys and placeholders are not keys), key stores by name; keys under test-fixture directories reported apart.
+    PrivateKeys(PrivateKeysCheck),
     /// Every check passes.
     All(Vec<Located<Check>>),
     /// At least one check passes.
@@ -183,6 +186,10 @@ pub struct FileCheck {
     /// A matching file counts only when it has at least this many bytes (a real README, not a placeholder).
     #[serde(default)]
     pub min_bytes: Option<u64>,
+    /// A matching file counts only when it has at least this many words of prose: headings, code, HTML, images,
+    /// badges and lines of only links are left out (Markdown is parsed; other files are read as plain text).
+    #[serde(default)]
+    pub min_words: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -198,6 +205,37 @@ pub struct ContentCheck {
     pub not_matches: Option<Located<String>>,
     #[serde(default)]
     pub ignore_case: bool,
+    /// What to say when it fails, instead of the pattern (the files stay in the evidence).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateKeysCheck {
+    /// Files whose text is searched for `-----BEGIN … PRIVATE KEY-----` blocks (glob patterns).
+    pub files: Vec<Located<String>>,
+    /// Binary key stores that count as keys by their name alone (e.g. `**/*.p12`, `**/*.jks`).
+    #[serde(default)]
+    pub stores: Vec<Located<String>>,
+    /// Keys in a directory of one of these names (anywhere in the path) are test fixtures.
+    #[serde(default = "fixture_dirs")]
+    pub fixture_dirs: Vec<String>,
+    /// `report` (default): fixture keys are named in the message but do not fail; `fail`: they count like others.
+    #[serde(default)]
+    pub fixtures: Fixtures,
+}
+
+fn fixture_dirs() -> Vec<String> {
+    ["test", "tests", "testdata", "fixtures", "__fixtures__", "__tests__", "spec"].map(String::from).to_vec()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fixtures {
+    #[default]
+    Report,
+    Fail,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -217,6 +255,9 @@ pub struct QueryCheck {
     /// holds (e.g. the workflow that runs the tests) before the others, which stay in path order.
     #[serde(default)]
     pub prefer: Option<Located<String>>,
+    /// What to say when it fails, instead of the expression (the files stay in the evidence).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

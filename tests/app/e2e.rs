@@ -292,7 +292,8 @@ async fn the_level_gate_fails_below_the_required_level_even_without_a_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixing_rules_passes_the_regression_gate_and_annotations_point_at_files() {
     let mut world = World::new(3).await;
-    let broken = with(&good_files(), "config/keys.yaml", "key: |\n  -----BEGIN RSA PRIVATE KEY-----\n");
+    let key: String = crate::fake_github::key::PRIVATE_KEY_PEM.lines().map(|l| format!("  {l}\n")).collect();
+    let broken = with(&good_files(), "config/keys.yaml", &format!("key: |\n{key}"));
     let base = world.commit(&without(&broken, ".github/CODEOWNERS"));
     let head = world.commit(&broken);
     world.start(2).await;

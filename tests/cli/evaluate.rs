@@ -87,7 +87,7 @@ fn gold_repository_reaches_gold_at_tier_one() {
     assert!(message(&card, "vulnerabilities").contains("SHIPSHAPE_GITHUB_TOKEN"), "{}", statuses(&card));
     assert!(message(&card, "oncall").contains("SHIPSHAPE_PAGERDUTY_TOKEN"), "{}", statuses(&card));
     assert!(message(&card, "slo-recorded").contains("SHIPSHAPE_PROMETHEUS_URL"), "{}", statuses(&card));
-    assert_eq!(message(&card, "readme"), "found `README.md`");
+    assert_eq!(message(&card, "readme"), "found `README.md` with at least 40 words of prose");
     assert_eq!(message(&card, "codeowners-coverage"), "`.github/CODEOWNERS` assigns owners to every file");
 }
 
@@ -129,19 +129,19 @@ fn missing_readme_stops_below_bronze() {
 }
 
 #[test]
-fn placeholder_readme_fails_min_bytes() {
+fn placeholder_readme_fails_min_words() {
     let repo = gold_repo("payments");
     repo.write("README.md", "# Payments\n\nTODO\n");
     let (out, card) = with_catalog(&repo, &payments_catalog(), &[]);
     out.expect_code(1);
-    assert_eq!(message(&card, "readme"), "`README.md` has only 17 bytes (at least 300 expected)");
+    assert!(message(&card, "readme").starts_with("`README.md` has 1 word of prose, at least 40 expected"));
     assert_eq!(card["level"], Value::Null);
 }
 
 #[test]
 fn committed_private_key_fails_with_line_evidence() {
     let repo = gold_repo("payments");
-    repo.write("config/tls.yaml", "cert: x\nkey: |\n  -----BEGIN RSA PRIVATE KEY-----\n  abc\n");
+    repo.write("config/tls.yaml", &crate::support::tls_yaml());
     let (out, card) = with_catalog(&repo, &payments_catalog(), &[]);
     out.expect_code(1);
     let r = rule_result(&card, "no-committed-secrets");

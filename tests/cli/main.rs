@@ -9,6 +9,7 @@ mod hostile;
 mod initiatives;
 mod jq_limits;
 mod linked;
+mod substance;
 mod support;
 mod unverified;
 mod usage;

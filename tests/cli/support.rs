@@ -256,6 +256,23 @@ pub fn long_readme() -> String {
     text
 }
 
+/// TEST ONLY: a P-256 private key generated for this run (PKCS#8 PEM), so that no key is committed for the tests.
+pub fn test_private_key_pem() -> String {
+    use base64::Engine;
+    let rng = ring::rand::SystemRandom::new();
+    let der = ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("a P-256 key");
+    let body = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+}
+
+/// A TLS configuration holding [`test_private_key_pem`] from line 3.
+pub fn tls_yaml() -> String {
+    let key: String = test_private_key_pem().lines().map(|l| format!("  {l}\n")).collect();
+    format!("cert: x\nkey: |\n{key}")
+}
+
 pub const CODEOWNERS: &str = "* @acme/payments\n";
 
 pub const WORKFLOW: &str = "name: ci

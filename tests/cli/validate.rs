@@ -100,7 +100,7 @@ rules:
         out.stdout,
         "policy.yaml:5:3: unknown key `descripton` (did you mean `description`?); expected one of: name, description
 policy.yaml:15:32: unknown key `ignorecase` (did you mean `ignore_case`?); expected one of: any, all, ignore_case, \
-         min_bytes
+         min_bytes, min_words
 "
     );
 }
@@ -580,8 +580,8 @@ fn two_check_kinds_in_one_check() {
     assert_eq!(
         out.stdout,
         "policy.yaml:14:31: expected exactly one of: file, content, query, codeowners, catalog, branch_protection, \
-         vulnerability_alerts, oncall, ci_status, release_age, alert_rules, recording_rules, promql, http, all, any, not \
-         (found `file` and `content`; combine checks with `all` or `any`)\n"
+         vulnerability_alerts, oncall, ci_status, release_age, alert_rules, recording_rules, promql, http, private_keys, \
+         all, any, not (found `file` and `content`; combine checks with `all` or `any`)\n"
     );
 }
 
