@@ -218,7 +218,8 @@ pub struct PrivateKeysCheck {
     /// Binary key stores that count as keys by their name alone (e.g. `**/*.p12`, `**/*.jks`).
     #[serde(default)]
     pub stores: Vec<Located<String>>,
-    /// Keys in a directory of one of these names (anywhere in the path) are test fixtures.
+    /// Keys in a directory of one of these names (anywhere in the path; a leading or trailing `*` matches any
+    /// suffix or prefix: `test*`, `*testing`) are test fixtures.
     #[serde(default = "fixture_dirs")]
     pub fixture_dirs: Vec<String>,
     /// `report` (default): fixture keys are named in the message but do not fail; `fail`: they count like others.
@@ -226,8 +227,17 @@ pub struct PrivateKeysCheck {
     pub fixtures: Fixtures,
 }
 
+impl PrivateKeysCheck {
+    /// The directory names of test fixtures when a policy does not say.
+    pub fn default_fixture_dirs() -> Vec<String> {
+        fixture_dirs()
+    }
+}
+
 fn fixture_dirs() -> Vec<String> {
-    ["test", "tests", "testdata", "fixtures", "__fixtures__", "__tests__", "spec"].map(String::from).to_vec()
+    ["test*", "*tests", "*testing", "*_test", "*-test", "fixtures", "__fixtures__", "__tests__", "spec"]
+        .map(String::from)
+        .to_vec()
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -244,8 +244,8 @@ fn a_compose_healthcheck_counts_only_for_a_service_the_repository_builds() {
     assert_eq!(status(&card, "health-check"), "fail", "{}", statuses(&card));
     assert!(
         message(&card, "health-check").contains(
-            "no compose service that the repository builds (`build:`) declares a `healthcheck` (those of third-party \
-             images do not count): `docker-compose.yml`"
+            "no compose service of the repository's own (built with `build:`, or an image that is not a common \
+             third-party one such as a database) declares a `healthcheck`: `docker-compose.yml`"
         ),
         "{}",
         message(&card, "health-check")
@@ -259,4 +259,38 @@ fn a_compose_healthcheck_counts_only_for_a_service_the_repository_builds() {
     let card = score(&repo);
     assert_eq!(status(&card, "health-check"), "pass", "{}", statuses(&card));
     assert_eq!(message(&card, "health-check"), "`docker-compose.yml` passes the query");
+}
+
+/// Found in the corpus (spring-petclinic-microservices): the repository's own services run from images its build
+/// publishes (`image: springcommunity/spring-petclinic-config-server`), not `build:`; their health checks count, a
+/// registry-qualified database image's still does not.
+#[test]
+fn a_compose_healthcheck_counts_for_the_repositorys_own_image_not_for_a_registry_database() {
+    let repo = gold_repo("payments");
+    let compose = COMPOSE_WITH_DEV_DATABASE
+        .replace("image: postgres:16-alpine", "image: docker.io/library/postgres:16@sha256:0123");
+    repo.remove("k8s/deployment.yaml").write("docker-compose.yml", &compose).commit("Compose");
+    assert_eq!(status(&score(&repo), "health-check"), "fail");
+    let own = compose.replace(
+        "    build: .\n",
+        "    image: ghcr.io/acme/payments-api:1.4\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8080/actuator/health\"]\n",
+    );
+    repo.write("docker-compose.yml", &own).commit("The published image, with its health check");
+    let card = score(&repo);
+    assert_eq!(status(&card, "health-check"), "pass", "{}", statuses(&card));
+}
+
+/// Found in the corpus (zalando/skipper): the reporting form's URL two lines below "report", a bounty named in words.
+#[test]
+fn a_security_policy_with_the_form_a_paragraph_below_and_a_bounty_by_name_passes() {
+    let repo = gold_repo("payments");
+    repo.write(
+        "SECURITY.md",
+        "We fix security issues as quickly as we can.\n\nIf you would like to report a vulnerability, please fill in \
+         this form:\n\nhttps://example.com/report-vulnerability\n",
+    )
+    .commit("Security policy");
+    assert_eq!(status(&score(&repo), "security-policy"), "pass");
+    repo.write("SECURITY.md", "Our bug bounty programme runs on HackerOne; ask us to join it.\n").commit("bounty");
+    assert_eq!(status(&score(&repo), "security-policy"), "pass");
 }

@@ -141,10 +141,20 @@ fn der_key(bytes: &[u8]) -> bool {
     shape().unwrap_or(false)
 }
 
-/// Whether `path` lies under a directory named like a test fixture directory.
+/// Whether `path` lies under a directory named like a test fixture directory (a name, or a name with a leading or
+/// trailing `*`: `test*` is `testdata/` and `testResources/`, `*testing` is `skptesting/`), regardless of case.
 fn in_fixture(path: &str, dirs: &[String]) -> bool {
     let parents = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    parents.split('/').any(|segment| dirs.iter().any(|d| d.eq_ignore_ascii_case(segment)))
+    parents.split('/').any(|segment| dirs.iter().any(|d| name_matches(d, segment)))
+}
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let (pattern, name) = (pattern.to_ascii_lowercase(), name.to_ascii_lowercase());
+    match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
+        (Some(suffix), _) => name.ends_with(suffix),
+        (None, Some(prefix)) => name.starts_with(prefix),
+        (None, None) => name == pattern,
+    }
 }
 
 /// A key for messages and evidence.
@@ -236,8 +246,15 @@ mod tests {
     fn fixture_directories_are_path_segments() {
         let dirs = vec!["test".to_string(), "testdata".to_string()];
         assert!(in_fixture("src/test/resources/server.key", &dirs));
+        assert!(!in_fixture("filters/opa/testResources/key.pem", &dirs), "exact names");
         assert!(in_fixture("testdata/key.pem", &dirs));
         assert!(!in_fixture("test.pem", &dirs), "the file name itself is not a directory");
         assert!(!in_fixture("contest/key.pem", &dirs));
+        // The defaults: a leading or trailing `*`.
+        let dirs = crate::policy::model::PrivateKeysCheck::default_fixture_dirs();
+        assert!(in_fixture("filters/opa/testResources/key.pem", &dirs));
+        assert!(in_fixture("skptesting/key.pem", &dirs));
+        assert!(in_fixture("pkg/tls/tls_test/server.key", &dirs));
+        assert!(!in_fixture("deploy/latest/key.pem", &dirs));
     }
 }
