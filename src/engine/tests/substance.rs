@@ -243,7 +243,7 @@ fn health_check_counts_only_the_services_the_repository_builds() {
     let (status_, message) = outcome(&embedded_card(&[("docker-compose.yml", COMPOSE_DB_ONLY)]), "health-check");
     assert_eq!(status_, Status::Fail);
     assert!(
-        message.contains("no compose service that the repository builds (`build:`) declares a `healthcheck`"),
+        message.contains("no compose service of the repository's own (built with `build:`, or an image that is not a common third-party one such as a database) declares a `healthcheck`"),
         "{message}"
     );
     assert!(message.contains("`docker-compose.yml`"), "the file is named: {message}");
