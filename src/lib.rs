@@ -14,6 +14,7 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod facts;
+pub mod gitattributes;
 pub mod github;
 pub mod http;
 pub mod initiatives;

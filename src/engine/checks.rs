@@ -9,11 +9,12 @@ use crate::policy::model::{Format, Require, VulnerabilityAlertsCheck};
 use crate::policy::requests::{HttpSpec, PromqlSpec};
 use crate::policy::{CompiledCheck, GlobId, Policy};
 use crate::yaml::SyntaxKind;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 
 mod ci;
 mod explain;
+mod ignored;
 pub(super) mod keys;
 pub(super) mod words;
 
@@ -65,28 +66,56 @@ impl Outcome {
 pub struct Ctx<'a> {
     pub policy: &'a Policy,
     pub subject: &'a Subject<'a>,
-    /// For each glob of the policy, the files it matches (sorted).
+    /// For each glob of the policy, the files it matches (sorted) that count by default.
     matches: Vec<Vec<&'a str>>,
+    /// For each glob of the policy, the files it matches that the policy's `ignore` leaves out.
+    left_out: Vec<Vec<&'a str>>,
+    scope: ignored::LeftOut<'a>,
+    /// Whether the rule being checked says `include_ignored`.
+    pub include_ignored: Cell<bool>,
     codeowners: OnceCell<Option<(&'static str, codeowners::Codeowners, Vec<codeowners::CodeownersError>)>>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(policy: &'a Policy, subject: &'a Subject<'a>) -> Self {
+        let scope = ignored::LeftOut::of(policy, subject.facts);
         let mut matches = vec![Vec::new(); policy.globs.patterns.len()];
+        let mut left_out = vec![Vec::new(); policy.globs.patterns.len()];
         let mut hits = Vec::new();
         if !matches.is_empty() {
             for path in subject.facts.files.keys() {
                 policy.globs.set.matches_into(path.as_str(), &mut hits);
+                let target = if scope.reasons.contains_key(path.as_str()) { &mut left_out } else { &mut matches };
                 for &id in &hits {
-                    matches[id].push(path.as_str());
+                    target[id].push(path.as_str());
                 }
             }
         }
-        Self { policy, subject, matches, codeowners: OnceCell::new() }
+        let include_ignored = Cell::new(false);
+        Self { policy, subject, matches, left_out, scope, include_ignored, codeowners: OnceCell::new() }
+    }
+
+    /// Problems met reading `.gitattributes`, for the scorecard's notes.
+    pub fn scope_notes(&self) -> &[String] {
+        &self.scope.notes
+    }
+
+    /// The files one glob matches that count for the rule being checked (sorted).
+    fn matched(&self, id: GlobId) -> Vec<&'a str> {
+        if !self.include_ignored.get() || self.left_out[id].is_empty() {
+            return self.matches[id].clone();
+        }
+        let mut all = [self.matches[id].as_slice(), self.left_out[id].as_slice()].concat();
+        all.sort_unstable();
+        all
     }
 
     fn files(&self, globs: &[GlobId]) -> BTreeSet<&'a str> {
-        globs.iter().flat_map(|&id| self.matches[id].iter().copied()).collect()
+        let mut files: BTreeSet<&'a str> = globs.iter().flat_map(|&id| self.matches[id].iter().copied()).collect();
+        if self.include_ignored.get() {
+            files.extend(globs.iter().flat_map(|&id| self.left_out[id].iter().copied()));
+        }
+        files
     }
 
     /// The patterns for a message: all of them when few, else the first three and a count.
@@ -105,16 +134,23 @@ impl<'a> Ctx<'a> {
 
     pub fn check(&self, check: &CompiledCheck) -> Outcome {
         match check {
-            CompiledCheck::File { any, all, min_bytes, min_words: None } => self.file(any, all, *min_bytes),
-            CompiledCheck::File { any, all, min_bytes, min_words: Some(words) } => {
-                self.substantial_file(any, all, *min_bytes, *words)
+            CompiledCheck::File { any, all, min_bytes, min_words } => {
+                let outcome = match min_words {
+                    None => self.file(any, all, *min_bytes),
+                    Some(words) => self.substantial_file(any, all, *min_bytes, *words),
+                };
+                self.with_left_out(outcome, &[any, all], false)
             }
             CompiledCheck::Content { files, regex, negate, message } => {
-                self.content(files, regex, *negate).explained(message.as_deref())
+                let outcome = self.content(files, regex, *negate).explained(message.as_deref());
+                self.with_left_out(outcome, &[files], *negate)
             }
-            CompiledCheck::PrivateKeys(spec) => self.private_keys(spec),
+            CompiledCheck::PrivateKeys(spec) => {
+                self.with_left_out(self.private_keys(spec), &[&spec.files, &spec.stores], true)
+            }
             CompiledCheck::Query { files, jq, format, require, prefer, message } => {
-                self.query(files, jq, *format, *require, prefer.as_ref()).explained(message.as_deref())
+                let outcome = self.query(files, jq, *format, *require, prefer.as_ref()).explained(message.as_deref());
+                self.with_left_out(outcome, &[files], false)
             }
             CompiledCheck::Codeowners { paths, every_file } => self.codeowners(paths, *every_file),
             CompiledCheck::Catalog { jq, message } => self.catalog(jq, message.as_deref()),
@@ -200,8 +236,8 @@ impl<'a> Ctx<'a> {
         let mut missing = Vec::new();
         let mut found = Vec::new();
         for &id in all {
-            match self.matches[id].iter().find(|p| big_enough(p)) {
-                Some(path) => found.push(*path),
+            match self.matched(id).into_iter().find(|p| big_enough(p)) {
+                Some(path) => found.push(path),
                 None => missing.push(id),
             }
         }
@@ -390,7 +426,7 @@ impl<'a> Ctx<'a> {
             return Outcome::fail(format!("`{location}` assigns no owners")).at(location, None);
         }
         let candidates: Box<dyn Iterator<Item = &str>> = if every_file {
-            Box::new(facts.files.keys().map(String::as_str))
+            Box::new(facts.files.keys().map(String::as_str).filter(|p| self.counts(p)))
         } else {
             Box::new(self.files(paths).into_iter())
         };

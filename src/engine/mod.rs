@@ -56,6 +56,7 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
         .rules
         .iter()
         .map(|rule| {
+            ctx.include_ignored.set(rule.include_ignored);
             let outcome = applicability(&ctx, rule, tier).unwrap_or_else(|| ctx.check(&rule.check));
             let mut result = RuleResult {
                 id: rule.id.clone(),
@@ -89,6 +90,7 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>) -> Scorecard {
         }
     }
     notes.extend(subject.facts.notes.iter().cloned());
+    notes.extend(ctx.scope_notes().iter().cloned());
     Scorecard {
         service: subject.service.map(|s| s.name.clone()),
         repository: subject.repository.clone(),

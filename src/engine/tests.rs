@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod ci;
 mod hostile;
+mod ignore;
 mod levels;
 mod linked;
 mod substance;

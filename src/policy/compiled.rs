@@ -33,6 +33,8 @@ pub struct Policy {
     pub globs: GlobTable,
     /// Files whose content some check reads.
     pub read_globs: GlobSet,
+    /// What rules leave out unless they include ignored files.
+    pub ignore: super::ignore::Ignore,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +57,8 @@ pub struct Rule {
     pub remediation: String,
     pub check: CompiledCheck,
     pub when: Option<CompiledWhen>,
+    /// The rule also looks at the files `ignore` leaves out.
+    pub include_ignored: bool,
 }
 
 #[derive(Debug)]
@@ -376,6 +380,7 @@ impl<'a> Compiler<'a> {
                     remediation: spec.remediation,
                     check,
                     when,
+                    include_ignored: spec.include_ignored,
                 });
             }
         }
@@ -405,6 +410,10 @@ impl<'a> Compiler<'a> {
             }
         }
 
+        let ignore = super::ignore::compile(self.file, &parsed.ignore, self.diags);
+        if ignore.gitattributes {
+            self.read_globs.add(Glob::new("**/.gitattributes").expect("valid glob"));
+        }
         let set = build_set(&self.globs);
         let read_globs = self.read_globs.build().unwrap_or_else(|_| GlobSet::empty());
         Policy {
@@ -417,6 +426,7 @@ impl<'a> Compiler<'a> {
             initiatives,
             globs: GlobTable { set, patterns: self.patterns },
             read_globs,
+            ignore,
         }
     }
 

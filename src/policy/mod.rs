@@ -1,6 +1,7 @@
 //! Scorecard policies: the file format ([`model`]) and its compiled, validated form ([`compiled`]).
 
 pub mod compiled;
+pub mod ignore;
 pub mod model;
 pub mod requests;
 pub mod template;

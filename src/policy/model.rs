@@ -35,6 +35,39 @@ pub struct PolicyFile {
     /// Time-boxed campaigns: rules every service must pass by a date, whatever its tier's deadline.
     #[serde(default)]
     pub initiatives: Vec<InitiativeSpec>,
+    /// Files no rule looks at unless it says `include_ignored: true`: vendored and generated code is not the
+    /// service's own.
+    #[serde(default)]
+    pub ignore: IgnoreSpec,
+}
+
+/// What every rule leaves out: files under these globs, and what `.gitattributes` marks as vendored or generated.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreSpec {
+    /// Globs of paths left out (replaces the default list; `[]` leaves nothing out by path).
+    #[serde(default = "default_ignored_paths")]
+    pub paths: Vec<Located<String>>,
+    /// Leave out what `.gitattributes` files mark `linguist-vendored` or `linguist-generated`.
+    #[serde(default = "default_true")]
+    pub gitattributes: bool,
+}
+
+impl Default for IgnoreSpec {
+    fn default() -> Self {
+        Self { paths: default_ignored_paths(), gitattributes: true }
+    }
+}
+
+/// The default `ignore.paths`.
+pub const DEFAULT_IGNORED_PATHS: [&str; 3] = ["**/vendor/**", "**/third_party/**", "**/node_modules/**"];
+
+fn default_ignored_paths() -> Vec<Located<String>> {
+    DEFAULT_IGNORED_PATHS.iter().map(|p| Located::new(p.to_string())).collect()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_levels() -> Vec<Located<String>> {
@@ -104,6 +137,9 @@ pub struct RuleSpec {
     /// Limits the rule to some services; others do not have to pass it.
     #[serde(default)]
     pub when: Option<When>,
+    /// Look at the files the policy's `ignore` leaves out too (vendored and generated ones).
+    #[serde(default)]
+    pub include_ignored: bool,
 }
 
 /// Conditions for a rule to apply. All given conditions must hold.

@@ -6,6 +6,7 @@ mod ci_rules;
 mod evaluate;
 mod formats;
 mod hostile;
+mod ignored;
 mod initiatives;
 mod jq_limits;
 mod linked;

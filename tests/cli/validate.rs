@@ -69,7 +69,7 @@ fn misspelt_key_gets_did_you_mean() {
         out.stdout,
         "policy.yaml:10:5: missing required key `remediation`
 policy.yaml:13:5: unknown key `remediaton` (did you mean `remediation`?); expected one of: id, title, level, \
-         description, remediation, check, when
+         description, remediation, check, when, include_ignored
 "
     );
 }
@@ -367,7 +367,7 @@ cat/exceptions/search/readme.yaml:3:10: exception for unknown service `search`
 cat/exceptions/search/readme.yaml:6:10: warning: expired on 2020-01-01: it no longer applies and the file can be \
          removed
 policy.yaml:9:1: unknown key `metdata` (did you mean `metadata`?); expected one of: apiVersion, kind, metadata, \
-         levels, tiers, default_tier, rules, initiatives
+         levels, tiers, default_tier, rules, initiatives, ignore
 "
     );
 }
