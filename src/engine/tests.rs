@@ -11,6 +11,7 @@ mod hostile;
 mod ignore;
 mod levels;
 mod linked;
+mod scope;
 mod substance;
 
 const HEADER: &str = "apiVersion: shipshape.dev/v1

@@ -10,6 +10,7 @@ mod ignored;
 mod initiatives;
 mod jq_limits;
 mod linked;
+mod scope_rules;
 mod substance;
 mod support;
 mod unverified;
