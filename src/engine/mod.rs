@@ -120,7 +120,8 @@ fn resolve_tier(policy: &Policy, subject: &Subject<'_>, notes: &mut Vec<String>)
                     format!("`spec.tier: {tier}` in {file} is ignored (tiers come only from the catalog)")
                 }
                 Some(_) => "the catalog entry has no spec.tier".to_string(),
-                None => "no catalog entry".to_string(),
+                None if subject.catalog_given => "no catalog entry".to_string(),
+                None => "no catalog given".to_string(),
             };
             notes.push(format!("{why}: scored at the policy's default tier {}", policy.default_tier));
             return policy.default_tier;

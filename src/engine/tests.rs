@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 mod ci;
+mod corpus_cases;
 mod hostile;
 mod ignore;
 mod levels;

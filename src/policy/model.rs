@@ -35,8 +35,8 @@ pub struct PolicyFile {
     /// Time-boxed campaigns: rules every service must pass by a date, whatever its tier's deadline.
     #[serde(default)]
     pub initiatives: Vec<InitiativeSpec>,
-    /// Files no rule looks at unless it says `include_ignored: true`: vendored and generated code is not the
-    /// service's own.
+    /// Files no rule looks at unless it says `include_ignored: true`: vendored, generated and example code is not
+    /// the service's own.
     #[serde(default)]
     pub ignore: IgnoreSpec,
 }
@@ -60,7 +60,8 @@ impl Default for IgnoreSpec {
 }
 
 /// The default `ignore.paths`.
-pub const DEFAULT_IGNORED_PATHS: [&str; 3] = ["**/vendor/**", "**/third_party/**", "**/node_modules/**"];
+pub const DEFAULT_IGNORED_PATHS: [&str; 5] =
+    ["**/vendor/**", "**/third_party/**", "**/node_modules/**", "**/examples/**", "**/example/**"];
 
 fn default_ignored_paths() -> Vec<Located<String>> {
     DEFAULT_IGNORED_PATHS.iter().map(|p| Located::new(p.to_string())).collect()
