@@ -13,6 +13,7 @@ mod fake_github_selftest;
 mod fake_slack;
 mod hostile;
 mod hostile_policy;
+mod ignored;
 mod linked_tools;
 mod odd_names;
 mod tracking;
