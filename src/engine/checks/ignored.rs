@@ -69,7 +69,8 @@ impl Ctx<'_> {
         let named: Vec<String> =
             files.iter().take(SHOWN).map(|p| format!("`{}` ({})", shown(p), self.scope.reasons[p])).collect();
         let more = if files.len() > SHOWN { format!(" and {} more", files.len() - SHOWN) } else { String::new() };
-        let message = format!("{}; left out as vendored, generated or example code: {}{more}", outcome.message, named.join(", "));
+        let message =
+            format!("{}; left out as vendored, generated or example code: {}{more}", outcome.message, named.join(", "));
         Outcome { message, ..outcome }
     }
 

@@ -204,11 +204,16 @@ impl Ctx<'_> {
         if !fixtures.is_empty() {
             notes.push(format!("in test fixtures (reported, not failing): {}", listed(&fixtures)));
         }
-        if public + placeholders > 0 {
-            notes.push(format!(
-                "not counted: {public} certificate or public-key block(s), {placeholders} placeholder or incomplete \
-                 private-key block(s)"
-            ));
+        let not_counted: Vec<String> = [
+            (public, "certificate or public-key block(s)"),
+            (placeholders, "placeholder or incomplete private-key block(s)"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !not_counted.is_empty() {
+            notes.push(format!("not counted: {}", not_counted.join(", ")));
         }
         if unread > 0 {
             notes.push(format!("{unread} large or binary file(s) not read"));

@@ -18,7 +18,8 @@ const EXAMPLE_PROTO: &str = "syntax = \"proto3\";\npackage driver;\n\nservice Dr
 #[test]
 fn an_example_apps_proto_is_not_the_services_api() {
     // A tracing backend whose repository carries a demo application under `examples/` (jaeger's HotROD).
-    let files = [("cmd/collector/main.go", "package main\n"), ("examples/hotrod/services/driver/driver.proto", EXAMPLE_PROTO)];
+    let files =
+        [("cmd/collector/main.go", "package main\n"), ("examples/hotrod/services/driver/driver.proto", EXAMPLE_PROTO)];
     let (status, message) = outcome(&files, "api-spec");
     assert_eq!(status, Status::Fail, "{message}");
     assert!(
@@ -75,7 +76,10 @@ fn deployment_platforms_and_cd_servers_count_as_a_pipeline() {
         ("render.yaml", "services:\n  - type: web\n    name: app\n"),
         ("gocd/pipelines/snuba-py.yaml", "format_version: 10\npipelines: {}\n"),
         ("deploy.gocd.yaml", "format_version: 10\n"),
-        ("app.json", "{\"name\": \"umami\", \"buildpacks\": [{\"url\": \"heroku/nodejs\"}], \"addons\": [\"heroku-postgresql\"]}\n"),
+        (
+            "app.json",
+            "{\"name\": \"umami\", \"buildpacks\": [{\"url\": \"heroku/nodejs\"}], \"addons\": [\"heroku-postgresql\"]}\n",
+        ),
     ] {
         let files = [none[0], none[1], (path, text)];
         let (status, message) = outcome(&files, "deployment-pipeline");

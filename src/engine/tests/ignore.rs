@@ -28,7 +28,9 @@ fn vendored_directories_are_left_out_by_default_and_named() {
     assert_eq!(status(&card, "api-spec"), Status::Fail);
     let text = message(&card, "api-spec");
     assert!(
-        text.starts_with("no file matches `**/*.proto`, `**/*.graphql`; left out as vendored, generated or example code: "),
+        text.starts_with(
+            "no file matches `**/*.proto`, `**/*.graphql`; left out as vendored, generated or example code: "
+        ),
         "{text}"
     );
     assert!(text.contains("`third_party/googleapis/google/rpc/status.proto` (under `**/third_party/**`)"), "{text}");
@@ -110,7 +112,10 @@ fn checks_that_look_for_bad_files_say_what_they_did_not_look_at() {
     let card = Run::new(&p, repo(&files)).card();
     assert_eq!(status(&card, "no-committed-secrets"), Status::Pass);
     let text = message(&card, "no-committed-secrets");
-    assert!(text.contains("left out as vendored, generated or example code: `node_modules/some-lib/test/fixtures/.env`"), "{text}");
+    assert!(
+        text.contains("left out as vendored, generated or example code: `node_modules/some-lib/test/fixtures/.env`"),
+        "{text}"
+    );
 }
 
 #[test]

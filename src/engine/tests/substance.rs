@@ -278,6 +278,14 @@ fn certificates_public_keys_and_requests_are_not_private_keys() {
 }
 
 #[test]
+fn a_certificate_alone_is_named_as_not_counted_without_empty_parts() {
+    let card = embedded_card(&[("deploy/tls/ca.pem", CERTIFICATE)]);
+    let (status, message) = outcome(&card, "no-committed-secrets");
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.ends_with("; not counted: 3 certificate or public-key block(s)"), "{message}");
+}
+
+#[test]
 fn placeholders_and_incomplete_blocks_are_not_private_keys() {
     let text = "-----BEGIN RSA PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n\
                 -----END RSA PRIVATE KEY-----\n\
