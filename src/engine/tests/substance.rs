@@ -336,7 +336,7 @@ fn keys_in_test_fixtures_are_reported_apart_unless_fixtures_fail() {
         keys.message,
         "no private key in 2 file(s) read; in test fixtures (reported, not failing): `src/test/resources/client.p12` \
          (key store, judged by its name), `internal/tls/testdata/server.pem` line 1 (PRIVATE KEY); not counted: 3 \
-         certificate or public-key block(s), 0 placeholder or incomplete private-key block(s)"
+         certificate or public-key block(s)"
     );
     assert_eq!(keys.evidence.len(), 2, "fixture keys are named in the evidence");
 
