@@ -44,6 +44,9 @@ pub trait HistoryStore: Send + Sync {
     /// Records a scorecard of `git_ref`; a failure is logged, never fatal to the evaluation.
     fn record(&self, card: &Scorecard, git_ref: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 
+    /// Records a catalog service's default-branch scorecard as its record of the day (the dashboard's history).
+    fn record_day(&self, card: &Scorecard) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
     /// For each rule whose latest status on `git_ref` is `fail`, when its current run of failures started.
     fn failing_since(
         &self,
@@ -262,6 +265,9 @@ impl App {
             // Tracking issues and alerts are for catalog services: an unregistered repository is scored (and its pull
             // requests checked) but gets no issue, so installing the App on a whole organisation files nothing there.
             let is_service = snapshot.catalog.service_for_repository(&repo).is_some();
+            if is_service {
+                self.store.record_day(&card).await;
+            }
             if is_service && !repository.archived && !repository.fork {
                 if repository.has_issues {
                     self.track(github, repository, &card, &snapshot.policy).await?;

@@ -134,6 +134,16 @@ impl HistoryStore for StoreCache {
         })
     }
 
+    fn record_day(&self, card: &Scorecard) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let record = crate::store::ServiceDay::from_card(card, self.clock.now());
+        Box::pin(async move {
+            let Some(record) = record else { return };
+            if let Err(e) = self.store.record_service_day(&record).await {
+                tracing::warn!(error = %e, "service history write failed");
+            }
+        })
+    }
+
     fn failing_since(
         &self,
         repository: &str,

@@ -24,6 +24,9 @@ mod kv;
 mod queue;
 #[cfg(test)]
 mod queue_tests;
+mod service_days;
+#[cfg(test)]
+mod service_days_tests;
 #[cfg(test)]
 mod tests;
 pub use deliveries::{
@@ -31,6 +34,7 @@ pub use deliveries::{
 };
 pub use history::EvaluationRecord;
 pub use kv::KvEntry;
+pub use service_days::{KEEP_DAYS, ServiceDay};
 
 /// Well-known namespaces of the key/value cache.
 pub mod ns {

@@ -11,6 +11,7 @@ mod edge;
 mod fake_github;
 mod fake_github_selftest;
 mod fake_slack;
+mod history;
 mod hostile;
 mod hostile_policy;
 mod ignored;

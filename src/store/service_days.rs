@@ -1,0 +1,154 @@
+//! The readiness history of catalog services: one record per service and day, the day's latest default-branch
+//! evaluation, kept [`KEEP_DAYS`] days. The dashboard's trends, drops and improvements are read from it.
+
+use super::{Result, Store, StoreError, from_millis, millis};
+use crate::engine::{Scorecard, Status};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use std::collections::BTreeMap;
+
+/// How long day records are kept.
+pub const KEEP_DAYS: i64 = 400;
+
+/// A service's readiness on one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceDay {
+    /// The repository's owner (the organisation).
+    pub org: String,
+    pub service: String,
+    pub day: NaiveDate,
+    pub repository: String,
+    /// The owning team (`spec.owner`).
+    pub owner: Option<String>,
+    pub tier: u32,
+    pub level: Option<String>,
+    pub required_level: String,
+    pub meets_required: bool,
+    /// How many rules at or below the level reached were not judged.
+    pub unverified: u32,
+    pub commit: String,
+    pub rules: BTreeMap<String, Status>,
+    pub evaluated_at: DateTime<Utc>,
+}
+
+impl ServiceDay {
+    /// The record `card` makes when evaluated at `now`; `None` without a catalog service or a GitHub `owner/name`.
+    pub fn from_card(card: &Scorecard, now: DateTime<Utc>) -> Option<ServiceDay> {
+        let service = card.service.clone()?;
+        let (org, name) = card.repository.split_once('/')?;
+        let login = !org.is_empty() && org.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !login || name.is_empty() || name.contains('/') {
+            return None;
+        }
+        Some(ServiceDay {
+            org: org.to_string(),
+            service,
+            day: now.date_naive(),
+            repository: card.repository.clone(),
+            owner: card.owner.clone(),
+            tier: card.tier,
+            level: card.level.clone(),
+            required_level: card.required_level.clone(),
+            meets_required: card.meets_required,
+            unverified: u32::try_from(card.unverified.len()).unwrap_or(u32::MAX),
+            commit: card.commit.clone().unwrap_or_default(),
+            rules: card.rules.iter().map(|r| (r.id.clone(), r.status)).collect(),
+            evaluated_at: now,
+        })
+    }
+}
+
+const COLUMNS: &str = "org, service, day, repository, owner, tier, level, required_level, meets_required, unverified, \
+                       commit_sha, rules, evaluated_at";
+
+impl Store {
+    /// Writes `record` as its service's record of its day, unless the day already holds a later evaluation.
+    pub async fn record_service_day(&self, record: &ServiceDay) -> Result<()> {
+        let rules = serde_json::to_string(&record.rules)
+            .map_err(|e| StoreError::Decode { what: "service_days.rules".into(), reason: e.to_string() })?;
+        sqlx::query(&format!(
+            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (org, service, day) DO UPDATE SET
+                 repository = excluded.repository, owner = excluded.owner, tier = excluded.tier,
+                 level = excluded.level, required_level = excluded.required_level,
+                 meets_required = excluded.meets_required, unverified = excluded.unverified,
+                 commit_sha = excluded.commit_sha, rules = excluded.rules, evaluated_at = excluded.evaluated_at
+             WHERE excluded.evaluated_at >= service_days.evaluated_at"
+        ))
+        .bind(&record.org)
+        .bind(&record.service)
+        .bind(record.day.to_string())
+        .bind(&record.repository)
+        .bind(&record.owner)
+        .bind(i64::from(record.tier))
+        .bind(&record.level)
+        .bind(&record.required_level)
+        .bind(record.meets_required)
+        .bind(i64::from(record.unverified))
+        .bind(&record.commit)
+        .bind(rules)
+        .bind(millis(record.evaluated_at))
+        .execute(&self.writes)
+        .await?;
+        Ok(())
+    }
+
+    /// One service's records from `since` on, oldest first.
+    pub async fn service_days(&self, org: &str, service: &str, since: NaiveDate) -> Result<Vec<ServiceDay>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM service_days WHERE org = ? AND service = ? AND day >= ? ORDER BY day"
+        ))
+        .bind(org)
+        .bind(service)
+        .bind(since.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(service_day).collect()
+    }
+
+    /// Every record of an organisation from `since` on, by day then service.
+    pub async fn org_days(&self, org: &str, since: NaiveDate) -> Result<Vec<ServiceDay>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM service_days WHERE org = ? AND day >= ? ORDER BY day, service"
+        ))
+        .bind(org)
+        .bind(since.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(service_day).collect()
+    }
+
+    /// Deletes the records of days before `before`; returns how many.
+    pub async fn prune_service_days(&self, before: NaiveDate) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM service_days WHERE day < ?")
+            .bind(before.to_string())
+            .execute(&self.writes)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Decode {
+        what: format!("service_days.{what}"),
+        reason: e.to_string(),
+    };
+    let day: String = row.get("day");
+    let rules: String = row.get("rules");
+    Ok(ServiceDay {
+        org: row.get("org"),
+        service: row.get("service"),
+        day: day.parse().map_err(|e| corrupt("day", &e))?,
+        repository: row.get("repository"),
+        owner: row.get("owner"),
+        tier: super::to_u32(row.get("tier"), "service_days.tier")?,
+        level: row.get("level"),
+        required_level: row.get("required_level"),
+        meets_required: row.get::<i64, _>("meets_required") == 1,
+        unverified: super::to_u32(row.get("unverified"), "service_days.unverified")?,
+        commit: row.get("commit_sha"),
+        rules: serde_json::from_str(&rules).map_err(|e| corrupt("rules", &e))?,
+        evaluated_at: from_millis(row.get("evaluated_at"))?,
+    })
+}
