@@ -11,6 +11,7 @@ pub mod clock;
 pub mod codeowners;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod diag;
 pub mod engine;
 pub mod facts;
