@@ -26,6 +26,9 @@ pub const LISTEN: &str = "SHIPSHAPE_LISTEN";
 pub const SWEEP_INTERVAL: &str = "SHIPSHAPE_SWEEP_INTERVAL";
 pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
+pub const API_TOKEN: &str = "SHIPSHAPE_API_TOKEN";
+/// The shortest `SHIPSHAPE_API_TOKEN` accepted.
+pub const MIN_API_TOKEN_LEN: usize = 32;
 pub const PAGERDUTY_TOKEN: &str = "SHIPSHAPE_PAGERDUTY_TOKEN";
 pub const PAGERDUTY_API_URL: &str = "SHIPSHAPE_PAGERDUTY_API_URL";
 pub const PROMETHEUS_URL: &str = "SHIPSHAPE_PROMETHEUS_URL";
@@ -187,6 +190,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Slack incoming webhook: the URL is itself a credential.
     pub slack_webhook_url: Option<Secret>,
+    /// The operator's token for the web API (`SHIPSHAPE_API_TOKEN`): sees every organisation.
+    pub api_token: Option<Secret>,
     /// PagerDuty, Prometheus and the secrets of `http` checks (`Debug` shows no credential).
     pub providers: crate::providers::ProvidersConfig,
     /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
@@ -212,6 +217,7 @@ impl fmt::Debug for ServeConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("public_url", &self.public_url)
             .field("slack_webhook_url", &self.slack_webhook_url)
+            .field("api_token", &self.api_token)
             .field("providers", &self.providers)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
@@ -286,6 +292,17 @@ impl ServeConfig {
             None => None,
         };
         let slack_webhook_url = get(SLACK_WEBHOOK_URL).map(|url| parse_slack_url(&url)).transpose()?;
+        let api_token = match get(API_TOKEN).map(|t| t.trim().to_string()) {
+            Some(token) if token.chars().count() < MIN_API_TOKEN_LEN || token.chars().any(char::is_whitespace) => {
+                return Err(ConfigError::new(
+                    API_TOKEN,
+                    format!(
+                        "must be at least {MIN_API_TOKEN_LEN} characters without spaces (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+            token => token.map(Secret::new),
+        };
         // Secrets are named by their variables, which a lookup cannot list: see [`ServeConfig::with_secrets`].
         let providers = crate::providers::ProvidersConfig::from_vars(get, std::iter::empty())
             .map_err(|(name, problem)| ConfigError::new(name, problem))?;
@@ -316,6 +333,7 @@ impl ServeConfig {
             sweep_interval,
             public_url,
             slack_webhook_url,
+            api_token,
             providers,
             write_limit,
             log_filter,

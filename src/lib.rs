@@ -32,5 +32,6 @@ pub mod slack;
 pub mod store;
 pub mod tracking;
 pub mod validate;
+pub mod web;
 pub mod worker;
 pub mod yaml;

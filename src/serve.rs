@@ -287,7 +287,12 @@ pub async fn start(
     let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let scorecards = readiness_routes(store.clone());
+    let web = crate::web::routes(crate::web::WebState {
+        store: store.clone(),
+        viewers: Arc::new(crate::web::access::Viewers::new(config.api_token.as_ref(), &config.github_api_url)),
+        clock: clock.clone(),
+    });
+    let scorecards = readiness_routes(store.clone()).merge(web);
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {
         let _ = stopped.await;
     }));

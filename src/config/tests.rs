@@ -512,3 +512,18 @@ fn flags_go_through_the_same_validation() {
         r#"SHIPSHAPE_CATALOG_REPO: expected owner/name, found "foo""#
     );
 }
+
+#[test]
+fn the_api_token_must_be_long_and_is_never_shown() {
+    let short = error_with("SHIPSHAPE_API_TOKEN", Some("hunter2hunter2"));
+    assert!(short.contains("SHIPSHAPE_API_TOKEN") && short.contains("at least 32 characters"), "{short}");
+    assert!(!short.contains("hunter2"), "{short}");
+    let spaced = error_with("SHIPSHAPE_API_TOKEN", Some("0123456789abcdef 0123456789abcdef"));
+    assert!(spaced.contains("without spaces"), "{spaced}");
+    let mut vars = base();
+    vars.insert("SHIPSHAPE_API_TOKEN", "  0123456789abcdef0123456789abcdef \n".into());
+    let config = load(&vars).unwrap();
+    assert_eq!(config.api_token.as_ref().map(|t| t.expose()), Some("0123456789abcdef0123456789abcdef"));
+    assert!(!format!("{config:?}").contains("0123456789abcdef0123456789abcdef"));
+    assert!(load(&base()).unwrap().api_token.is_none());
+}

@@ -119,6 +119,25 @@ impl Store {
         rows.iter().map(service_day).collect()
     }
 
+    /// Each service's latest record in `org`, by service name.
+    pub async fn latest_service_days(&self, org: &str) -> Result<Vec<ServiceDay>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM service_days s WHERE org = ?
+               AND day = (SELECT MAX(day) FROM service_days t WHERE t.org = s.org AND t.service = s.service)
+             ORDER BY service"
+        ))
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(service_day).collect()
+    }
+
+    /// The organisations that have records, sorted.
+    pub async fn history_orgs(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT DISTINCT org FROM service_days ORDER BY org").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get("org")).collect())
+    }
+
     /// Deletes the records of days before `before`; returns how many.
     pub async fn prune_service_days(&self, before: NaiveDate) -> Result<u64> {
         let done = sqlx::query("DELETE FROM service_days WHERE day < ?")

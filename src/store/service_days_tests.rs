@@ -70,8 +70,16 @@ async fn organisations_are_kept_apart_and_old_days_pruned() {
     let globex = store.org_days("globex", date(1)).await.unwrap();
     assert_eq!(globex.iter().map(|d| d.commit.as_str()).collect::<Vec<_>>(), ["z"]);
 
+    record(&store, &card("acme/payments", "payments", "a2", Status::Fail), at(3, 9)).await;
+    let latest = store.latest_service_days("acme").await.unwrap();
+    assert_eq!(
+        latest.iter().map(|d| (d.service.as_str(), d.commit.as_str())).collect::<Vec<_>>(),
+        [("payments", "a2"), ("search", "b")]
+    );
+    assert_eq!(store.history_orgs().await.unwrap(), ["acme", "globex"]);
+
     assert_eq!(store.prune_service_days(date(2)).await.unwrap(), 1);
-    assert_eq!(store.org_days("acme", date(1)).await.unwrap().len(), 1);
+    assert_eq!(store.org_days("acme", date(1)).await.unwrap().len(), 2);
     assert_eq!(store.org_days("globex", date(1)).await.unwrap().len(), 1);
 }
 

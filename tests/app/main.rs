@@ -18,3 +18,4 @@ mod ignored;
 mod linked_tools;
 mod odd_names;
 mod tracking;
+mod web_api;

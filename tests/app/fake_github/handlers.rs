@@ -43,7 +43,8 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
             return issues::route(w, ctx)
                 .or_else(|| catalog::route(w, ctx))
                 .or_else(|| security::route(w, ctx))
-                .or_else(|| statuses::route(w, ctx));
+                .or_else(|| statuses::route(w, ctx))
+                .or_else(|| users::route(w, ctx));
         }
     };
     Some(handled.unwrap_or_else(|reply| reply))
@@ -69,6 +70,8 @@ pub(crate) fn repo_access(w: &World, ctx: &Ctx<'_>) -> Result<(String, String), 
         Caller::Installation { id, repository_ids } => (*id, repository_ids),
         Caller::None => return Err(Reply::error(401, "Requires authentication")),
         Caller::App | Caller::Invalid(_) => return Err(Reply::error(401, "Bad credentials")),
+        // The fake models no user's repository access: what a user token reaches is not found.
+        Caller::User { .. } => return Err(Reply::error(404, "Not Found")),
     };
     let key = repo_key(ctx.param("owner"), ctx.param("repo"));
     match w.repos.get(&key) {
@@ -194,7 +197,7 @@ fn default_permissions() -> Value {
     })
 }
 
-fn installation_json(w: &World, base: &str, inst: &Installation) -> Value {
+pub(crate) fn installation_json(w: &World, base: &str, inst: &Installation) -> Value {
     let mut v = rebase(Spec::global().example("installation"), base, "octocat/Hello-World");
     v["id"] = json!(inst.id);
     v["account"] = user_json(base, &inst.account, inst.account_id, "Organization");
@@ -1162,6 +1165,7 @@ fn list_installation_repos(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         Caller::Installation { id, repository_ids } => (*id, repository_ids),
         Caller::None => return Err(Reply::error(401, "Requires authentication")),
         Caller::App | Caller::Invalid(_) => return Err(Reply::error(401, "Bad credentials")),
+        Caller::User { .. } => return Err(Reply::error(403, "Resource not accessible by user")),
     };
     let template = Spec::global().example("repository-paginated-2")["repositories"][0].clone();
     let items: Vec<Value> = w

@@ -28,6 +28,7 @@ pub mod key;
 pub mod openapi;
 mod security;
 mod statuses;
+pub(crate) mod users;
 
 pub use security::CodeScanningState;
 
@@ -59,6 +60,8 @@ pub enum AuthKind {
     AppJwt,
     /// A live installation access token minted by the fake.
     InstallationToken,
+    /// A user's OAuth token ([`FakeGitHub::add_user`]).
+    UserToken,
     /// Something was sent but it was not valid (bad signature, expired or unknown token, ...).
     Invalid,
 }
@@ -147,6 +150,8 @@ pub(crate) struct World {
     clock: i64,
     installations: BTreeMap<u64, Installation>,
     tokens: HashMap<String, Token>,
+    /// Users by their OAuth token ([`FakeGitHub::add_user`]).
+    pub(crate) users: HashMap<String, users::User>,
     /// Keyed by lower-case `(owner, name)`: GitHub's names are case-insensitive.
     repos: BTreeMap<(String, String), Repo>,
     check_runs: BTreeMap<u64, CheckRun>,
@@ -502,7 +507,14 @@ struct Fault {
 pub(crate) enum Caller {
     None,
     App,
-    Installation { id: u64, repository_ids: Option<BTreeSet<u64>> },
+    Installation {
+        id: u64,
+        repository_ids: Option<BTreeSet<u64>>,
+    },
+    /// A user signed in with a user token.
+    User {
+        login: String,
+    },
     Invalid(String),
 }
 
@@ -512,6 +524,7 @@ impl Caller {
             Caller::None => AuthKind::None,
             Caller::App => AuthKind::AppJwt,
             Caller::Installation { .. } => AuthKind::InstallationToken,
+            Caller::User { .. } => AuthKind::UserToken,
             Caller::Invalid(_) => AuthKind::Invalid,
         }
     }
@@ -584,6 +597,7 @@ impl World {
             clock: 1_700_000_000,
             installations: BTreeMap::new(),
             tokens: HashMap::new(),
+            users: HashMap::new(),
             repos: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             comments: BTreeMap::new(),
@@ -643,6 +657,9 @@ impl World {
         };
         if credential.split('.').count() == 3 {
             return self.verify_jwt(credential);
+        }
+        if let Some(user) = self.users.get(credential) {
+            return Caller::User { login: user.login.clone() };
         }
         match self.tokens.get(credential) {
             Some(token) if token.expires_at > now() => {
@@ -1294,9 +1311,12 @@ fn dispatch(inner: &Inner, method: &str, uri: &axum::http::Uri, headers: &Header
                 }
                 w.faults.retain(|f| f.remaining > 0);
                 reply
-            } else if w.rate_remaining == 0 && matches!(caller, Caller::App | Caller::Installation { .. }) {
+            } else if w.rate_remaining == 0
+                && matches!(caller, Caller::App | Caller::Installation { .. } | Caller::User { .. })
+            {
                 let who = match &caller {
                     Caller::Installation { id, .. } => format!("installation ID {id}"),
+                    Caller::User { login } => format!("user {login}"),
                     _ => format!("app ID {}", w.app_id),
                 };
                 Reply::json(
