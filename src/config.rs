@@ -27,6 +27,7 @@ pub const SWEEP_INTERVAL: &str = "SHIPSHAPE_SWEEP_INTERVAL";
 pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
 pub const API_TOKEN: &str = "SHIPSHAPE_API_TOKEN";
+pub const PUBLIC_BADGES: &str = "SHIPSHAPE_PUBLIC_BADGES";
 /// The shortest `SHIPSHAPE_API_TOKEN` accepted.
 pub const MIN_API_TOKEN_LEN: usize = 32;
 pub const PAGERDUTY_TOKEN: &str = "SHIPSHAPE_PAGERDUTY_TOKEN";
@@ -192,6 +193,8 @@ pub struct ServeConfig {
     pub slack_webhook_url: Option<Secret>,
     /// The operator's token for the web API (`SHIPSHAPE_API_TOKEN`): sees every organisation.
     pub api_token: Option<Secret>,
+    /// `SHIPSHAPE_PUBLIC_BADGES=true`: badges are served to anyone.
+    pub public_badges: bool,
     /// PagerDuty, Prometheus and the secrets of `http` checks (`Debug` shows no credential).
     pub providers: crate::providers::ProvidersConfig,
     /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
@@ -218,6 +221,7 @@ impl fmt::Debug for ServeConfig {
             .field("public_url", &self.public_url)
             .field("slack_webhook_url", &self.slack_webhook_url)
             .field("api_token", &self.api_token)
+            .field("public_badges", &self.public_badges)
             .field("providers", &self.providers)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
@@ -303,6 +307,13 @@ impl ServeConfig {
             }
             token => token.map(Secret::new),
         };
+        let public_badges = match get(PUBLIC_BADGES).as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(PUBLIC_BADGES, format!("expected true or false, found {other:?}")));
+            }
+        };
         // Secrets are named by their variables, which a lookup cannot list: see [`ServeConfig::with_secrets`].
         let providers = crate::providers::ProvidersConfig::from_vars(get, std::iter::empty())
             .map_err(|(name, problem)| ConfigError::new(name, problem))?;
@@ -334,6 +345,7 @@ impl ServeConfig {
             public_url,
             slack_webhook_url,
             api_token,
+            public_badges,
             providers,
             write_limit,
             log_filter,

@@ -291,6 +291,7 @@ pub async fn start(
         store: store.clone(),
         viewers: Arc::new(crate::web::access::Viewers::new(config.api_token.as_ref(), &config.github_api_url)),
         clock: clock.clone(),
+        public_badges: config.public_badges,
     });
     let scorecards = readiness_routes(store.clone()).merge(web);
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {

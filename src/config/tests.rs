@@ -527,3 +527,12 @@ fn the_api_token_must_be_long_and_is_never_shown() {
     assert!(!format!("{config:?}").contains("0123456789abcdef0123456789abcdef"));
     assert!(load(&base()).unwrap().api_token.is_none());
 }
+
+#[test]
+fn public_badges_is_true_or_false() {
+    assert!(error_with("SHIPSHAPE_PUBLIC_BADGES", Some("yes")).contains("expected true or false"));
+    let mut vars = base();
+    vars.insert("SHIPSHAPE_PUBLIC_BADGES", "true".into());
+    assert!(load(&vars).unwrap().public_badges);
+    assert!(!load(&base()).unwrap().public_badges);
+}

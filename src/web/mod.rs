@@ -1,4 +1,4 @@
-//! The web: the JSON API over the service history (issue 14). Every answer is for a caller whose visibility
+//! The web: the JSON API over the service history and the readiness badges (issue 14). Every answer is for a caller whose visibility
 //! [`access::Viewers`] decided; nothing is shown to anyone else.
 
 use crate::clock::Clock;
@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 pub mod access;
 pub mod api;
+pub mod badge;
+pub mod templates;
 
 /// What the web handlers share.
 #[derive(Clone)]
@@ -16,6 +18,8 @@ pub struct WebState {
     pub store: Store,
     pub viewers: Arc<access::Viewers>,
     pub clock: Arc<dyn Clock>,
+    /// `SHIPSHAPE_PUBLIC_BADGES=true`: badges for everyone, without signing in.
+    pub public_badges: bool,
 }
 
 /// The web's routes.
@@ -25,5 +29,6 @@ pub fn routes(state: WebState) -> Router {
         .route("/api/v1/services.csv", get(api::list_csv))
         .route("/api/v1/services/{name}", get(api::one))
         .route("/api/v1/services/{name}/history", get(api::history))
+        .route("/badge/{file}", get(badge::badge))
         .with_state(state)
 }

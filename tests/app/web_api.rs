@@ -20,8 +20,9 @@ fn service(name: &str, slug: &str, tier: u32, owner: &str) -> String {
 
 /// acme/payments (tier 2) and globex/billing (tier 3), scored by sweeps on 1 and 2 November; payments loses its
 /// CODEOWNERS on the second day.
-async fn two_organisations() -> World {
+async fn two_organisations(vars: &[(&'static str, &str)]) -> World {
     let mut world = World::new(2).await;
+    world.vars.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()));
     world.clock = clock.clone();
     world.vars.push(("SHIPSHAPE_API_TOKEN", API_TOKEN.into()));
@@ -92,7 +93,7 @@ fn names(list: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_shows_each_caller_only_the_organisations_they_can_access() {
-    let world = two_organisations().await;
+    let world = two_organisations(&[]).await;
 
     // Nobody, and a token GitHub does not know: 401 and no data.
     let (status, headers, body) = get(&world, "/api/v1/services", None, None).await;
@@ -157,4 +158,47 @@ async fn the_api_shows_each_caller_only_the_organisations_they_can_access() {
     let asked = world.fake.requests().iter().filter(|r| r.path.starts_with("/user/installations")).count();
     assert_eq!(asked, 1 + 1 + 1, "alice once, bob once, the forged token once");
     world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badges_show_the_level_coloured_by_whether_it_is_met_and_are_cacheable() {
+    let world = two_organisations(&[("SHIPSHAPE_PUBLIC_BADGES", "true")]).await;
+    // payments lost CODEOWNERS: below its level, red; billing (tier 3, bronze) is met, green.
+    let (status, headers, svg) = get(&world, "/badge/payments.svg", None, None).await;
+    assert_eq!(status, 200, "{svg}");
+    assert_eq!(headers["content-type"], "image/svg+xml; charset=utf-8");
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    assert!(svg.contains("<title>readiness: none</title>") && svg.contains("#e05d44"), "{svg}");
+    let (_, _, billing) = get(&world, "/badge/billing.svg", None, None).await;
+    assert!(billing.contains("<title>readiness: bronze</title>") && billing.contains("#4c1"), "{billing}");
+    // The same image again: 304 for its ETag.
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/badge/payments.svg", world.running().addr))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 304);
+    assert_eq!(response.headers()["etag"].to_str().unwrap(), etag);
+    // An unknown service: a grey badge, 404.
+    let (status, _, unknown) = get(&world, "/badge/nothing.svg", None, None).await;
+    assert_eq!(status, 404);
+    assert!(unknown.contains("readiness: unknown") && unknown.contains("#9f9f9f"), "{unknown}");
+    world.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badges_are_private_unless_made_public() {
+    let world = two_organisations(&[]).await;
+    let (status, _, body) = get(&world, "/badge/payments.svg", None, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("readiness:"), "{body}");
+    let alice = "gho_alice_token_1234567890";
+    let (status, headers, svg) = get(&world, "/badge/payments.svg", Some(alice), None).await;
+    assert_eq!(status, 200, "{svg}");
+    assert_eq!(headers["cache-control"], "private, max-age=300");
+    let (status, _, other) = get(&world, "/badge/billing.svg", Some(alice), None).await;
+    assert_eq!(status, 404, "another organisation's badge is unknown to alice: {other}");
+    assert!(other.contains("readiness: unknown"), "{other}");
 }
