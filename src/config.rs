@@ -28,6 +28,11 @@ pub const PUBLIC_URL: &str = "SHIPSHAPE_PUBLIC_URL";
 pub const SLACK_WEBHOOK_URL: &str = "SHIPSHAPE_SLACK_WEBHOOK_URL";
 pub const API_TOKEN: &str = "SHIPSHAPE_API_TOKEN";
 pub const PUBLIC_BADGES: &str = "SHIPSHAPE_PUBLIC_BADGES";
+pub const GITHUB_CLIENT_ID: &str = "SHIPSHAPE_GITHUB_CLIENT_ID";
+pub const GITHUB_CLIENT_SECRET: &str = "SHIPSHAPE_GITHUB_CLIENT_SECRET";
+pub const GITHUB_WEB_URL: &str = "SHIPSHAPE_GITHUB_WEB_URL";
+pub const SESSION_KEY: &str = "SHIPSHAPE_SESSION_KEY";
+pub const DEFAULT_GITHUB_WEB_URL: &str = "https://github.com";
 /// The shortest `SHIPSHAPE_API_TOKEN` accepted.
 pub const MIN_API_TOKEN_LEN: usize = 32;
 pub const PAGERDUTY_TOKEN: &str = "SHIPSHAPE_PAGERDUTY_TOKEN";
@@ -195,6 +200,8 @@ pub struct ServeConfig {
     pub api_token: Option<Secret>,
     /// `SHIPSHAPE_PUBLIC_BADGES=true`: badges are served to anyone.
     pub public_badges: bool,
+    /// Sign-in with GitHub for the web pages (`None` without the App's client id and secret).
+    pub sign_in: Option<SignInConfig>,
     /// PagerDuty, Prometheus and the secrets of `http` checks (`Debug` shows no credential).
     pub providers: crate::providers::ProvidersConfig,
     /// At most this many content-creating GitHub requests in this period (`SHIPSHAPE_WRITE_LIMIT`, e.g. `80/1m`).
@@ -222,6 +229,7 @@ impl fmt::Debug for ServeConfig {
             .field("slack_webhook_url", &self.slack_webhook_url)
             .field("api_token", &self.api_token)
             .field("public_badges", &self.public_badges)
+            .field("sign_in", &self.sign_in)
             .field("providers", &self.providers)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
@@ -307,6 +315,7 @@ impl ServeConfig {
             }
             token => token.map(Secret::new),
         };
+        let sign_in = SignInConfig::from_vars(&get, public_url.as_deref())?;
         let public_badges = match get(PUBLIC_BADGES).as_deref().map(str::trim) {
             None | Some("false") => false,
             Some("true") => true,
@@ -346,6 +355,7 @@ impl ServeConfig {
             slack_webhook_url,
             api_token,
             public_badges,
+            sign_in,
             providers,
             write_limit,
             log_filter,
@@ -605,3 +615,76 @@ impl fmt::Debug for ServeArgs {
 
 #[cfg(test)]
 mod tests;
+
+/// GitHub's OAuth web flow with the App's own client (`SHIPSHAPE_GITHUB_CLIENT_ID`, `SHIPSHAPE_GITHUB_CLIENT_SECRET`).
+#[derive(Clone)]
+pub struct SignInConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// `SHIPSHAPE_GITHUB_WEB_URL`, without a trailing slash.
+    pub web_url: String,
+    /// `{SHIPSHAPE_PUBLIC_URL}/auth/callback`.
+    pub callback_url: String,
+    /// Cookies are `Secure`: the public URL is https.
+    pub secure: bool,
+    /// `SHIPSHAPE_SESSION_KEY`; without it a random key is kept in the database (so replicas agree).
+    pub session_key: Option<Secret>,
+}
+
+impl fmt::Debug for SignInConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignInConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("web_url", &self.web_url)
+            .field("callback_url", &self.callback_url)
+            .field("session_key", &self.session_key)
+            .finish()
+    }
+}
+
+impl SignInConfig {
+    fn from_vars(
+        get: &impl Fn(&str) -> Option<String>,
+        public_url: Option<&str>,
+    ) -> Result<Option<SignInConfig>, ConfigError> {
+        let (id, secret) = (get(GITHUB_CLIENT_ID), get(GITHUB_CLIENT_SECRET));
+        let session_key = match get(SESSION_KEY).map(|k| k.trim().to_string()) {
+            Some(k) if k.chars().count() < MIN_API_TOKEN_LEN => {
+                return Err(ConfigError::new(
+                    SESSION_KEY,
+                    format!("must be at least {MIN_API_TOKEN_LEN} characters (e.g. `openssl rand -hex 32`)"),
+                ));
+            }
+            k => k.map(Secret::new),
+        };
+        let (client_id, client_secret) = match (id, secret) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(ConfigError::new(GITHUB_CLIENT_SECRET, "needed with SHIPSHAPE_GITHUB_CLIENT_ID"));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(GITHUB_CLIENT_ID, "needed with SHIPSHAPE_GITHUB_CLIENT_SECRET"));
+            }
+            (Some(id), Some(secret)) => (id.trim().to_string(), Secret::new(secret.trim())),
+        };
+        let Some(public_url) = public_url else {
+            return Err(ConfigError::new(
+                PUBLIC_URL,
+                "needed for sign-in: GitHub sends users back to `<SHIPSHAPE_PUBLIC_URL>/auth/callback`",
+            ));
+        };
+        let web_url = match get(GITHUB_WEB_URL) {
+            Some(url) => parse_http_url(&url).map_err(|p| ConfigError::new(GITHUB_WEB_URL, p))?,
+            None => DEFAULT_GITHUB_WEB_URL.to_string(),
+        };
+        Ok(Some(SignInConfig {
+            client_id,
+            client_secret,
+            web_url,
+            callback_url: format!("{public_url}/auth/callback"),
+            secure: public_url.starts_with("https://"),
+            session_key,
+        }))
+    }
+}

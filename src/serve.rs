@@ -287,11 +287,25 @@ pub async fn start(
     let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
+    let sign_in = match &config.sign_in {
+        Some(c) => {
+            let key = crate::web::signin::session_key(c, &store).await?;
+            Some(Arc::new(crate::web::signin::SignIn::new(c.clone(), key, &config.github_api_url)?))
+        }
+        None => None,
+    };
+    let viewers = crate::web::access::Viewers::new(
+        config.api_token.as_ref(),
+        &config.github_api_url,
+        sign_in.as_ref().map(|s| s.key.clone()),
+        clock.clone(),
+    );
     let web = crate::web::routes(crate::web::WebState {
         store: store.clone(),
-        viewers: Arc::new(crate::web::access::Viewers::new(config.api_token.as_ref(), &config.github_api_url)),
+        viewers: Arc::new(viewers),
         clock: clock.clone(),
         public_badges: config.public_badges,
+        sign_in,
     });
     let scorecards = readiness_routes(store.clone()).merge(web);
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {

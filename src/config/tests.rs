@@ -536,3 +536,24 @@ fn public_badges_is_true_or_false() {
     assert!(load(&vars).unwrap().public_badges);
     assert!(!load(&base()).unwrap().public_badges);
 }
+
+#[test]
+fn sign_in_needs_the_client_pair_and_the_public_url() {
+    let mut vars = base();
+    vars.insert("SHIPSHAPE_GITHUB_CLIENT_ID", "Iv1.abc".into());
+    assert!(load(&vars).unwrap_err().to_string().starts_with("SHIPSHAPE_GITHUB_CLIENT_SECRET: needed"));
+    vars.insert("SHIPSHAPE_GITHUB_CLIENT_SECRET", "client-secret-value".into());
+    let no_url = load(&vars).unwrap_err().to_string();
+    assert!(no_url.starts_with("SHIPSHAPE_PUBLIC_URL: needed for sign-in"), "{no_url}");
+    assert!(!no_url.contains("client-secret-value"));
+    vars.insert("SHIPSHAPE_PUBLIC_URL", "https://shipshape.example.com".into());
+    let config = load(&vars).unwrap();
+    let sign_in = config.sign_in.as_ref().unwrap();
+    assert_eq!(sign_in.callback_url, "https://shipshape.example.com/auth/callback");
+    assert_eq!(sign_in.web_url, "https://github.com");
+    assert!(sign_in.secure && sign_in.session_key.is_none());
+    assert!(!format!("{config:?}").contains("client-secret-value"));
+    vars.insert("SHIPSHAPE_SESSION_KEY", "short".into());
+    assert!(load(&vars).unwrap_err().to_string().contains("SHIPSHAPE_SESSION_KEY: must be at least 32"));
+    assert!(load(&base()).unwrap().sign_in.is_none());
+}

@@ -53,6 +53,27 @@ impl Store {
         Ok(())
     }
 
+    /// The entry's value, after setting it to `value` if it had none: of two processes that race, both get the
+    /// value of the one that wrote first.
+    pub async fn kv_get_or_put(&self, namespace: &str, key: &str, value: &[u8], now: DateTime<Utc>) -> Result<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (namespace, key) DO NOTHING",
+        )
+        .bind(namespace)
+        .bind(key)
+        .bind(value)
+        .bind(millis(now))
+        .execute(&self.writes)
+        .await?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM kv WHERE namespace = ? AND key = ?")
+            .bind(namespace)
+            .bind(key)
+            .fetch_one(&self.writes)
+            .await?;
+        Ok(stored)
+    }
+
     /// Deletes the entries of `namespace` last written before `before`; returns how many.
     pub async fn prune_kv(&self, namespace: &str, before: DateTime<Utc>) -> Result<u64> {
         let result = sqlx::query("DELETE FROM kv WHERE namespace = ? AND updated_at < ?")

@@ -69,6 +69,8 @@ pub mod ns {
     pub const CLEANUP: &str = "cleanup";
     /// The last daily pruning of old deliveries and caches (`last`).
     pub const PRUNE: &str = "prune";
+    /// The web's state: `session_key`, the key sessions are signed with when `SHIPSHAPE_SESSION_KEY` is not set.
+    pub const WEB: &str = "web";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,8 @@ use std::sync::Arc;
 pub mod access;
 pub mod api;
 pub mod badge;
+pub mod session;
+pub mod signin;
 pub mod templates;
 
 /// What the web handlers share.
@@ -20,6 +22,8 @@ pub struct WebState {
     pub clock: Arc<dyn Clock>,
     /// `SHIPSHAPE_PUBLIC_BADGES=true`: badges for everyone, without signing in.
     pub public_badges: bool,
+    /// Sign-in with GitHub; `None` turns the pages off (404).
+    pub sign_in: Option<Arc<signin::SignIn>>,
 }
 
 /// The web's routes.
@@ -30,5 +34,8 @@ pub fn routes(state: WebState) -> Router {
         .route("/api/v1/services/{name}", get(api::one))
         .route("/api/v1/services/{name}/history", get(api::history))
         .route("/badge/{file}", get(badge::badge))
+        .route("/login", get(signin::login))
+        .route("/auth/callback", get(signin::callback))
+        .route("/logout", axum::routing::post(signin::logout))
         .with_state(state)
 }

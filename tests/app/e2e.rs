@@ -120,6 +120,7 @@ impl World {
             ("SHIPSHAPE_WEBHOOK_SECRET", SECRET.to_string()),
             ("SHIPSHAPE_CATALOG_REPO", format!("{OWNER}/catalog")),
             ("SHIPSHAPE_GITHUB_API_URL", self.fake.url.clone()),
+            ("SHIPSHAPE_GITHUB_WEB_URL", self.fake.url.clone()),
             ("SHIPSHAPE_DATABASE_URL", format!("sqlite://{}", self.db.path().join("shipshape.db").display())),
             ("SHIPSHAPE_LISTEN", "127.0.0.1:0".to_string()),
         ]);

@@ -17,5 +17,6 @@ mod hostile_policy;
 mod ignored;
 mod linked_tools;
 mod odd_names;
+mod signin;
 mod tracking;
 mod web_api;

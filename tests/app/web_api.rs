@@ -20,7 +20,7 @@ fn service(name: &str, slug: &str, tier: u32, owner: &str) -> String {
 
 /// acme/payments (tier 2) and globex/billing (tier 3), scored by sweeps on 1 and 2 November; payments loses its
 /// CODEOWNERS on the second day.
-async fn two_organisations(vars: &[(&'static str, &str)]) -> World {
+pub(crate) async fn two_organisations(vars: &[(&'static str, &str)]) -> (World, Arc<ManualClock>) {
     let mut world = World::new(2).await;
     world.vars.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()));
@@ -55,10 +55,10 @@ async fn two_organisations(vars: &[(&'static str, &str)]) -> World {
     world.fake.set_branch(OWNER, REPO, "main", &broken);
     world.running().sweep_now().await.unwrap();
     world.settle().await;
-    world
+    (world, clock)
 }
 
-async fn get(
+pub(crate) async fn get(
     world: &World,
     path: &str,
     token: Option<&str>,
@@ -93,7 +93,7 @@ fn names(list: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_shows_each_caller_only_the_organisations_they_can_access() {
-    let world = two_organisations(&[]).await;
+    let (world, _) = two_organisations(&[]).await;
 
     // Nobody, and a token GitHub does not know: 401 and no data.
     let (status, headers, body) = get(&world, "/api/v1/services", None, None).await;
@@ -162,7 +162,7 @@ async fn the_api_shows_each_caller_only_the_organisations_they_can_access() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badges_show_the_level_coloured_by_whether_it_is_met_and_are_cacheable() {
-    let world = two_organisations(&[("SHIPSHAPE_PUBLIC_BADGES", "true")]).await;
+    let (world, _) = two_organisations(&[("SHIPSHAPE_PUBLIC_BADGES", "true")]).await;
     // payments lost CODEOWNERS: below its level, red; billing (tier 3, bronze) is met, green.
     let (status, headers, svg) = get(&world, "/badge/payments.svg", None, None).await;
     assert_eq!(status, 200, "{svg}");
@@ -190,7 +190,7 @@ async fn badges_show_the_level_coloured_by_whether_it_is_met_and_are_cacheable()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badges_are_private_unless_made_public() {
-    let world = two_organisations(&[]).await;
+    let (world, _) = two_organisations(&[]).await;
     let (status, _, body) = get(&world, "/badge/payments.svg", None, None).await;
     assert_eq!(status, 401, "{body}");
     assert!(!body.contains("readiness:"), "{body}");

@@ -29,6 +29,7 @@ pub mod openapi;
 mod security;
 mod statuses;
 pub(crate) mod users;
+pub mod web;
 
 pub use security::CodeScanningState;
 
@@ -152,6 +153,8 @@ pub(crate) struct World {
     tokens: HashMap<String, Token>,
     /// Users by their OAuth token ([`FakeGitHub::add_user`]).
     pub(crate) users: HashMap<String, users::User>,
+    /// GitHub's web sign-in ([`web`]).
+    pub(crate) web: web::Web,
     /// Keyed by lower-case `(owner, name)`: GitHub's names are case-insensitive.
     repos: BTreeMap<(String, String), Repo>,
     check_runs: BTreeMap<u64, CheckRun>,
@@ -598,6 +601,7 @@ impl World {
             installations: BTreeMap::new(),
             tokens: HashMap::new(),
             users: HashMap::new(),
+            web: web::Web::default(),
             repos: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             comments: BTreeMap::new(),
@@ -1219,6 +1223,9 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Ok(bytes) => bytes,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
+    if let Some(response) = web::route(&inner, parts.method.as_str(), &parts.uri, &body) {
+        return response;
+    }
     let reply = dispatch(&inner, parts.method.as_str(), &parts.uri, &parts.headers, &body);
     let mut response = match &reply.body {
         Some(body) => {
