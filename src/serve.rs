@@ -162,8 +162,8 @@ const PRUNE_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 /// answered commands, default-branch heads, handled merges.
 const CACHES: [&str; 5] = [ns::BASE_SCORECARD, ns::LINKED_FACTS, ns::GITHUB_ETAG, ns::CHECK_RUN, ns::SCORECARD];
 
-/// Deletes finished deliveries and cache entries older than [`KEEP`], and service history records older than
-/// [`crate::store::KEEP_DAYS`], once per [`PRUNE_EVERY`] by the injected clock.
+/// Deletes finished deliveries and cache entries older than [`KEEP`], and service history records and evaluations
+/// older than [`crate::store::KEEP_DAYS`], once per [`PRUNE_EVERY`] by the injected clock.
 async fn prune_if_due(store: &crate::store::Store, clock: &dyn Clock) -> anyhow::Result<()> {
     let now = clock.now();
     if let Some((_, last)) = store.kv_get_json::<String>(ns::PRUNE, "last").await?
@@ -178,8 +178,9 @@ async fn prune_if_due(store: &crate::store::Store, clock: &dyn Clock) -> anyhow:
         entries += store.prune_kv(namespace, before).await?;
     }
     let days = store.prune_service_days(now.date_naive() - chrono::TimeDelta::days(crate::store::KEEP_DAYS)).await?;
+    let evaluations = store.prune_evaluations(now - chrono::TimeDelta::days(crate::store::KEEP_DAYS)).await?;
     store.kv_put_json(ns::PRUNE, "last", "done", now).await?;
-    tracing::info!(deliveries, cache_entries = entries, service_days = days, before = %before, "store pruned");
+    tracing::info!(deliveries, cache_entries = entries, service_days = days, evaluations, before = %before, "store pruned");
     Ok(())
 }
 

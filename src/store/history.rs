@@ -79,6 +79,16 @@ impl Store {
             .collect()
     }
 
+    /// Deletes the evaluations (and their rule statuses) made before `before`; returns how many. A rule failing
+    /// for longer than that is then taken to have started failing at its oldest kept evaluation.
+    pub async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM evaluations WHERE evaluated_at < ?")
+            .bind(millis(before))
+            .execute(&self.writes)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// When each rule started failing on a repository's ref: for every rule whose latest status is `fail`, the
     /// earliest evaluation of its current run of failures (the failures since the last evaluation where it did not
     /// fail).
@@ -154,5 +164,14 @@ mod tests {
         assert_eq!(all.get("readme"), None);
         assert_eq!(all.into_iter().collect::<Vec<_>>(), [("runbook".to_string(), day(3))]);
         assert!(store.failing_since("acme/other", main).await.unwrap().is_empty());
+
+        // Pruned before day 4: the run of failures now starts at the oldest kept evaluation; rule rows go too.
+        assert_eq!(store.prune_evaluations(day(4)).await.unwrap(), 3);
+        let kept = store.evaluations("acme/payments", main).await.unwrap();
+        assert_eq!(kept.iter().map(|e| e.commit_sha.as_str()).collect::<Vec<_>>(), ["d"]);
+        assert_eq!(store.failing_since("acme/payments", main).await.unwrap().get("runbook"), Some(&day(4)));
+        let rules: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM evaluation_rules").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(rules, 2 * 2, "the rules of d and of the pull request's evaluation");
     }
 }

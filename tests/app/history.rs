@@ -62,9 +62,9 @@ async fn each_days_default_branch_evaluation_becomes_the_services_record_of_the_
     world.fake.assert_clean();
 }
 
-/// Records are kept 400 days: the scheduler's daily pruning deletes older ones.
+/// Records and evaluations are kept 400 days: the scheduler's daily pruning deletes older ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn service_records_older_than_400_days_are_pruned_daily() {
+async fn service_records_and_evaluations_older_than_400_days_are_pruned_daily() {
     let mut world = World::new(2).await;
     let start = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
@@ -88,19 +88,31 @@ async fn service_records_older_than_400_days_are_pruned_daily() {
         rules: [("readme".to_string(), Status::Pass)].into(),
         evaluated_at: start,
     };
-    // Seen from two days on: one record 401 days old, one 399.
+    // Seen from two days on: one record 401 days old, one 399; the same for two evaluations.
     store.record_service_day(&record(401)).await.unwrap();
     store.record_service_day(&record(399)).await.unwrap();
+    let card: shipshape::engine::Scorecard = serde_json::from_value(serde_json::json!({
+        "service": "payments", "repository": "acme/payments", "tier": 2, "required_level": "silver",
+        "level": "bronze", "meets_required": false, "rules": [],
+        "summary": {"pass": 0, "fail": 0, "excepted": 0, "skipped": 0, "error": 0}
+    }))
+    .unwrap();
+    for days_ago in [401, 399] {
+        let at = start + chrono::TimeDelta::days(2 - days_ago);
+        store.record_evaluation(&card, "refs/heads/main", at).await.unwrap();
+    }
     clock.advance(std::time::Duration::from_secs(2 * 86_400));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let since = (start - chrono::TimeDelta::days(500)).date_naive();
     loop {
         let days = store.org_days(OWNER, since).await.unwrap();
-        if days.len() == 1 {
+        let evaluations = store.evaluations("acme/payments", "refs/heads/main").await.unwrap();
+        if days.len() == 1 && evaluations.len() == 1 {
             assert_eq!(days[0].day, record(399).day);
+            assert_eq!(evaluations[0].evaluated_at.date_naive(), record(399).day);
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "not pruned: {days:#?}");
+        assert!(std::time::Instant::now() < deadline, "not pruned: {days:#?} {evaluations:#?}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
