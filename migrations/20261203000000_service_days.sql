@@ -13,6 +13,7 @@ CREATE TABLE service_days (
     unverified     INTEGER NOT NULL,
     commit_sha     TEXT    NOT NULL,
     rules          TEXT    NOT NULL,               -- JSON object: rule id -> pass | fail | excepted | skipped | error
+    levels         TEXT    NOT NULL,               -- JSON array: the policy's levels then, lowest first
     evaluated_at   INTEGER NOT NULL,               -- milliseconds since the epoch
     PRIMARY KEY (org, service, day)
 );

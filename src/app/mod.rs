@@ -469,14 +469,22 @@ impl App {
         Ok(card)
     }
 
-    /// The catalog at its default branch's head, re-read only when that head moved.
-    async fn catalog_snapshot(&self, github: &Installation) -> Result<CatalogSnapshot, AppError> {
+    /// The catalog at its default branch's head, re-read only when that head moved. It is read with the installation
+    /// that covers the catalog repository, whichever installation's repository is being scored: the snapshot is
+    /// shared, so another organisation's installation (which cannot read the catalog) must not decide it.
+    async fn catalog_snapshot(&self, scoring: &Installation) -> Result<CatalogSnapshot, AppError> {
         let mut cached = self.catalog.lock().await;
         let now = self.clock.now();
         if let Some(snapshot) = cached.as_ref().filter(|s| now - s.checked_at < CATALOG_HEAD_TTL) {
             return Ok(snapshot.clone());
         }
         let catalog_repo = &self.config.catalog_repo;
+        let owner_installation = match self.github.repository_installation(catalog_repo).await {
+            Ok(installation) => Some(installation),
+            Err(GhError::NotFound { .. } | GhError::Forbidden { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let github = owner_installation.as_ref().unwrap_or(scoring);
         #[derive(Deserialize)]
         struct Repo {
             default_branch: String,

@@ -29,6 +29,8 @@ pub struct ServiceDay {
     pub unverified: u32,
     pub commit: String,
     pub rules: BTreeMap<String, Status>,
+    /// The policy's levels at the time, lowest first.
+    pub levels: Vec<String>,
     pub evaluated_at: DateTime<Utc>,
 }
 
@@ -54,26 +56,30 @@ impl ServiceDay {
             unverified: u32::try_from(card.unverified.len()).unwrap_or(u32::MAX),
             commit: card.commit.clone().unwrap_or_default(),
             rules: card.rules.iter().map(|r| (r.id.clone(), r.status)).collect(),
+            levels: card.levels.clone(),
             evaluated_at: now,
         })
     }
 }
 
 const COLUMNS: &str = "org, service, day, repository, owner, tier, level, required_level, meets_required, unverified, \
-                       commit_sha, rules, evaluated_at";
+                       commit_sha, rules, levels, evaluated_at";
 
 impl Store {
     /// Writes `record` as its service's record of its day, unless the day already holds a later evaluation.
     pub async fn record_service_day(&self, record: &ServiceDay) -> Result<()> {
         let rules = serde_json::to_string(&record.rules)
             .map_err(|e| StoreError::Decode { what: "service_days.rules".into(), reason: e.to_string() })?;
+        let levels = serde_json::to_string(&record.levels)
+            .map_err(|e| StoreError::Decode { what: "service_days.levels".into(), reason: e.to_string() })?;
         sqlx::query(&format!(
-            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (org, service, day) DO UPDATE SET
                  repository = excluded.repository, owner = excluded.owner, tier = excluded.tier,
                  level = excluded.level, required_level = excluded.required_level,
                  meets_required = excluded.meets_required, unverified = excluded.unverified,
-                 commit_sha = excluded.commit_sha, rules = excluded.rules, evaluated_at = excluded.evaluated_at
+                 commit_sha = excluded.commit_sha, rules = excluded.rules, levels = excluded.levels,
+                 evaluated_at = excluded.evaluated_at
              WHERE excluded.evaluated_at >= service_days.evaluated_at"
         ))
         .bind(&record.org)
@@ -88,6 +94,7 @@ impl Store {
         .bind(i64::from(record.unverified))
         .bind(&record.commit)
         .bind(rules)
+        .bind(levels)
         .bind(millis(record.evaluated_at))
         .execute(&self.writes)
         .await?;
@@ -155,6 +162,7 @@ fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
     };
     let day: String = row.get("day");
     let rules: String = row.get("rules");
+    let levels: String = row.get("levels");
     Ok(ServiceDay {
         org: row.get("org"),
         service: row.get("service"),
@@ -168,6 +176,7 @@ fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
         unverified: super::to_u32(row.get("unverified"), "service_days.unverified")?,
         commit: row.get("commit_sha"),
         rules: serde_json::from_str(&rules).map_err(|e| corrupt("rules", &e))?,
+        levels: serde_json::from_str(&levels).map_err(|e| corrupt("levels", &e))?,
         evaluated_at: from_millis(row.get("evaluated_at"))?,
     })
 }

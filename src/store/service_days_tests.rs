@@ -48,6 +48,7 @@ async fn a_day_keeps_its_latest_evaluation_and_each_day_its_own_record() {
     assert_eq!((first.tier, first.level.as_deref(), first.required_level.as_str()), (2, Some("bronze"), "silver"));
     assert_eq!((first.unverified, first.owner.as_deref()), (1, Some("group:default/payments-team")));
     assert_eq!(first.evaluated_at, at(1, 17));
+    assert_eq!(first.levels, ["bronze", "silver", "gold"]);
     assert_eq!(days[1].rules.get("runbook"), Some(&Status::Fail));
     assert!(!days[1].meets_required);
     assert_eq!(store.service_days("acme", "payments", date(2)).await.unwrap().len(), 1, "since is inclusive");

@@ -170,7 +170,8 @@ async fn badges_show_the_level_coloured_by_whether_it_is_met_and_are_cacheable()
     assert_eq!(headers["cache-control"], "public, max-age=300");
     assert!(svg.contains("<title>readiness: none</title>") && svg.contains("#e05d44"), "{svg}");
     let (_, _, billing) = get(&world, "/badge/billing.svg", None, None).await;
-    assert!(billing.contains("<title>readiness: bronze</title>") && billing.contains("#4c1"), "{billing}");
+    let row = json(&world, "/api/v1/services/billing", API_TOKEN).await;
+    assert!(billing.contains("<title>readiness: bronze</title>") && billing.contains("#4c1"), "{billing}\n{row:#}");
     // The same image again: 304 for its ETag.
     let etag = headers["etag"].to_str().unwrap().to_string();
     let response = reqwest::Client::new()
@@ -201,4 +202,68 @@ async fn badges_are_private_unless_made_public() {
     let (status, _, other) = get(&world, "/badge/billing.svg", Some(alice), None).await;
     assert_eq!(status, 404, "another organisation's badge is unknown to alice: {other}");
     assert!(other.contains("readiness: unknown"), "{other}");
+}
+
+/// The catalog lives in acme's installation; a push to another organisation's service must not make the App take
+/// "no readable catalog" for everyone (the snapshot is shared): it reads the catalog with the installation that
+/// covers the catalog repository, whichever repository is being scored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_organisations_push_reads_the_catalog_with_the_catalogs_installation() {
+    let world = World::new(2).await;
+    let fake = &world.fake;
+    fake.add_installation(GLOBEX, "globex");
+    fake.add_repo(GLOBEX, "globex", "billing", "main");
+    let owned = good_files();
+    let files: Vec<(&str, &str)> = owned.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let billing = fake.commit("globex", "billing", &files);
+    fake.set_branch("globex", "billing", "main", &billing);
+    let (payments, billing_entry) = (
+        service("payments", "acme/payments", 2, "team-payments"),
+        service("billing", "globex/billing", 3, "team-billing"),
+    );
+    let catalog = fake.commit(
+        OWNER,
+        "catalog",
+        &[("services/payments.yaml", &payments), ("services/billing.yaml", &billing_entry)],
+    );
+    fake.set_branch(OWNER, "catalog", "main", &catalog);
+    let good = world.commit(&good_files());
+    world.fake.set_branch(OWNER, REPO, "main", &good);
+    let mut world = world;
+    world.start(1).await;
+    let push = |installation: u64, owner: &str, name: &str, after: &str| {
+        let mut payload = crate::e2e::fixture("push", "with-new-branch.payload.json");
+        payload["installation"] =
+            serde_json::json!({"id": installation, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+        let repo = &mut payload["repository"];
+        repo["name"] = name.into();
+        repo["full_name"] = format!("{owner}/{name}").into();
+        repo["owner"]["login"] = owner.into();
+        repo["default_branch"] = "main".into();
+        repo["archived"] = false.into();
+        payload["ref"] = "refs/heads/main".into();
+        payload["before"] = "0".repeat(40).into();
+        payload["after"] = after.into();
+        payload["created"] = false.into();
+        payload["deleted"] = false.into();
+        serde_json::to_vec(&payload).unwrap()
+    };
+    // globex first, then acme: both are catalog services with their tiers.
+    for (installation, owner, name, after) in
+        [(GLOBEX, "globex", "billing", billing.as_str()), (INSTALLATION, OWNER, REPO, good.as_str())]
+    {
+        let delivery = world.next_delivery();
+        assert_eq!(world.send("push", &delivery, &push(installation, owner, name, after)).await, 202);
+        world.settle().await;
+    }
+    let store = &world.running().store;
+    let since = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let globex = store.latest_service_days("globex").await.unwrap();
+    assert_eq!(
+        globex.iter().map(|d| (d.service.as_str(), d.tier, d.meets_required)).collect::<Vec<_>>(),
+        [("billing", 3, true)]
+    );
+    let acme = store.org_days(OWNER, since).await.unwrap();
+    assert_eq!(acme.iter().map(|d| (d.service.as_str(), d.tier)).collect::<Vec<_>>(), [("payments", 2)], "{acme:#?}");
+    world.fake.assert_clean();
 }
