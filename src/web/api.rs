@@ -176,6 +176,17 @@ pub(super) async fn find(
     }
 }
 
+/// [`find`] for the caller who sent `headers` (401 when they may see nothing).
+async fn visible_service(
+    state: &WebState,
+    headers: &HeaderMap,
+    name: &str,
+    org: Option<&str>,
+) -> Result<ServiceDay, Response> {
+    let visible = state.viewers.visible(headers).await.map_err(refused)?;
+    find(state, &visible, name, org).await
+}
+
 /// `GET /api/v1/services/{name}`: the list's row, the status of every rule, and the full scorecard of that
 /// evaluation when it is still kept (30 days), else `null`.
 pub async fn one(
@@ -184,11 +195,7 @@ pub async fn one(
     Path(name): Path<String>,
     Query(q): Query<OrgQuery>,
 ) -> Response {
-    let visible = match state.viewers.visible(&headers).await {
-        Ok(v) => v,
-        Err(r) => return refused(r),
-    };
-    let record = match find(&state, &visible, &name, q.org.as_deref()).await {
+    let record = match visible_service(&state, &headers, &name, q.org.as_deref()).await {
         Ok(r) => r,
         Err(response) => return response,
     };
@@ -227,15 +234,11 @@ pub async fn history(
     Path(name): Path<String>,
     Query(q): Query<OrgQuery>,
 ) -> Response {
-    let visible = match state.viewers.visible(&headers).await {
-        Ok(v) => v,
-        Err(r) => return refused(r),
-    };
     let days = q.days.unwrap_or(DEFAULT_HISTORY_DAYS);
     if !(1..=KEEP_DAYS).contains(&days) {
         return error(StatusCode::BAD_REQUEST, format!("`days` must be between 1 and {KEEP_DAYS}"));
     }
-    let record = match find(&state, &visible, &name, q.org.as_deref()).await {
+    let record = match visible_service(&state, &headers, &name, q.org.as_deref()).await {
         Ok(r) => r,
         Err(response) => return response,
     };

@@ -18,14 +18,8 @@ fn service(name: &str, slug: &str, tier: u32, owner: &str) -> String {
     )
 }
 
-/// acme/payments (tier 2) and globex/billing (tier 3), scored by sweeps on 1 and 2 November; payments loses its
-/// CODEOWNERS on the second day.
-pub(crate) async fn two_organisations(vars: &[(&'static str, &str)]) -> (World, Arc<ManualClock>) {
-    let mut world = World::new(2).await;
-    world.vars.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()));
-    world.clock = clock.clone();
-    world.vars.push(("SHIPSHAPE_API_TOKEN", API_TOKEN.into()));
+/// globex/billing (tier 3) beside acme/payments (tier 2), both good and in the catalog; returns their heads.
+fn two_services(world: &World) -> (String, String) {
     let fake = &world.fake;
     fake.add_installation(GLOBEX, "globex");
     fake.add_repo(GLOBEX, "globex", "billing", "main");
@@ -44,7 +38,19 @@ pub(crate) async fn two_organisations(vars: &[(&'static str, &str)]) -> (World, 
     );
     fake.set_branch(OWNER, "catalog", "main", &catalog);
     let good = world.commit(&good_files());
-    world.fake.set_branch(OWNER, REPO, "main", &good);
+    fake.set_branch(OWNER, REPO, "main", &good);
+    (billing, good)
+}
+
+/// acme/payments (tier 2) and globex/billing (tier 3), scored by sweeps on 1 and 2 November; payments loses its
+/// CODEOWNERS on the second day.
+pub(crate) async fn two_organisations(vars: &[(&'static str, &str)]) -> (World, Arc<ManualClock>) {
+    let mut world = World::new(2).await;
+    world.vars.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()));
+    world.clock = clock.clone();
+    world.vars.push(("SHIPSHAPE_API_TOKEN", API_TOKEN.into()));
+    two_services(&world);
     world.fake.add_user("alice", "gho_alice_token_1234567890", &[INSTALLATION]);
     world.fake.add_user("bob", "gho_bob_token_1234567890", &[]);
     world.start(2).await;
@@ -210,25 +216,7 @@ async fn badges_are_private_unless_made_public() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_organisations_push_reads_the_catalog_with_the_catalogs_installation() {
     let world = World::new(2).await;
-    let fake = &world.fake;
-    fake.add_installation(GLOBEX, "globex");
-    fake.add_repo(GLOBEX, "globex", "billing", "main");
-    let owned = good_files();
-    let files: Vec<(&str, &str)> = owned.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let billing = fake.commit("globex", "billing", &files);
-    fake.set_branch("globex", "billing", "main", &billing);
-    let (payments, billing_entry) = (
-        service("payments", "acme/payments", 2, "team-payments"),
-        service("billing", "globex/billing", 3, "team-billing"),
-    );
-    let catalog = fake.commit(
-        OWNER,
-        "catalog",
-        &[("services/payments.yaml", &payments), ("services/billing.yaml", &billing_entry)],
-    );
-    fake.set_branch(OWNER, "catalog", "main", &catalog);
-    let good = world.commit(&good_files());
-    world.fake.set_branch(OWNER, REPO, "main", &good);
+    let (billing, good) = two_services(&world);
     let mut world = world;
     world.start(1).await;
     let push = |installation: u64, owner: &str, name: &str, after: &str| {
