@@ -550,6 +550,24 @@ pub struct ServeArgs {
     /// Log format: pretty or json [default: pretty].
     #[arg(long, env = LOG_FORMAT, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// The operator's token for the web API (sees every organisation; 32 characters or more).
+    #[arg(long, env = API_TOKEN, value_name = "TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// `true`: readiness badges for anyone, without a token [default: false].
+    #[arg(long, env = PUBLIC_BADGES, value_name = "BOOL")]
+    pub public_badges: Option<String>,
+    /// The App's OAuth client id, for signing in to the web pages.
+    #[arg(long, env = GITHUB_CLIENT_ID, value_name = "ID")]
+    pub github_client_id: Option<String>,
+    /// The App's OAuth client secret.
+    #[arg(long, env = GITHUB_CLIENT_SECRET, value_name = "SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
+    /// GitHub's web address [default: https://github.com].
+    #[arg(long, env = GITHUB_WEB_URL, value_name = "URL")]
+    pub github_web_url: Option<String>,
+    /// The key sessions are signed with, the same on every replica [default: a random key kept in the database].
+    #[arg(long, env = SESSION_KEY, value_name = "KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
 }
 
 impl ServeArgs {
@@ -574,6 +592,12 @@ impl ServeArgs {
             (WRITE_LIMIT, self.write_limit),
             (LOG, self.log),
             (LOG_FORMAT, self.log_format),
+            (API_TOKEN, self.api_token),
+            (PUBLIC_BADGES, self.public_badges),
+            (GITHUB_CLIENT_ID, self.github_client_id),
+            (GITHUB_CLIENT_SECRET, self.github_client_secret),
+            (GITHUB_WEB_URL, self.github_web_url),
+            (SESSION_KEY, self.session_key),
         ];
         Ok(ServeConfig::from_lookup(|name| values.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()))?
             .with_secrets_from_env())

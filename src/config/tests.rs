@@ -557,3 +557,43 @@ fn sign_in_needs_the_client_pair_and_the_public_url() {
     assert!(load(&vars).unwrap_err().to_string().contains("SHIPSHAPE_SESSION_KEY: must be at least 32"));
     assert!(load(&base()).unwrap().sign_in.is_none());
 }
+
+/// The web's settings reach the configuration through `serve`'s flags and variables, not only through a lookup.
+#[test]
+fn serve_flags_carry_the_web_settings() {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let parse = |extra: &[&str]| {
+        let key = format!("--private-key={PKCS1_KEY}");
+        let mut args = vec!["serve", "--app-id", "12345", key.as_str(), "--webhook-secret", "s3cr3t-webhook"];
+        args.extend_from_slice(&["--catalog-repo", "acme/catalog"]);
+        args.extend_from_slice(extra);
+        <Cli as clap::Parser>::try_parse_from(args).unwrap().serve.into_config()
+    };
+    let short = parse(&["--api-token", "short"]).unwrap_err().to_string();
+    assert!(short.starts_with("SHIPSHAPE_API_TOKEN: must be at least 32"), "{short}");
+    let config = parse(&[
+        "--api-token",
+        "0123456789abcdef0123456789abcdef",
+        "--public-badges",
+        "true",
+        "--github-client-id",
+        "Iv1.abc",
+        "--github-client-secret",
+        "client-secret-value",
+        "--public-url",
+        "https://shipshape.example.com",
+        "--github-web-url",
+        "https://ghe.example.com",
+        "--session-key",
+        "a session key of at least thirty-two characters",
+    ])
+    .unwrap();
+    assert!(config.api_token.is_some() && config.public_badges);
+    let sign_in = config.sign_in.unwrap();
+    assert_eq!((sign_in.client_id.as_str(), sign_in.web_url.as_str()), ("Iv1.abc", "https://ghe.example.com"));
+    assert!(sign_in.session_key.is_some());
+}
