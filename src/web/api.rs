@@ -234,14 +234,14 @@ pub async fn history(
     Path(name): Path<String>,
     Query(q): Query<OrgQuery>,
 ) -> Response {
-    let days = q.days.unwrap_or(DEFAULT_HISTORY_DAYS);
-    if !(1..=KEEP_DAYS).contains(&days) {
-        return error(StatusCode::BAD_REQUEST, format!("`days` must be between 1 and {KEEP_DAYS}"));
-    }
     let record = match visible_service(&state, &headers, &name, q.org.as_deref()).await {
         Ok(r) => r,
         Err(response) => return response,
     };
+    let days = q.days.unwrap_or(DEFAULT_HISTORY_DAYS);
+    if !(1..=KEEP_DAYS).contains(&days) {
+        return error(StatusCode::BAD_REQUEST, format!("`days` must be between 1 and {KEEP_DAYS}"));
+    }
     let since = state.clock.now().date_naive() - chrono::TimeDelta::days(days - 1);
     let records = match state.store.service_days(&record.org, &record.service, since).await {
         Ok(r) => r,
