@@ -111,12 +111,18 @@ pub enum Standing {
 
 /// Where `card` stands with the initiative's `rules`. A rule the scorecard does not have counts as unknown.
 pub fn standing(card: &Scorecard, rules: &[String]) -> Standing {
+    standing_by(rules, |id| card.rule(id).map(|r| (r.status, not_applicable(r.status, &r.message))))
+}
+
+/// Where a service stands with `rules`, given each rule's status and whether it does not apply (`None`: the rule
+/// was not evaluated, which counts as unknown). The dashboard asks this of day records.
+pub fn standing_by(rules: &[String], judged: impl Fn(&str) -> Option<(Status, bool)>) -> Standing {
     let mut failing = Vec::new();
     let mut unknown = Vec::new();
     for id in rules {
-        match card.rule(id) {
-            Some(r) if r.status.is_ok() || not_applicable(r.status, &r.message) => {}
-            Some(r) if r.status == Status::Fail => failing.push(id.clone()),
+        match judged(id) {
+            Some((status, not_applicable)) if status.is_ok() || (status == Status::Skipped && not_applicable) => {}
+            Some((Status::Fail, _)) => failing.push(id.clone()),
             _ => unknown.push(id.clone()),
         }
     }
@@ -129,7 +135,8 @@ pub fn standing(card: &Scorecard, rules: &[String]) -> Standing {
     }
 }
 
-fn not_applicable(status: Status, message: &str) -> bool {
+/// Whether a rule's result says it does not apply to the service (its `when` left it out).
+pub fn not_applicable(status: Status, message: &str) -> bool {
     status == Status::Skipped && message.starts_with(DOES_NOT_APPLY)
 }
 

@@ -241,6 +241,7 @@ impl App {
             Command::RequestException { rule, length, reason } => {
                 let (pull, new, expires) =
                     self.command_request_exception(github, thread, &rule, length, &reason).await?;
+                self.remember_exception_request(thread, &rule, &pull, expires).await;
                 let opened = OpenedView { url: pull.html_url, exception: Some(expires.to_string()), tier: None };
                 if new { view.opened = Some(opened) } else { view.existing = Some(opened) }
             }
@@ -256,6 +257,31 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the exception pull request for the service's page on the web.
+    async fn remember_exception_request(
+        &self,
+        thread: &Thread<'_>,
+        rule: &str,
+        pull: &super::catalog_pr::PullLink,
+        expires: chrono::NaiveDate,
+    ) {
+        use crate::dashboard::catalog::{ExceptionRequest, add_request, requests_key};
+        let key = requests_key(&thread.repo());
+        let known: Vec<ExceptionRequest> =
+            self.store.kv_get(ns::WEB, &key).await.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+        let new = ExceptionRequest {
+            rule: rule.to_string(),
+            url: pull.html_url.clone(),
+            number: pull.number,
+            expires,
+            requested_by: thread.author.to_string(),
+            opened_at: self.clock.now(),
+        };
+        if let Ok(json) = serde_json::to_string(&add_request(known, new)) {
+            self.store.kv_put(ns::WEB, &key, json).await;
+        }
     }
 
     /// Write, maintain or admin permission on the repository (GitHub's `permission` folds maintain into write).

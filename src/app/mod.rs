@@ -13,6 +13,7 @@ pub mod tracking;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::dashboard::CatalogView;
 use crate::diag::Diagnostics;
 use crate::engine::{self, Scorecard, Subject};
 use crate::facts::{LinkedFacts, ReadPlan};
@@ -127,6 +128,8 @@ pub(crate) struct CatalogSnapshot {
     sha: String,
     /// The catalog repository's default branch.
     branch: String,
+    /// The catalog repository's web address (GitHub's `html_url`).
+    html_url: Option<String>,
     checked_at: chrono::DateTime<chrono::Utc>,
     catalog: Arc<Catalog>,
     policy: Arc<Policy>,
@@ -488,23 +491,28 @@ impl App {
         #[derive(Deserialize)]
         struct Repo {
             default_branch: String,
+            html_url: Option<String>,
         }
-        let branch = match cached.as_ref().map(|s| s.branch.clone()) {
-            Some(branch) if !branch.is_empty() => Ok(branch),
-            _ => {
-                github.get::<Repo>(&repo_api(catalog_repo), "GET /repos/{owner}/{repo}").await.map(|r| r.default_branch)
-            }
+        let repo = match cached.as_ref().map(|s| (s.branch.clone(), s.html_url.clone())) {
+            Some((branch, html_url)) if !branch.is_empty() => Ok((branch, html_url)),
+            _ => github
+                .get::<Repo>(&repo_api(catalog_repo), "GET /repos/{owner}/{repo}")
+                .await
+                .map(|r| (r.default_branch, r.html_url)),
         };
-        let head = match branch {
-            Ok(branch) => branch_head(github, catalog_repo, &branch).await.map(|sha| (branch, sha)),
+        let head = match repo {
+            Ok((branch, html_url)) => {
+                branch_head(github, catalog_repo, &branch).await.map(|sha| ((branch, html_url), sha))
+            }
             Err(e) => Err(e),
         };
-        let (branch, head) = match head {
+        let ((branch, html_url), head) = match head {
             Ok(found) => found,
             Err(GhError::NotFound { .. } | GhError::Forbidden { .. }) => {
                 let snapshot = CatalogSnapshot {
                     sha: "none".into(),
                     branch: String::new(),
+                    html_url: None,
                     checked_at: now,
                     catalog: Arc::new(Catalog::default()),
                     policy: Arc::new(Policy::embedded()),
@@ -524,8 +532,20 @@ impl App {
         }
         let mut snapshot = self.load_catalog(github, &head).await?;
         snapshot.branch = branch;
+        snapshot.html_url = html_url;
+        self.publish_catalog_view(&snapshot).await;
         *cached = Some(snapshot.clone());
         Ok(snapshot)
+    }
+
+    /// Publishes what the web shows of a newly read catalog (every replica's web reads the same record).
+    async fn publish_catalog_view(&self, snapshot: &CatalogSnapshot) {
+        let (repo, url) = (&self.config.catalog_repo, snapshot.html_url.clone());
+        let view = CatalogView::new(repo, url, &snapshot.branch, &snapshot.sha, &snapshot.catalog, &snapshot.policy);
+        match serde_json::to_string(&view) {
+            Ok(json) => self.store.kv_put(ns::WEB, crate::dashboard::catalog::KV_KEY, json).await,
+            Err(e) => tracing::warn!(error = %e, "catalog view not published"),
+        }
     }
 
     async fn load_catalog(&self, github: &Installation, sha: &str) -> Result<CatalogSnapshot, AppError> {
@@ -570,6 +590,7 @@ impl App {
         let snapshot = CatalogSnapshot {
             sha: sha.to_string(),
             branch: String::new(),
+            html_url: None,
             checked_at: self.clock.now(),
             catalog: Arc::new(catalog),
             policy: Arc::new(policy),

@@ -11,10 +11,14 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod catalog;
+pub mod initiatives;
 #[cfg(test)]
 mod tests;
 mod trend;
 
+pub use catalog::CatalogView;
+pub use initiatives::{InitiativeRow, initiatives};
 pub use trend::{Move, Movers, RuleChange, TierTrend, TrendPoint, movers, trend};
 
 /// How long a service's last record stands for it in the trend.

@@ -26,6 +26,7 @@ fn record(service: &str, tier: u32, day: u32, level: Option<&str>, rules: &[(&st
         unverified: 0,
         commit: format!("{service}{day}"),
         rules: rules.iter().map(|(id, s)| (id.to_string(), *s)).collect(),
+        not_applicable: Default::default(),
         levels: levels().0,
         evaluated_at: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap(),
     }

@@ -6,7 +6,7 @@ use crate::engine::{Scorecard, Status};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How long day records are kept.
 pub const KEEP_DAYS: i64 = 400;
@@ -29,6 +29,8 @@ pub struct ServiceDay {
     pub unverified: u32,
     pub commit: String,
     pub rules: BTreeMap<String, Status>,
+    /// The rules among `rules` that are skipped because they do not apply to the service.
+    pub not_applicable: BTreeSet<String>,
     /// The policy's levels at the time, lowest first.
     pub levels: Vec<String>,
     pub evaluated_at: DateTime<Utc>,
@@ -56,6 +58,12 @@ impl ServiceDay {
             unverified: u32::try_from(card.unverified.len()).unwrap_or(u32::MAX),
             commit: card.commit.clone().unwrap_or_default(),
             rules: card.rules.iter().map(|r| (r.id.clone(), r.status)).collect(),
+            not_applicable: card
+                .rules
+                .iter()
+                .filter(|r| crate::initiatives::not_applicable(r.status, &r.message))
+                .map(|r| r.id.clone())
+                .collect(),
             levels: card.levels.clone(),
             evaluated_at: now,
         })
@@ -63,7 +71,7 @@ impl ServiceDay {
 }
 
 const COLUMNS: &str = "org, service, day, repository, owner, tier, level, required_level, meets_required, unverified, \
-                       commit_sha, rules, levels, evaluated_at";
+                       commit_sha, rules, levels, evaluated_at, not_applicable";
 
 impl Store {
     /// Writes `record` as its service's record of its day, unless the day already holds a later evaluation.
@@ -72,14 +80,16 @@ impl Store {
             .map_err(|e| StoreError::Decode { what: "service_days.rules".into(), reason: e.to_string() })?;
         let levels = serde_json::to_string(&record.levels)
             .map_err(|e| StoreError::Decode { what: "service_days.levels".into(), reason: e.to_string() })?;
+        let not_applicable = serde_json::to_string(&record.not_applicable)
+            .map_err(|e| StoreError::Decode { what: "service_days.not_applicable".into(), reason: e.to_string() })?;
         sqlx::query(&format!(
-            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (org, service, day) DO UPDATE SET
                  repository = excluded.repository, owner = excluded.owner, tier = excluded.tier,
                  level = excluded.level, required_level = excluded.required_level,
                  meets_required = excluded.meets_required, unverified = excluded.unverified,
                  commit_sha = excluded.commit_sha, rules = excluded.rules, levels = excluded.levels,
-                 evaluated_at = excluded.evaluated_at
+                 evaluated_at = excluded.evaluated_at, not_applicable = excluded.not_applicable
              WHERE excluded.evaluated_at >= service_days.evaluated_at"
         ))
         .bind(&record.org)
@@ -96,6 +106,7 @@ impl Store {
         .bind(rules)
         .bind(levels)
         .bind(millis(record.evaluated_at))
+        .bind(not_applicable)
         .execute(&self.writes)
         .await?;
         Ok(())
@@ -163,6 +174,7 @@ fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
     let day: String = row.get("day");
     let rules: String = row.get("rules");
     let levels: String = row.get("levels");
+    let not_applicable: String = row.get("not_applicable");
     Ok(ServiceDay {
         org: row.get("org"),
         service: row.get("service"),
@@ -176,6 +188,7 @@ fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
         unverified: super::to_u32(row.get("unverified"), "service_days.unverified")?,
         commit: row.get("commit_sha"),
         rules: serde_json::from_str(&rules).map_err(|e| corrupt("rules", &e))?,
+        not_applicable: serde_json::from_str(&not_applicable).map_err(|e| corrupt("not_applicable", &e))?,
         levels: serde_json::from_str(&levels).map_err(|e| corrupt("levels", &e))?,
         evaluated_at: from_millis(row.get("evaluated_at"))?,
     })

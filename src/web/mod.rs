@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub mod access;
 pub mod api;
 pub mod badge;
+pub mod pages;
 pub mod session;
 pub mod signin;
 pub mod templates;
@@ -34,6 +35,7 @@ pub fn routes(state: WebState) -> Router {
         .route("/api/v1/services/{name}", get(api::one))
         .route("/api/v1/services/{name}/history", get(api::history))
         .route("/badge/{file}", get(badge::badge))
+        .route("/static/shipshape.css", get(pages::stylesheet))
         .route("/login", get(signin::login))
         .route("/auth/callback", get(signin::callback))
         .route("/logout", axum::routing::post(signin::logout))

@@ -86,6 +86,7 @@ async fn service_records_and_evaluations_older_than_400_days_are_pruned_daily() 
         unverified: 0,
         commit: "a".repeat(40),
         rules: [("readme".to_string(), Status::Pass)].into(),
+        not_applicable: Default::default(),
         levels: vec!["bronze".into(), "silver".into(), "gold".into()],
         evaluated_at: start,
     };
