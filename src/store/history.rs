@@ -19,6 +19,23 @@ pub struct EvaluationRecord {
     pub evaluated_at: DateTime<Utc>,
 }
 
+const EVALUATION_COLUMNS: &str =
+    "id, repository, service, git_ref, commit_sha, tier, level, meets_required, evaluated_at";
+
+fn evaluation(row: &sqlx::sqlite::SqliteRow) -> Result<EvaluationRecord> {
+    Ok(EvaluationRecord {
+        id: row.get("id"),
+        repository: row.get("repository"),
+        service: row.get("service"),
+        git_ref: row.get("git_ref"),
+        commit_sha: row.get("commit_sha"),
+        tier: u32::try_from(row.get::<i64, _>("tier")).unwrap_or(0),
+        level: row.get("level"),
+        meets_required: row.get::<i64, _>("meets_required") == 1,
+        evaluated_at: from_millis(row.get("evaluated_at"))?,
+    })
+}
+
 impl Store {
     /// Records `card` as evaluated for `git_ref` at `now`; returns its id.
     pub async fn record_evaluation(&self, card: &Scorecard, git_ref: &str, now: DateTime<Utc>) -> Result<i64> {
@@ -54,29 +71,28 @@ impl Store {
 
     /// The evaluations of a repository's ref, newest first.
     pub async fn evaluations(&self, repository: &str, git_ref: &str) -> Result<Vec<EvaluationRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, repository, service, git_ref, commit_sha, tier, level, meets_required, evaluated_at
-             FROM evaluations WHERE repository = ? AND git_ref = ? ORDER BY evaluated_at DESC, id DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = ? AND git_ref = ?
+             ORDER BY evaluated_at DESC, id DESC"
+        ))
         .bind(repository)
         .bind(git_ref)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(EvaluationRecord {
-                    id: row.get("id"),
-                    repository: row.get("repository"),
-                    service: row.get("service"),
-                    git_ref: row.get("git_ref"),
-                    commit_sha: row.get("commit_sha"),
-                    tier: u32::try_from(row.get::<i64, _>("tier")).unwrap_or(0),
-                    level: row.get("level"),
-                    meets_required: row.get::<i64, _>("meets_required") == 1,
-                    evaluated_at: from_millis(row.get("evaluated_at"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(evaluation).collect()
+    }
+
+    /// The latest `limit` evaluations of a repository, of every ref, newest first.
+    pub async fn recent_evaluations(&self, repository: &str, limit: u32) -> Result<Vec<EvaluationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = ?
+             ORDER BY evaluated_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(repository)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(evaluation).collect()
     }
 
     /// Deletes the evaluations (and their rule statuses) made before `before`; returns how many. A rule failing

@@ -13,6 +13,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("badge.svg", include_str!("../../templates/web/badge.svg.hbs")),
     ("layout", include_str!("../../templates/web/layout.html.hbs")),
     ("problem.html", include_str!("../../templates/web/problem.html.hbs")),
+    ("filters", include_str!("../../templates/web/filters.html.hbs")),
+    ("moves", include_str!("../../templates/web/moves.html.hbs")),
+    ("chart", include_str!("../../templates/web/chart.svg.hbs")),
+    ("overview.html", include_str!("../../templates/web/overview.html.hbs")),
+    ("services.html", include_str!("../../templates/web/services.html.hbs")),
+    ("service.html", include_str!("../../templates/web/service.html.hbs")),
 ];
 
 fn registry() -> &'static Handlebars<'static> {

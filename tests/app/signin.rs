@@ -11,7 +11,7 @@ use serde_json::Value;
 
 const PUBLIC: &str = "http://shipshape.test";
 
-async fn world() -> (crate::e2e::World, std::sync::Arc<shipshape::clock::ManualClock>) {
+pub(crate) async fn world() -> (crate::e2e::World, std::sync::Arc<shipshape::clock::ManualClock>) {
     two_organisations(&[
         ("SHIPSHAPE_GITHUB_CLIENT_ID", CLIENT_ID),
         ("SHIPSHAPE_GITHUB_CLIENT_SECRET", CLIENT_SECRET),
@@ -20,24 +20,31 @@ async fn world() -> (crate::e2e::World, std::sync::Arc<shipshape::clock::ManualC
     .await
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
-fn app(world: &crate::e2e::World, path: &str) -> String {
+pub(crate) fn app(world: &crate::e2e::World, path: &str) -> String {
     format!("http://{}{path}", world.running().addr)
 }
 
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+pub(crate) fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect()
 }
 
-fn cookie_value<'a>(set_cookies: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(set_cookies: &'a [String], name: &str) -> Option<&'a str> {
     set_cookies.iter().find_map(|c| c.strip_prefix(&format!("{name}="))?.split(';').next())
 }
 
 /// `/login`, GitHub's authorize page, back to the callback: the callback's response.
-async fn sign_in(world: &crate::e2e::World, login: &str) -> reqwest::Response {
+/// Signs `login` in through the real flow; the `Cookie` header of their session.
+pub(crate) async fn session_cookie(world: &crate::e2e::World, login: &str) -> String {
+    let done = sign_in(world, login).await;
+    assert_eq!(done.status().as_u16(), 303);
+    format!("shipshape_session={}", cookie_value(&set_cookies(&done), "shipshape_session").expect("a session"))
+}
+
+pub(crate) async fn sign_in(world: &crate::e2e::World, login: &str) -> reqwest::Response {
     world.fake.sign_in_browser(Some(login));
     let http = client();
     let start = http.get(app(world, "/login")).send().await.unwrap();

@@ -13,6 +13,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub mod chart;
+pub mod lists;
+pub mod overview;
+pub mod query;
+pub mod service;
+
 /// Who is looking at a page.
 pub struct Viewer {
     pub session: Session,
@@ -101,7 +107,8 @@ pub fn problem(viewer: &Viewer, today: NaiveDate, status: StatusCode, message: &
         frame: Frame<'a>,
         message: &'a str,
     }
-    let mut response = html("problem.html", &Problem { frame: viewer.frame("Not here", today), message });
+    let title = if status == StatusCode::NOT_FOUND { "Not found" } else { "Cannot show this" };
+    let mut response = html("problem.html", &Problem { frame: viewer.frame(title, today), message });
     *response.status_mut() = status;
     response
 }

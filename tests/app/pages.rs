@@ -1,0 +1,82 @@
+//! The signed-in pages (issue 14) over HTTP, through the real pipeline: two organisations' services scored by
+//! sweeps on two days, a user of one organisation signed in through the fake GitHub's OAuth flow. The browser
+//! tests (`browser_pages`) check the rendered DOM; these check answers, visibility and links.
+
+use crate::signin::{app, client, session_cookie, world};
+
+async fn page(world: &crate::e2e::World, path: &str, cookie: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = client().get(app(world, path));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_member_sees_their_organisation_on_every_page() {
+    let (world, _) = world().await;
+    let alice = session_cookie(&world, "alice").await;
+
+    let (status, headers, body) = page(&world, "/", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(body.contains(r#"id="services-count" href="/services">1</a>"#), "{body}");
+    assert!(body.contains(r#"<tr data-tier="2">"#), "{body}");
+    assert!(!body.contains(r#"data-tier="3""#), "globex's tier-3 service is not alice's: {body}");
+    assert!(body.contains(r#"data-rule="codeowners""#), "{body}");
+    assert!(body.contains(r#"name="csrf" value=""#), "the sign-out form carries the CSRF token");
+
+    let (status, _, body) = page(&world, "/services", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-service="payments""#) && !body.contains("billing"), "{body}");
+
+    let (status, _, body) = page(&world, "/services/payments", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"<tr data-rule="codeowners">"#), "{body}");
+    assert!(body.contains("status-fail"), "{body}");
+    assert!(body.contains("/acme/catalog/blob/main/services/payments.yaml"), "the catalog entry's html_url: {body}");
+
+    let (status, _, body) = page(&world, "/services/billing", Some(&alice)).await;
+    assert_eq!(status, 404, "another organisation's service: {body}");
+    assert!(!body.contains("globex/billing"), "{body}");
+
+    let (status, _, body) = page(&world, "/rules/codeowners", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-service="payments""#), "payments fails codeowners on day 2: {body}");
+
+    let (status, _, body) = page(&world, "/teams/team-payments", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-service="payments""#), "{body}");
+    let (status, _, _) = page(&world, "/teams/team-billing", Some(&alice)).await;
+    assert_eq!(status, 404, "a team of another organisation");
+
+    let (status, _, body) = page(&world, "/services?tier=two", Some(&alice)).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("must be a tier number, not"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_strangers_to_sign_in_and_are_off_without_oauth() {
+    let (world, _) = world().await;
+    for path in ["/", "/services", "/services/payments", "/rules/codeowners", "/teams/team-payments"] {
+        let (status, headers, body) = page(&world, path, None).await;
+        assert_eq!(status, 303, "{path}");
+        assert_eq!(headers["location"], "/login", "{path}");
+        assert!(!body.contains("payments"), "{path}: {body}");
+        let (status, headers, _) = page(&world, path, Some("shipshape_session=v1.forged.mac")).await;
+        assert_eq!((status, headers["location"].to_str().unwrap()), (303, "/login"), "{path}: a forged session");
+    }
+    let (status, headers, css) = page(&world, "/static/shipshape.css", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+    assert!(css.contains("@media"), "a stylesheet for phones too");
+
+    let (plain, _) = crate::web_api::two_organisations(&[]).await;
+    let (status, _, body) = page(&plain, "/", None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, _) = page(&plain, "/api/v1/services", None).await;
+    assert_eq!(status, 401, "the API still answers without sign-in");
+}
