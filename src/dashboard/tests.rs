@@ -135,3 +135,68 @@ fn the_weeks_movers_say_from_to_when_and_which_rules_changed() {
     let later = movers(&records, &today, &levels(), date(30));
     assert!(later.drops.is_empty() && later.improvements.is_empty(), "{later:#?}");
 }
+
+#[test]
+fn initiatives_count_services_done_failing_and_unknown_and_rules_that_do_not_apply_as_done() {
+    let initiative = catalog::InitiativeEntry {
+        id: "ownership".into(),
+        title: "Every service is owned".into(),
+        deadline: date(10),
+        rules: vec!["owner".into(), "oncall".into()],
+    };
+    let done = record("payments", 1, 20, Some("gold"), &[("owner", Pass), ("oncall", Excepted)]);
+    let failing = record("search", 2, 20, Some("bronze"), &[("owner", Fail), ("oncall", Skipped)]);
+    let unknown = record("pricing", 2, 20, Some("bronze"), &[("owner", Pass), ("oncall", Skipped)]);
+    let mut not_applying = record("profile", 3, 20, Some("bronze"), &[("owner", Pass), ("oncall", Skipped)]);
+    not_applying.not_applicable.insert("oncall".into());
+    let missing = record("queue", 3, 20, Some("bronze"), &[("owner", Pass)]);
+    let latest = [&done, &failing, &unknown, &not_applying, &missing];
+
+    let rows = initiatives(&latest, std::slice::from_ref(&initiative), date(12));
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!((row.total, row.done, row.failing, row.unknown), (5, 2, 1, 2), "{row:?}");
+    assert_eq!(row.days_left, -2);
+    assert!(row.overdue, "past the deadline with a failing service");
+
+    let on_time = initiatives(&latest, std::slice::from_ref(&initiative), date(10));
+    assert!(!on_time[0].overdue, "the deadline day itself is not overdue");
+    assert_eq!(on_time[0].days_left, 0);
+    let nobody_failing = initiatives(&[&done, &unknown], std::slice::from_ref(&initiative), date(12));
+    assert!(!nobody_failing[0].overdue, "unknown services never make an initiative overdue");
+}
+
+#[test]
+fn the_catalog_view_links_files_at_the_default_branch() {
+    let view = CatalogView {
+        html_url: Some("https://github.example/acme/catalog/".into()),
+        branch: "release/main".into(),
+        ..CatalogView::default()
+    };
+    assert_eq!(
+        view.file_url("services/pay ments#1.yaml").as_deref(),
+        Some("https://github.example/acme/catalog/blob/release/main/services/pay%20ments%231.yaml")
+    );
+    assert_eq!(CatalogView::default().file_url("services/x.yaml"), None, "no html_url, no link");
+}
+
+#[test]
+fn exception_requests_are_kept_newest_first_once_per_pull_request_and_bounded() {
+    let request = |number: u64| catalog::ExceptionRequest {
+        rule: "runbook".into(),
+        url: format!("https://github.com/acme/catalog/pull/{number}"),
+        number,
+        expires: date(30),
+        requested_by: "alice".into(),
+        opened_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    };
+    let mut kept = Vec::new();
+    for n in 0..25 {
+        kept = catalog::add_request(kept, request(n));
+    }
+    kept = catalog::add_request(kept, request(20));
+    assert_eq!(kept.len(), catalog::MAX_REQUESTS);
+    assert_eq!(kept[0].number, 20);
+    assert_eq!(kept.iter().filter(|r| r.number == 20).count(), 1);
+    assert_eq!(kept[1].number, 24);
+}

@@ -60,7 +60,8 @@ async fn orgs(state: &WebState, visible: &Visible, org: Option<&str>) -> Result<
     Ok(known.into_iter().filter(|o| visible.sees(o) && org.is_none_or(|w| w.eq_ignore_ascii_case(o))).collect())
 }
 
-/// Each visible service's latest record, filtered, by name then organisation.
+/// Each visible service's latest record, filtered, by name then organisation; only the services of the current
+/// catalog once the App has published it.
 pub(super) async fn latest_rows(
     state: &WebState,
     visible: &Visible,
@@ -71,7 +72,8 @@ pub(super) async fn latest_rows(
     for org in orgs(state, visible, org).await? {
         records.extend(state.store.latest_service_days(&org).await.map_err(unavailable)?);
     }
-    Ok(dashboard::latest(&records, None, filter).into_iter().cloned().collect())
+    let current = super::pages::current_catalog(state).await?.map(|c| c.names());
+    Ok(dashboard::latest(&records, current.as_ref(), filter).into_iter().cloned().collect())
 }
 
 fn filter_of(q: &ListQuery) -> Filter {

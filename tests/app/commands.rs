@@ -47,6 +47,8 @@ pub(crate) struct Setup {
     pub(crate) world: World,
     pub(crate) head: String,
     pub(crate) base: String,
+    /// The world's clock, to move on.
+    pub(crate) clock: Arc<ManualClock>,
     comments: u64,
 }
 
@@ -59,7 +61,8 @@ impl Setup {
     pub(crate) async fn with_vars(tier: u32, vars: Vec<(&'static str, String)>) -> Setup {
         let mut world = World::new(tier).await;
         world.vars.extend(vars);
-        world.clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
+        world.clock = clock.clone();
         let catalog = world.fake.commit(
             OWNER,
             CATALOG,
@@ -76,7 +79,7 @@ impl Setup {
         world.fake.set_permission(OWNER, REPO, "maya", "maintain");
         world.fake.set_permission(OWNER, REPO, "rita", "read");
         world.start(2).await;
-        Setup { world, head, base, comments: 0 }
+        Setup { world, head, base, clock, comments: 0 }
     }
 
     pub(crate) fn fake(&self) -> &FakeGitHub {

@@ -4,7 +4,11 @@
 
 use crate::signin::{app, client, session_cookie, world};
 
-async fn page(world: &crate::e2e::World, path: &str, cookie: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
+async fn page(
+    world: &crate::e2e::World,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let mut request = client().get(app(world, path));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -79,4 +83,42 @@ async fn pages_send_strangers_to_sign_in_and_are_off_without_oauth() {
     assert_eq!(status, 404, "{body}");
     let (status, _, _) = page(&plain, "/api/v1/services", None).await;
     assert_eq!(status, 401, "the API still answers without sign-in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_page_links_its_exception_pull_request_and_a_service_that_left_the_catalog_leaves_today() {
+    use crate::fake_github::web::{CLIENT_ID, CLIENT_SECRET};
+    let vars = vec![
+        ("SHIPSHAPE_GITHUB_CLIENT_ID", CLIENT_ID.to_string()),
+        ("SHIPSHAPE_GITHUB_CLIENT_SECRET", CLIENT_SECRET.to_string()),
+        ("SHIPSHAPE_PUBLIC_URL", crate::signin::PUBLIC.to_string()),
+        ("SHIPSHAPE_API_TOKEN", crate::web_api::API_TOKEN.to_string()),
+    ];
+    let mut s = crate::commands::Setup::with_vars(2, vars).await;
+    s.fake().add_user("alice", "gho_alice_token_1234567890", &[crate::e2e::INSTALLATION]);
+    s.world.running().sweep_now().await.unwrap();
+    s.world.settle().await;
+    s.comment(7, "alice", "/request-exception runbook for 14d the wiki moves").await;
+    let pull = s.catalog_pulls().pop().expect("an exception pull request");
+
+    let alice = session_cookie(&s.world, "alice").await;
+    let (status, _, body) = page(&s.world, "/services/payments", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    let link = format!(r#"class="exception-pr" href="https://github.com/acme/catalog/pull/{}""#, pull.number);
+    assert!(body.contains(&link), "{link} in {body}");
+
+    // The catalog drops the service: after the next sweep it is gone from today's list and pages (its history
+    // stays), though its day records are still in the store.
+    let catalog =
+        s.fake().commit(crate::e2e::OWNER, "catalog", &[("policies/scorecard.yaml", crate::commands::POLICY)]);
+    s.fake().set_branch(crate::e2e::OWNER, "catalog", "main", &catalog);
+    s.clock.advance(std::time::Duration::from_secs(120));
+    s.world.running().sweep_now().await.unwrap();
+    s.world.settle().await;
+    let (status, _, body) =
+        crate::web_api::get(&s.world, "/api/v1/services", Some(crate::web_api::API_TOKEN), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"services":[]}"#);
+    let (status, _, body) = page(&s.world, "/services/payments", Some(&alice)).await;
+    assert_eq!(status, 404, "{body}");
 }

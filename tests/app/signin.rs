@@ -9,7 +9,7 @@ use base64::Engine;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
-const PUBLIC: &str = "http://shipshape.test";
+pub(crate) const PUBLIC: &str = "http://shipshape.test";
 
 pub(crate) async fn world() -> (crate::e2e::World, std::sync::Arc<shipshape::clock::ManualClock>) {
     two_organisations(&[

@@ -8,7 +8,7 @@ use serde_json::Value;
 use shipshape::clock::ManualClock;
 use std::sync::Arc;
 
-const API_TOKEN: &str = "0123456789abcdef0123456789abcdef-operator";
+pub(crate) const API_TOKEN: &str = "0123456789abcdef0123456789abcdef-operator";
 const GLOBEX: u64 = 77;
 
 fn service(name: &str, slug: &str, tier: u32, owner: &str) -> String {

@@ -5,10 +5,14 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+#[cfg(test)]
+#[path = "chart_tests.rs"]
+mod tests;
+
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 220.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 12.0;
+const RIGHT: f64 = 30.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 26.0;
 /// Line colours, in series order (colour-blind safe, after Okabe and Ito).
@@ -85,7 +89,10 @@ pub fn chart(title: String, days: &[NaiveDate], series: Vec<Series>, y_max: f64,
         })
         .collect();
     let y_ticks = y_ticks.into_iter().map(|(v, label)| Tick { at: round(y(v)), label }).collect();
-    let x_ticks = x_tick_days(days).into_iter().map(|i| Tick { at: round(x(i)), label: days[i].format("%b %-d").to_string() }).collect();
+    let x_ticks = x_tick_days(days)
+        .into_iter()
+        .map(|i| Tick { at: round(x(i)), label: days[i].format("%b %-d").to_string() })
+        .collect();
     Chart {
         width: WIDTH,
         height: HEIGHT,

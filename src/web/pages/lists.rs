@@ -135,7 +135,12 @@ pub async fn services(State(state): State<WebState>, headers: HeaderMap, Query(q
     }
     if let Some(id) = q.initiative() {
         let Some(initiative) = loaded.catalog.as_ref().and_then(|c| c.initiatives.iter().find(|i| i.id == id)) else {
-            return problem(&viewer, loaded.today, StatusCode::NOT_FOUND, &format!("The policy has no initiative `{id}`."));
+            return problem(
+                &viewer,
+                loaded.today,
+                StatusCode::NOT_FOUND,
+                &format!("The policy has no initiative `{id}`."),
+            );
         };
         let wanted = q.standing().unwrap_or_else(|| "failing".into());
         rows.retain(|r| standing_name(&standing(r, initiative)) == wanted);
@@ -168,7 +173,12 @@ pub async fn rule(
     let known = loaded.catalog.as_ref().and_then(|c| c.rules.get(&id));
     let judged: Vec<&ServiceDay> = loaded.filtered(&filter).into_iter().filter(|r| r.rules.contains_key(&id)).collect();
     if id.len() > MAX_NAME || (known.is_none() && judged.is_empty()) {
-        return problem(&viewer, loaded.today, StatusCode::NOT_FOUND, &format!("No rule `{id}` in the policy or the results you can see."));
+        return problem(
+            &viewer,
+            loaded.today,
+            StatusCode::NOT_FOUND,
+            &format!("No rule `{id}` in the policy or the results you can see."),
+        );
     }
     let status = q.status().unwrap_or_else(|| "fail".into());
     let mut keep = filter_params(&filter);
@@ -181,7 +191,8 @@ pub async fn rule(
             Link { text: format!("{}: {count}", s.as_str()), href: href(&format!("/rules/{}", segment(&id)), &keep) }
         })
         .collect();
-    let (row_count, rows) = rows(judged.into_iter().filter(|r| r.rules.get(&id).is_some_and(|s| s.as_str() == status)).collect());
+    let (row_count, rows) =
+        rows(judged.into_iter().filter(|r| r.rules.get(&id).is_some_and(|s| s.as_str() == status)).collect());
     let page = Page {
         frame: viewer.frame(format!("Rule {}", loaded.rule_title(&id)), loaded.today),
         action: format!("/rules/{}", segment(&id)),
@@ -216,7 +227,12 @@ pub async fn team(
     filter.owner = Some(name.clone());
     let rows: Vec<&ServiceDay> = loaded.filtered(&filter);
     if name.len() > MAX_NAME || !loaded.latest.iter().any(|r| r.owner.as_deref() == Some(name.as_str())) {
-        return problem(&viewer, loaded.today, StatusCode::NOT_FOUND, &format!("No team `{name}` owns a service you can see."));
+        return problem(
+            &viewer,
+            loaded.today,
+            StatusCode::NOT_FOUND,
+            &format!("No team `{name}` owns a service you can see."),
+        );
     }
     let initiatives = loaded
         .catalog

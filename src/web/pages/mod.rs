@@ -49,7 +49,9 @@ impl Viewer {
     }
 }
 
-/// The signed-in viewer, or the answer for a caller who is not one.
+/// The signed-in viewer, or the answer for a caller who is not one. The answer is the handler's response, so
+/// it is returned as it is, large as it is.
+#[allow(clippy::result_large_err)]
 pub fn viewer(state: &WebState, headers: &HeaderMap) -> Result<Viewer, Response> {
     if state.sign_in.is_none() {
         return Err(super::signin::not_configured());
@@ -118,6 +120,17 @@ pub(super) fn unavailable(e: impl std::fmt::Display) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable").into_response()
 }
 
+/// The catalog view the App published last. A view this version cannot read (written by another version) is no
+/// view until the App writes it again.
+pub async fn current_catalog(state: &WebState) -> Result<Option<CatalogView>, Response> {
+    Ok(state
+        .store
+        .kv_get(ns::WEB, dashboard::catalog::KV_KEY)
+        .await
+        .map_err(unavailable)?
+        .and_then(|entry| serde_json::from_slice(&entry.value).ok()))
+}
+
 /// What the pages read: the visible organisations' records over the trend's days, each service's latest record
 /// (restricted to the current catalog when the App has published one), and the catalog.
 pub struct Loaded {
@@ -131,13 +144,7 @@ impl Loaded {
     pub async fn read(state: &WebState, visible: &Visible, trend_days: i64) -> Result<Loaded, Response> {
         let today = state.clock.now().date_naive();
         let since = today - chrono::TimeDelta::days(trend_days.max(8) - 1);
-        // A view this version cannot read (written by another version) is no view until the App writes it again.
-        let catalog: Option<CatalogView> = state
-            .store
-            .kv_get(ns::WEB, dashboard::catalog::KV_KEY)
-            .await
-            .map_err(unavailable)?
-            .and_then(|entry| serde_json::from_slice(&entry.value).ok());
+        let catalog = current_catalog(state).await?;
         let mut days = Vec::new();
         let mut latest = Vec::new();
         for org in state.store.history_orgs().await.map_err(unavailable)? {

@@ -240,10 +240,7 @@ pub(super) fn filters(loaded: &Loaded, levels: &Levels, filter: &Filter) -> Filt
     let tiers: BTreeSet<u32> = loaded.latest.iter().map(|r| r.tier).collect();
     let owners: BTreeSet<&str> = loaded.latest.iter().filter_map(|r| r.owner.as_deref()).collect();
     Filters {
-        tiers: tiers
-            .into_iter()
-            .map(|t| Choice { value: t.to_string(), selected: filter.tier == Some(t) })
-            .collect(),
+        tiers: tiers.into_iter().map(|t| Choice { value: t.to_string(), selected: filter.tier == Some(t) }).collect(),
         owners: owners
             .into_iter()
             .map(|o| Choice { value: o.to_string(), selected: filter.owner.as_deref() == Some(o) })
@@ -267,11 +264,7 @@ fn trend_chart(trend: &[TierTrend]) -> super::chart::Chart {
         .iter()
         .map(|t| Series {
             label: line_label(t),
-            values: t
-                .points
-                .iter()
-                .map(|p| (p.services > 0).then(|| p.meeting as f64 / p.services as f64))
-                .collect(),
+            values: t.points.iter().map(|p| (p.services > 0).then(|| p.meeting as f64 / p.services as f64)).collect(),
         })
         .collect();
     let title = format!("Share of services meeting their required level, per day over the last {} days", days.len());
@@ -297,11 +290,14 @@ fn trend_table(trend: &[TierTrend]) -> TrendTable {
     TrendTable { columns, rows }
 }
 
+/// Builds the link to the service list narrowed by the given query parameters.
+type ListHref<'a> = dyn Fn(&[(&str, Option<String>)]) -> String + 'a;
+
 fn initiatives(
     loaded: &Loaded,
     latest: &[&crate::store::ServiceDay],
     today: NaiveDate,
-    list: &dyn Fn(&[(&str, Option<String>)]) -> String,
+    list: &ListHref,
 ) -> Vec<InitiativeView> {
     let Some(catalog) = &loaded.catalog else { return vec![] };
     dashboard::initiatives(latest, &catalog.initiatives, today)

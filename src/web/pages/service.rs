@@ -115,7 +115,10 @@ pub async fn service(
         [] => return problem(&viewer, today, StatusCode::NOT_FOUND, &format!("No service `{name}` you can see.")),
         several => {
             let orgs: Vec<&str> = several.iter().map(|r| r.org.as_str()).collect();
-            let why = format!("Several organisations have a service `{name}` ({}): add ?org= to the address.", orgs.join(", "));
+            let why = format!(
+                "Several organisations have a service `{name}` ({}): add ?org= to the address.",
+                orgs.join(", ")
+            );
             return problem(&viewer, today, StatusCode::BAD_REQUEST, &why);
         }
     };
@@ -136,8 +139,11 @@ async fn page<'a>(state: &WebState, loaded: &Loaded, r: &ServiceDay, frame: Fram
     struct Tracking {
         html_url: Option<String>,
     }
-    let tracking: Option<Tracking> =
-        store.kv_get(ns::TRACKING, &r.repository).await.map_err(unavailable)?.and_then(|e| serde_json::from_slice(&e.value).ok());
+    let tracking: Option<Tracking> = store
+        .kv_get(ns::TRACKING, &r.repository)
+        .await
+        .map_err(unavailable)?
+        .and_then(|e| serde_json::from_slice(&e.value).ok());
     let requests: Vec<ExceptionRequest> = store
         .kv_get(ns::WEB, &requests_key(&r.repository))
         .await
