@@ -202,7 +202,7 @@ impl WorkerPool {
         let leases: Vec<LeaseToken> = self.shared.in_flight().drain().map(|(_, lease)| lease).collect();
         let now = self.shared.clock.now();
         for lease in &leases {
-            match self.shared.store.retry_later(lease, now, "interrupted by shutdown").await {
+            match self.shared.store.retry_later(lease, now, now, "interrupted by shutdown").await {
                 Ok(()) => info!(delivery_id = %lease.delivery_id, "delivery put back in the queue at shutdown"),
                 Err(e) => warn!(delivery_id = %lease.delivery_id, error = %e, "cannot put delivery back at shutdown"),
             }
@@ -359,7 +359,7 @@ async fn run_delivery(shared: &Arc<Shared>, index: usize, claimed: Claimed) {
         Err(HandleError::Transient { reason, retry_after }) => {
             let delay = backoff_delay(&config.backoff, lease.attempt).max(retry_after.unwrap_or_default());
             let at = after(now, delay);
-            let recorded = record(shared, lease_until, || shared.store.retry_later(&lease, at, &reason)).await;
+            let recorded = record(shared, lease_until, || shared.store.retry_later(&lease, now, at, &reason)).await;
             finish(shared, &event, Outcome::Retried, recorded);
             warn!(%reason, retry_in_s = delay.as_secs(), "delivery will be retried");
         }

@@ -1,5 +1,5 @@
 //! Durable state in SQLite: webhook deliveries (the work queue), a content-addressed blob cache and small key/value
-//! caches.
+//! caches, and what the Ops view reads of them ([`Store::failed_since`], [`Store::retrying`]).
 //!
 //! The delivery queue is leased: a worker [`Store::claim`]s a delivery for a time, extends the lease while it runs,
 //! and finishes it with [`Store::complete`], [`Store::retry_later`], [`Store::fail`] or [`Store::ignore`]. A
@@ -21,6 +21,9 @@ mod deliveries;
 mod history;
 mod intake;
 mod kv;
+mod ops;
+#[cfg(test)]
+mod ops_tests;
 mod queue;
 #[cfg(test)]
 mod queue_tests;
@@ -34,6 +37,7 @@ pub use deliveries::{
 };
 pub use history::EvaluationRecord;
 pub use kv::KvEntry;
+pub use ops::{DeliveryScope, FailedDelivery, FailedWindow, SWEEP_RUN_KEY, SweepProgress, SweepRun};
 pub use service_days::{KEEP_DAYS, ServiceDay};
 
 /// Well-known namespaces of the key/value cache.
@@ -58,7 +62,8 @@ pub mod ns {
     pub const TRACKING: &str = "tracking";
     /// Whether a tier-1 service met its required level at its last default-branch evaluation, by `owner/name`.
     pub const SLACK: &str = "slack";
-    /// The last periodic sweep queued (`last`: its job id; the entry's time is when).
+    /// The last periodic sweep queued (`last`: its job id; the entry's time is when), and the last sweep of every
+    /// installation that ran (`last_run`: a [`SweepRun`]).
     pub const SWEEP: &str = "sweep";
     /// Comment commands: a comment answered by `owner/name#comment_id`, each command line's outcome by
     /// `owner/name#comment_id/index`, the comment's reaction by `owner/name#comment_id/reaction`.

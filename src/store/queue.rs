@@ -206,10 +206,13 @@ impl Store {
     }
 
     /// Runs a finishing update fenced by the lease.
-    /// `set` has one integer placeholder, then a text one when `text` is given.
-    async fn finish(&self, lease: &LeaseToken, set: &str, time: DateTime<Utc>, text: Option<&str>) -> Result<()> {
+    /// `set` has an integer placeholder per time in `times`, then a text one when `text` is given.
+    async fn finish(&self, lease: &LeaseToken, set: &str, times: &[DateTime<Utc>], text: Option<&str>) -> Result<()> {
         let sql = format!("UPDATE deliveries SET {set} WHERE {LEASE_HELD}");
-        let mut query = sqlx::query(&sql).bind(millis(time));
+        let mut query = sqlx::query(&sql);
+        for time in times {
+            query = query.bind(millis(*time));
+        }
         if let Some(text) = text {
             query = query.bind(text);
         }
@@ -232,17 +235,25 @@ impl Store {
 
     /// Marks a claimed delivery done.
     pub async fn complete(&self, lease: &LeaseToken, now: DateTime<Utc>) -> Result<()> {
-        self.finish(lease, "status = 'done', finished_at = ?, lease_owner = NULL, lease_until = NULL", now, None).await
+        self.finish(lease, "status = 'done', finished_at = ?, lease_owner = NULL, lease_until = NULL", &[now], None)
+            .await
     }
 
-    /// Puts a claimed delivery back in the queue, due at `at`, recording the error. It is a claim candidate of its
-    /// own (attempted deliveries do not wait in their key's line), so younger deliveries of its key that are due
-    /// may go first.
-    pub async fn retry_later(&self, lease: &LeaseToken, at: DateTime<Utc>, error: &str) -> Result<()> {
+    /// Puts a claimed delivery back in the queue, due at `at`, recording the error and that the attempt failed
+    /// `now`. It is a claim candidate of its own (attempted deliveries do not wait in their key's line), so younger
+    /// deliveries of its key that are due may go first.
+    pub async fn retry_later(
+        &self,
+        lease: &LeaseToken,
+        now: DateTime<Utc>,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
         self.finish(
             lease,
-            "status = 'queued', next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?",
-            at,
+            "status = 'queued', failed_at = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+             last_error = ?",
+            &[now, at],
             Some(error),
         )
         .await
@@ -252,8 +263,9 @@ impl Store {
     pub async fn fail(&self, lease: &LeaseToken, now: DateTime<Utc>, reason: &str) -> Result<()> {
         self.finish(
             lease,
-            "status = 'failed', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?",
-            now,
+            "status = 'failed', finished_at = ?, failed_at = ?, lease_owner = NULL, lease_until = NULL,
+             last_error = ?",
+            &[now, now],
             Some(reason),
         )
         .await
@@ -264,7 +276,7 @@ impl Store {
         self.finish(
             lease,
             "status = 'ignored', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?",
-            now,
+            &[now],
             Some(reason),
         )
         .await
@@ -272,6 +284,6 @@ impl Store {
 
     /// Extends a held lease to `until`. [`StoreError::LeaseLost`] when it is no longer held: stop working on it.
     pub async fn extend_lease(&self, lease: &LeaseToken, until: DateTime<Utc>) -> Result<()> {
-        self.finish(lease, "lease_until = ?", until, None).await
+        self.finish(lease, "lease_until = ?", &[until], None).await
     }
 }

@@ -100,7 +100,7 @@ async fn a_retry_does_not_hold_up_younger_deliveries_of_its_key() {
         insert(&db.store, keyed(id, received, "k", None)).await;
     }
     let a = db.store.claim("w1", at(10), LEASE).await.unwrap().unwrap();
-    db.store.retry_later(&a.lease(), at(600), "GitHub answered 502").await.unwrap();
+    db.store.retry_later(&a.lease(), at(10), at(600), "GitHub answered 502").await.unwrap();
     let b = db.store.claim("w1", at(11), LEASE).await.unwrap().unwrap();
     assert_eq!(b.delivery_id, "b");
     db.store.complete(&b.lease(), at(12)).await.unwrap();

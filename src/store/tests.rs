@@ -216,7 +216,7 @@ async fn running_deliveries_are_not_superseded() {
     assert!(outcome.superseded.is_empty());
     assert!(outcome.claimed.is_none(), "the key is busy");
     // If the old one is put back for a retry, the newer head supersedes it at the next claim.
-    db.store.retry_later(&old.lease(), at(5), "boom").await.unwrap();
+    db.store.retry_later(&old.lease(), at(5), at(5), "boom").await.unwrap();
     let outcome = db.store.claim_reporting("w2", at(6), LEASE).await.unwrap();
     assert_eq!(outcome.superseded.len(), 1);
     assert_eq!(outcome.claimed.unwrap().delivery_id, "new");
@@ -228,7 +228,7 @@ async fn a_retry_waits_until_its_time() {
     let db = test_db().await;
     insert(&db.store, delivery("d1", 0)).await;
     let claimed = db.store.claim("w1", at(0), LEASE).await.unwrap().unwrap();
-    db.store.retry_later(&claimed.lease(), at(600), "GitHub answered 502").await.unwrap();
+    db.store.retry_later(&claimed.lease(), at(0), at(600), "GitHub answered 502").await.unwrap();
 
     let record = db.store.delivery("d1").await.unwrap().unwrap();
     assert_eq!(record.status, DeliveryStatus::Queued);
@@ -258,7 +258,7 @@ async fn failed_and_ignored_deliveries_are_final() {
     assert_eq!(record.last_error.as_deref(), Some("payload has no repository"));
     assert_eq!(record.finished_at, Some(at(3)));
     assert_eq!(status(&db.store, "pointless").await, DeliveryStatus::Ignored);
-    assert!(db.store.retry_later(&bad.lease(), at(4), "again").await.is_err());
+    assert!(db.store.retry_later(&bad.lease(), at(4), at(4), "again").await.is_err());
     assert_eq!(db.store.queue_depth().await.unwrap(), 0);
 }
 
