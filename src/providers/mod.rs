@@ -16,6 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::Full;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,66 @@ struct HostState {
     open_until: Option<DateTime<Utc>>,
     /// It tripped before: one more failure opens it again.
     tripped: bool,
+    /// When the current run of failures began.
+    failing_since: Option<DateTime<Utc>>,
+    /// The tool that asked last and how its request failed.
+    last: Option<(&'static str, DownKind)>,
+}
+
+/// How a request found its host failing: the kind and the status only, never a URL, a header or the tool's own
+/// words (which may echo a credential, or name a repository).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownKind {
+    Unreachable,
+    TimedOut,
+    /// 429.
+    RateLimited,
+    /// 5xx, with the status.
+    ServerError(u16),
+}
+
+impl std::fmt::Display for DownKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownKind::Unreachable => f.write_str("unreachable"),
+            DownKind::TimedOut => f.write_str("timed out"),
+            DownKind::RateLimited => f.write_str("rate limited (429)"),
+            DownKind::ServerError(status) => write!(f, "answered {status}"),
+        }
+    }
+}
+
+/// Whether a tripped host is left alone (`open`) or will be asked once more at the next request (`half_open`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// A host the [`Breaker`] tripped for, as [`Breaker::down`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ToolDown {
+    /// The linked tool that asked last: `pagerduty`, `prometheus` or `http`.
+    pub tool: &'static str,
+    /// Scheme and authority, without credentials: `https://sonar.example.com`.
+    pub host: String,
+    pub state: BreakerState,
+    /// When the current run of failures began.
+    pub since: DateTime<Utc>,
+    /// From when the host is asked again.
+    pub retry_at: DateTime<Utc>,
+    /// How the last request failed: kind and status only (`answered 503`, `timed out`).
+    pub last_error: String,
 }
 
 impl std::fmt::Debug for Breaker {
@@ -105,22 +166,49 @@ impl Breaker {
         }
     }
 
-    fn record(&self, url: &str, failed: bool) {
+    /// Counts a request of `tool` to `url`'s host: `failed` says how it found the host failing (`None`: it answered).
+    fn record(&self, url: &str, tool: &'static str, failed: Option<DownKind>) {
         let now = self.clock.now();
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         let host = Self::host(url);
         let state = hosts.entry(host.clone()).or_default();
-        if !failed {
+        let Some(kind) = failed else {
             *state = HostState::default();
             return;
-        }
+        };
         state.failures += 1;
+        state.failing_since.get_or_insert(now);
+        state.last = Some((tool, kind));
         if state.tripped || state.failures >= Self::TRIP_AFTER {
             state.open_until = Some(now + Self::OPEN_FOR);
             state.tripped = true;
             state.failures = 0;
             tracing::warn!(host = %host, until = %(now + Self::OPEN_FOR), "linked tool failing: left alone for a while");
         }
+    }
+
+    /// The hosts it tripped for and has not seen answer since, by host: left alone until `retry_at` (`open`), or
+    /// to be asked once more (`half_open`). Read-only.
+    pub fn down(&self) -> Vec<ToolDown> {
+        let now = self.clock.now();
+        let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut down: Vec<ToolDown> = hosts
+            .iter()
+            .filter_map(|(host, state)| {
+                let until = state.open_until.filter(|_| state.tripped)?;
+                let (tool, kind) = state.last?;
+                Some(ToolDown {
+                    tool,
+                    host: host.clone(),
+                    state: if now < until { BreakerState::Open } else { BreakerState::HalfOpen },
+                    since: state.failing_since.unwrap_or(until - Self::OPEN_FOR),
+                    retry_at: until,
+                    last_error: kind.to_string(),
+                })
+            })
+            .collect();
+        down.sort_by(|a, b| a.host.cmp(&b.host));
+        down
     }
 }
 
@@ -129,8 +217,12 @@ impl Breaker {
 pub(crate) enum Failure {
     NotFound,
     Unavailable(String),
-    /// The host is failing: unreachable, timing out, 5xx or rate limiting (what the [`Breaker`] counts).
-    Down(String),
+    /// The host is failing: unreachable, timing out, 5xx or rate limiting (what the [`Breaker`] counts). `reason`
+    /// is for the rule's message; the breaker keeps only `kind`.
+    Down {
+        reason: String,
+        kind: DownKind,
+    },
     /// 400 or 422: the tool understood the request and refused it; its body often says why.
     Refused {
         status: u16,
@@ -143,7 +235,7 @@ impl Failure {
     pub fn reason(self) -> String {
         match self {
             Failure::NotFound => "not found (404)".into(),
-            Failure::Unavailable(why) | Failure::Down(why) => why,
+            Failure::Unavailable(why) | Failure::Down { reason: why, .. } => why,
             Failure::Refused { status, .. } => format!("refused the request ({status})"),
         }
     }
@@ -172,12 +264,16 @@ pub(crate) async fn get(
     }
     let outcome = send(client, limits, url, headers, max_bytes).await;
     if let Some(breaker) = &limits.breaker {
-        breaker.record(url, matches!(&outcome, Err(Failure::Down(_))));
+        let failed = match &outcome {
+            Err(Failure::Down { kind, .. }) => Some(*kind),
+            _ => None,
+        };
+        breaker.record(url, tool, failed);
     }
     observe(match &outcome {
         Ok(_) => "ok",
         Err(Failure::NotFound) => "not_found",
-        Err(Failure::Down(_)) => "down",
+        Err(Failure::Down { .. }) => "down",
         Err(Failure::Unavailable(_) | Failure::Refused { .. }) => "refused",
     });
     outcome
@@ -213,7 +309,10 @@ async fn send(
             }
             // Not sent (a URL with `user:password@`): the host is not failing.
             Err(e @ HttpError::Request(_)) => return Err(Failure::Unavailable(format!("not asked: {e}"))),
-            Err(e) => return Err(Failure::Down(format!("unreachable ({e})"))),
+            Err(e) => {
+                let kind = if matches!(e, HttpError::Timeout(_)) { DownKind::TimedOut } else { DownKind::Unreachable };
+                return Err(Failure::Down { reason: format!("unreachable ({e})"), kind });
+            }
         };
         let status = response.status;
         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
@@ -234,9 +333,13 @@ async fn send(
             StatusCode::FORBIDDEN => Err(Failure::Unavailable("the credentials may not read this (403)".into())),
             StatusCode::TOO_MANY_REQUESTS => {
                 let after = retry_after(&response.headers).map(|d| format!("; retry after {}s", d.as_secs()));
-                Err(Failure::Down(format!("rate limited (429){}", after.unwrap_or_default())))
+                let reason = format!("rate limited (429){}", after.unwrap_or_default());
+                Err(Failure::Down { reason, kind: DownKind::RateLimited })
             }
-            s if s.is_server_error() => Err(Failure::Down(format!("answered {}", s.as_u16()))),
+            s if s.is_server_error() => Err(Failure::Down {
+                reason: format!("answered {}", s.as_u16()),
+                kind: DownKind::ServerError(s.as_u16()),
+            }),
             s => Err(Failure::Unavailable(format!("answered {}", s.as_u16()))),
         };
     }

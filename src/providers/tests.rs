@@ -36,7 +36,7 @@ async fn a_failing_host_is_left_alone_for_a_while_then_tried_once() {
     for _ in 0..Breaker::TRIP_AFTER {
         assert_eq!(
             get("http", &client, &limits, &format!("{url}/a"), &[], None).await.err(),
-            Some(Failure::Down("answered 503".into()))
+            Some(Failure::Down { reason: "answered 503".into(), kind: DownKind::ServerError(503) })
         );
     }
     // Tripped: not asked, whatever the path, with the time it will be asked again.
@@ -48,7 +48,7 @@ async fn a_failing_host_is_left_alone_for_a_while_then_tried_once() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
     // After the pause one request goes through; failing again, the host is left alone again at once.
     clock.advance(Duration::from_secs(121));
-    assert!(matches!(get("http", &client, &limits, &url, &[], None).await, Err(Failure::Down(_))));
+    assert!(matches!(get("http", &client, &limits, &url, &[], None).await, Err(Failure::Down { .. })));
     assert!(matches!(get("http", &client, &limits, &url, &[], None).await, Err(Failure::Unavailable(_))));
     assert_eq!(count.load(Ordering::SeqCst), 4);
 }
@@ -75,9 +75,47 @@ async fn refusals_and_answers_do_not_trip_it_and_a_success_resets_it() {
     // Unreachable hosts count as failing too.
     let closed = "http://127.0.0.1:9";
     for _ in 0..Breaker::TRIP_AFTER {
-        assert!(matches!(get("http", &client, &limits, closed, &[], None).await, Err(Failure::Down(_))));
+        assert!(matches!(get("http", &client, &limits, closed, &[], None).await, Err(Failure::Down { .. })));
     }
     assert!(matches!(get("http", &client, &limits, closed, &[], None).await, Err(Failure::Unavailable(_))));
+}
+
+#[tokio::test]
+async fn the_hosts_it_left_alone_are_reported_with_the_kind_of_failure_only() {
+    let (clock, limits, client) = setup();
+    let breaker = limits.breaker.clone().unwrap();
+    let (url, _) = server(502).await;
+    let secret = format!("{url}/api/project_status?projectKey=acme-payments&token=hunter2");
+    get("prometheus", &client, &limits, &secret, &[], None).await.unwrap_err();
+    clock.advance(Duration::from_secs(10));
+    get("http", &client, &limits, &secret, &[], None).await.unwrap_err();
+    assert!(breaker.down().is_empty(), "two failures: not tripped yet");
+    get("http", &client, &limits, &secret, &[], None).await.unwrap_err();
+    let open = ToolDown {
+        tool: "http",
+        host: url.to_ascii_lowercase(),
+        state: BreakerState::Open,
+        since: "2026-11-22T09:00:00Z".parse().unwrap(),
+        retry_at: "2026-11-22T09:02:10Z".parse().unwrap(),
+        last_error: "answered 502".into(),
+    };
+    assert_eq!(breaker.down(), [open.clone()]);
+    let json = serde_json::to_string(&breaker.down()).unwrap();
+    assert!(!json.contains("hunter2") && !json.contains("acme-payments") && !json.contains("/api"), "{json}");
+    assert!(json.contains(r#""state":"open""#), "{json}");
+
+    // Past the pause: half open until the one request let through fails, then open again.
+    clock.advance(Duration::from_secs(121));
+    assert_eq!(breaker.down(), [ToolDown { state: BreakerState::HalfOpen, ..open.clone() }]);
+    get("http", &client, &limits, &secret, &[], None).await.unwrap_err();
+    let retry_at = "2026-11-22T09:04:11Z".parse().unwrap();
+    assert_eq!(breaker.down(), [ToolDown { retry_at, ..open }], "still failing since the first failure");
+
+    // An answer closes it; a failure after that starts a new count.
+    breaker.record(&format!("{url}/x"), "http", None);
+    assert!(breaker.down().is_empty());
+    breaker.record(&url, "pagerduty", Some(DownKind::TimedOut));
+    assert!(breaker.down().is_empty(), "one failure");
 }
 
 #[test]
