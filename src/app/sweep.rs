@@ -10,7 +10,7 @@
 use super::{App, AppError};
 use crate::github::client::{GhError, Installation};
 use crate::github::events::{InstallationId, RepoId, Repository};
-use crate::store::ns;
+use crate::store::{SWEEP_RUN_KEY, SweepRun, ns};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -118,7 +118,7 @@ impl App {
         match job {
             Job::Sweep { reason, installation, repositories } => {
                 let span = tracing::info_span!("sweep", job = %id, reason = %reason);
-                self.sweep(id, installation, repositories.as_deref()).instrument(span).await
+                self.sweep(id, &reason, installation, repositories.as_deref()).instrument(span).await
             }
             Job::Cleanup { reason } => {
                 let span = tracing::info_span!("cleanup", job = %id, reason = %reason);
@@ -137,8 +137,19 @@ impl App {
         }
     }
 
-    /// Queues a repository job for every repository to sweep.
-    async fn sweep(&self, id: &str, only_installation: Option<u64>, only: Option<&[u64]>) -> Result<(), AppError> {
+    /// Queues a repository job for every repository to sweep. A sweep of every installation is recorded as the
+    /// last sweep (the Ops view), when it starts and when its jobs are queued.
+    async fn sweep(
+        &self,
+        id: &str,
+        reason: &str,
+        only_installation: Option<u64>,
+        only: Option<&[u64]>,
+    ) -> Result<(), AppError> {
+        let run = match (only_installation, only) {
+            (None, None) => Some(self.sweep_started(id, reason).await),
+            _ => None,
+        };
         let installations = match only_installation {
             Some(one) => vec![InstallationId(one)],
             None => self.github.installations().await?,
@@ -179,7 +190,42 @@ impl App {
             }
         }
         tracing::info!(queued, skipped, "sweep queued");
+        if let Some(run) = run {
+            let listed = SweepRun {
+                listed_at: Some(self.clock.now()),
+                repositories: Some(queued as u64),
+                skipped: Some(skipped as u64),
+                ..run
+            };
+            self.put_sweep(&listed).await;
+        }
         Ok(())
+    }
+
+    /// Records that the sweep `id` started now; a sweep job tried again keeps its first start.
+    async fn sweep_started(&self, id: &str, reason: &str) -> SweepRun {
+        let earlier: Option<SweepRun> =
+            self.store.kv_get(ns::SWEEP, SWEEP_RUN_KEY).await.and_then(|j| serde_json::from_str(&j).ok());
+        let started_at = match earlier {
+            Some(run) if run.id == id => run.started_at,
+            _ => self.clock.now(),
+        };
+        let run = SweepRun {
+            id: id.into(),
+            reason: reason.into(),
+            started_at,
+            listed_at: None,
+            repositories: None,
+            skipped: None,
+        };
+        self.put_sweep(&run).await;
+        run
+    }
+
+    async fn put_sweep(&self, run: &SweepRun) {
+        if let Ok(json) = serde_json::to_string(run) {
+            self.store.kv_put(ns::SWEEP, SWEEP_RUN_KEY, json).await;
+        }
     }
 
     /// Scores a repository's default branch, reusing what has not changed.
