@@ -244,8 +244,10 @@ pub async fn start(
         Some(url) => Some(crate::slack::Slack::new(url.expose()).context("cannot set up the Slack client")?),
         None => None,
     };
+    // One breaker for every linked-tool client, shared with the Ops view.
+    let breaker = Arc::new(crate::providers::Breaker::new(clock.clone()));
     let limits = crate::providers::Limits {
-        breaker: Some(Arc::new(crate::providers::Breaker::new(clock.clone()))),
+        breaker: Some(breaker.clone()),
         observer: Some(metrics.clone() as Arc<dyn crate::providers::ToolObserver>),
         ..Default::default()
     };
@@ -307,6 +309,7 @@ pub async fn start(
         clock: clock.clone(),
         public_badges: config.public_badges,
         sign_in,
+        breaker,
     });
     let scorecards = readiness_routes(store.clone()).merge(web);
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {

@@ -49,7 +49,7 @@ pub(super) fn refused(refusal: Refusal) -> Response {
     error(status, refusal.to_string())
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
+pub(super) fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "history read failed");
     error(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable")
 }

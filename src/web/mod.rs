@@ -1,7 +1,8 @@
-//! The web: the JSON API over the service history and the readiness badges (issue 14). Every answer is for a caller whose visibility
-//! [`access::Viewers`] decided; nothing is shown to anyone else.
+//! The web: the JSON API over the service history and the readiness badges (issue 14), the signed-in pages and the Ops
+//! view. Every answer is for a caller whose visibility [`access::Viewers`] decided; nothing is shown to anyone else.
 
 use crate::clock::Clock;
+use crate::providers::Breaker;
 use crate::store::Store;
 use axum::Router;
 use axum::routing::get;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 pub mod access;
 pub mod api;
 pub mod badge;
+pub mod ops;
 pub mod pages;
 pub mod session;
 pub mod signin;
@@ -25,6 +27,8 @@ pub struct WebState {
     pub public_badges: bool,
     /// Sign-in with GitHub; `None` turns the pages off (404).
     pub sign_in: Option<Arc<signin::SignIn>>,
+    /// The linked tools' circuit breaker the App's providers share: the Ops view shows the hosts it left alone.
+    pub breaker: Arc<Breaker>,
 }
 
 /// The web's routes.
@@ -34,6 +38,7 @@ pub fn routes(state: WebState) -> Router {
         .route("/api/v1/services.csv", get(api::list_csv))
         .route("/api/v1/services/{name}", get(api::one))
         .route("/api/v1/services/{name}/history", get(api::history))
+        .route("/api/v1/ops", get(ops::api))
         .route("/badge/{file}", get(badge::badge))
         .route("/static/shipshape.css", get(pages::stylesheet))
         .route("/", get(pages::overview::overview))
@@ -41,6 +46,7 @@ pub fn routes(state: WebState) -> Router {
         .route("/services/{name}", get(pages::service::service))
         .route("/rules/{id}", get(pages::lists::rule))
         .route("/teams/{team}", get(pages::lists::team))
+        .route("/ops", get(pages::ops::ops))
         .route("/login", get(signin::login))
         .route("/auth/callback", get(signin::callback))
         .route("/logout", axum::routing::post(signin::logout))

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview.html", include_str!("../../templates/web/overview.html.hbs")),
     ("services.html", include_str!("../../templates/web/services.html.hbs")),
     ("service.html", include_str!("../../templates/web/service.html.hbs")),
+    ("ops.html", include_str!("../../templates/web/ops.html.hbs")),
 ];
 
 fn registry() -> &'static Handlebars<'static> {

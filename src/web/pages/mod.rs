@@ -15,6 +15,7 @@ use serde::Serialize;
 
 pub mod chart;
 pub mod lists;
+pub mod ops;
 pub mod overview;
 pub mod query;
 pub mod service;
