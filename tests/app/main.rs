@@ -17,6 +17,7 @@ mod hostile_policy;
 mod ignored;
 mod linked_tools;
 mod odd_names;
+mod ops;
 mod pages;
 mod signin;
 mod tracking;
