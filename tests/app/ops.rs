@@ -204,7 +204,7 @@ async fn operators_and_members_see_failures_retries_tools_down_and_the_last_swee
 /// The operator's report: every field of the deliveries that failed and wait for a retry, with its value.
 fn operator_sees_every_failure(report: &Value, refused: &str, gone_id: &str, retried: &str) {
     assert_eq!(
-        keys(&report),
+        keys(report),
         [
             "failed",
             "failed_count",
