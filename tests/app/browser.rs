@@ -484,3 +484,26 @@ async fn in_a_browser_hostile_catalog_and_policy_text_is_shown_as_text() {
     browser.close().await;
     world.fake.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_pages_need_no_sideways_scrolling() {
+    let Some(browser) = Browser::open(390, 844).await else { return };
+    let world = world().await;
+    sign_in_by_cookie(&browser, &world).await;
+    let hostile = "/services/%22%3E%3Cimg%20src%3Dx%20onerror%3Dwindow%2E%5F%5Fpwned%3D1%3E";
+    for path in ["/", "/services", "/services/payments", hostile, "/rules/notes", "/teams/team-payments"] {
+        browser.goto(&app(&world, path)).await;
+        assert_eq!(browser.location().await, path, "signed in");
+        browser.assert_no_horizontal_overflow().await;
+        browser.assert_nothing_injected().await;
+    }
+    // The phone's layout is the one drawn: columns marked for wide screens are hidden.
+    browser.goto(&app(&world, "/")).await;
+    let narrow = browser.all("#rules .hide-narrow").await;
+    assert!(!narrow.is_empty());
+    for cell in narrow {
+        assert!(!cell.is_displayed().await.unwrap(), "a wide-screen column on a phone");
+    }
+    browser.close().await;
+    world.fake.assert_clean();
+}

@@ -183,6 +183,23 @@ impl Browser {
         assert_eq!(self.js("return window.__pwned === undefined;").await, Value::Bool(true), "{at}: __pwned set");
         assert!(self.text("footer").await.contains("data as of"), "{at}: the page was drawn to its end");
     }
+
+    /// The page is no wider than the window: nothing to scroll sideways (tables scroll inside their own box), and no
+    /// card's text runs past its border.
+    pub(crate) async fn assert_no_horizontal_overflow(&self) {
+        let at = self.location().await;
+        let sizes = self
+            .js("return [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth];")
+            .await;
+        let [page, body, window] = [0, 1, 2].map(|i| sizes[i].as_u64().unwrap());
+        assert!(page <= window && body <= window, "{at}: the page is {page} (body {body}) wide in a {window} window");
+        // Nor does text run out of the cards (a long name without spaces would, past their border).
+        let spilled = self
+            .js("return [...document.querySelectorAll('.card')].filter(c => c.scrollWidth > c.clientWidth)\
+                 .map(c => c.textContent.trim());")
+            .await;
+        assert_eq!(spilled, json!([]), "{at}: text wider than its card");
+    }
 }
 
 /// Polls chromedriver's `/status` until it says it is ready (10 s at most).
