@@ -137,6 +137,12 @@ impl World {
 
     pub(crate) async fn start(&mut self, workers: usize) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.start_on(listener, workers).await;
+    }
+
+    /// [`World::start`] on a listener bound beforehand, so that the configuration can name its address (a browser
+    /// that follows the OAuth redirects needs `SHIPSHAPE_PUBLIC_URL` to be the App's real address).
+    pub(crate) async fn start_on(&mut self, listener: tokio::net::TcpListener, workers: usize) {
         let running = serve::start(&self.config(), listener, self.clock.clone(), worker_config(workers))
             .await
             .expect("server starts");

@@ -1,5 +1,7 @@
 //! Tests of the GitHub App against a stateful fake GitHub (`fake_github`), driven through the real octocrab client.
 
+mod browser;
+mod browser_harness;
 mod catalog_partial;
 mod ci_status;
 mod cli_github;
