@@ -309,6 +309,7 @@ pub async fn start(
         clock: clock.clone(),
         public_badges: config.public_badges,
         sign_in,
+        history: Arc::new(crate::web::read_model::ReadModel::new(store.clone())),
         breaker,
     });
     let scorecards = readiness_routes(store.clone()).merge(web);

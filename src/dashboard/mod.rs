@@ -39,14 +39,13 @@ pub struct Filter {
 
 impl Filter {
     /// Whether `record` passes the tier and owner filters (the ones that make sense on any day).
-    pub fn keeps_on_any_day(&self, record: &ServiceDay) -> bool {
-        self.tier.is_none_or(|t| record.tier == t)
-            && self.owner.as_ref().is_none_or(|o| record.owner.as_ref() == Some(o))
+    pub fn keeps_on_any_day(&self, tier: u32, owner: Option<&str>) -> bool {
+        self.tier.is_none_or(|t| tier == t) && self.owner.as_deref().is_none_or(|o| owner == Some(o))
     }
 
     /// Whether `record` passes every filter.
     pub fn keeps(&self, record: &ServiceDay) -> bool {
-        self.keeps_on_any_day(record)
+        self.keeps_on_any_day(record.tier, record.owner.as_deref())
             && self.level.as_ref().is_none_or(|l| record.level.as_deref().unwrap_or(NO_LEVEL) == l)
     }
 }

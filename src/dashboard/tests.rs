@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::DayMark;
 use chrono::{TimeZone, Utc};
 
 fn date(day: u32) -> NaiveDate {
@@ -83,7 +84,8 @@ fn the_overview_counts_services_by_tier_and_level_and_rates_rules_worst_first() 
 
 #[test]
 fn the_trend_carries_each_record_for_a_week_and_draws_a_line_per_tier() {
-    let records = corpus();
+    let marks: Vec<DayMark> = corpus().iter().map(DayMark::of).collect();
+    let records: Vec<&DayMark> = marks.iter().collect();
     let lines = trend(&records, &Filter::default(), date(30), 30);
     let all = &lines[0];
     assert_eq!(all.tier, None);
@@ -113,15 +115,22 @@ fn the_trend_carries_each_record_for_a_week_and_draws_a_line_per_tier() {
 #[test]
 fn the_weeks_movers_say_from_to_when_and_which_rules_changed() {
     let records = corpus();
+    let marks: Vec<DayMark> = records.iter().map(DayMark::of).collect();
+    let marks: Vec<&DayMark> = marks.iter().collect();
     let today = latest(&records, None, &Filter::default());
-    let m = movers(&records, &today, &levels(), date(22));
+    let mut m = movers(&marks, &today, &levels(), date(22));
+    let record = |service: &str, day: NaiveDate| records.iter().find(|r| r.service == service && r.day == day).unwrap();
+    for moved in m.drops.iter_mut().chain(&mut m.improvements) {
+        let now = today.iter().find(|r| r.service == moved.service).unwrap();
+        moved.compare(record(&moved.service, moved.since), now);
+    }
     assert_eq!(m.drops.len(), 1, "{m:#?}");
     let drop = &m.drops[0];
     assert_eq!(
         (drop.service.as_str(), drop.from.as_deref(), drop.to.as_deref()),
         ("payments", Some("gold"), Some("bronze"))
     );
-    assert_eq!(drop.when, date(20));
+    assert_eq!((drop.when, drop.since), (date(20), date(1)));
     let changed: Vec<_> = drop.rules.iter().map(|c| (c.rule.as_str(), c.from, c.to)).collect();
     assert_eq!(changed, [("oncall", Some(Pass), Some(Skipped)), ("runbook", Some(Pass), Some(Fail))]);
     // search: none on day 10 (its latest record a week before day 22), silver since day 19.
@@ -132,7 +141,7 @@ fn the_weeks_movers_say_from_to_when_and_which_rules_changed() {
         ("search", None, Some("silver"), date(19))
     );
     // profile has no record a week old: new, not a mover. A week later nothing moved within the week.
-    let later = movers(&records, &today, &levels(), date(30));
+    let later = movers(&marks, &today, &levels(), date(30));
     assert!(later.drops.is_empty() && later.improvements.is_empty(), "{later:#?}");
 }
 

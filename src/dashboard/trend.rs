@@ -3,7 +3,7 @@
 
 use super::{Filter, Levels, STALE_AFTER_DAYS};
 use crate::engine::Status;
-use crate::store::ServiceDay;
+use crate::store::{DayMark, ServiceDay};
 use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,14 +23,14 @@ pub struct TierTrend {
     pub points: Vec<TrendPoint>,
 }
 
-/// Each service's records, oldest first.
-fn by_service(records: &[ServiceDay]) -> BTreeMap<(&str, &str), Vec<&ServiceDay>> {
-    let mut out: BTreeMap<(&str, &str), Vec<&ServiceDay>> = BTreeMap::new();
-    for r in records {
+/// Each service's marks, oldest first (one mark per service and day).
+fn by_service<'a>(marks: &[&'a DayMark]) -> BTreeMap<(&'a str, &'a str), Vec<&'a DayMark>> {
+    let mut out: BTreeMap<(&str, &str), Vec<&DayMark>> = BTreeMap::new();
+    for r in marks {
         out.entry((r.org.as_str(), r.service.as_str())).or_default().push(r);
     }
     for list in out.values_mut() {
-        list.sort_by_key(|r| (r.day, r.evaluated_at));
+        list.sort_by_key(|r| r.day);
     }
     out
 }
@@ -38,7 +38,7 @@ fn by_service(records: &[ServiceDay]) -> BTreeMap<(&str, &str), Vec<&ServiceDay>
 /// The share meeting their required level on each of the `days` days up to `today`, for every tier and in all:
 /// on each day a service counts by its latest record of that day or of the [`STALE_AFTER_DAYS`] before, if that
 /// record passes the tier and owner filters.
-pub fn trend(records: &[ServiceDay], filter: &Filter, today: NaiveDate, days: i64) -> Vec<TierTrend> {
+pub fn trend(records: &[&DayMark], filter: &Filter, today: NaiveDate, days: i64) -> Vec<TierTrend> {
     let first = today - TimeDelta::days(days.max(1) - 1);
     let dates: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= today).collect();
     let mut lines: BTreeMap<Option<u32>, Vec<TrendPoint>> = BTreeMap::new();
@@ -51,7 +51,9 @@ pub fn trend(records: &[ServiceDay], filter: &Filter, today: NaiveDate, days: i6
                 next += 1;
             }
             let Some(record) = next.checked_sub(1).map(|n| list[n]) else { continue };
-            if *day - record.day >= TimeDelta::days(STALE_AFTER_DAYS) || !filter.keeps_on_any_day(record) {
+            if *day - record.day >= TimeDelta::days(STALE_AFTER_DAYS)
+                || !filter.keeps_on_any_day(record.tier, record.owner.as_deref())
+            {
                 continue;
             }
             for key in [None, Some(record.tier)] {
@@ -82,7 +84,17 @@ pub struct Move {
     pub to: Option<String>,
     /// The day its current level was reached.
     pub when: NaiveDate,
+    /// The day of the record it is compared with (its latest a week ago).
+    pub since: NaiveDate,
+    /// The rules whose status differs, once [`Move::compare`] has the two records.
     pub rules: Vec<RuleChange>,
+}
+
+impl Move {
+    /// Fills in the rules that changed between `before` (the record of [`Move::since`]) and `now`.
+    pub fn compare(&mut self, before: &ServiceDay, now: &ServiceDay) {
+        self.rules = changes(before, now);
+    }
 }
 
 /// The week's biggest drops and improvements, at most [`Movers::MAX`] each, biggest first.
@@ -96,11 +108,12 @@ impl Movers {
     pub const MAX: usize = 10;
 }
 
-/// For each of `latest`, its level now against its level a week before `today` (its latest record on or before that
-/// day, from `records`); services without a record that old are new, not movers.
-pub fn movers(records: &[ServiceDay], latest: &[&ServiceDay], levels: &Levels, today: NaiveDate) -> Movers {
+/// For each of `latest`, its level now against its level a week before `today` (its latest mark on or before that
+/// day); services without a mark that old are new, not movers. The rules that changed are filled in by the caller
+/// ([`Move::compare`]) for the few moves shown.
+pub fn movers(marks: &[&DayMark], latest: &[&ServiceDay], levels: &Levels, today: NaiveDate) -> Movers {
     let week_ago = today - TimeDelta::days(7);
-    let history = by_service(records);
+    let history = by_service(marks);
     let mut drops = Vec::new();
     let mut improvements = Vec::new();
     for now in latest {
@@ -126,7 +139,8 @@ pub fn movers(records: &[ServiceDay], latest: &[&ServiceDay], levels: &Levels, t
             from: before.level.clone(),
             to: now.level.clone(),
             when,
-            rules: changes(before, now),
+            since: before.day,
+            rules: Vec::new(),
         };
         if to < from { drops.push((from - to, moved)) } else { improvements.push((to - from, moved)) }
     }

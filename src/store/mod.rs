@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod day_marks;
 mod deliveries;
 mod history;
 mod intake;
@@ -32,6 +33,7 @@ mod service_days;
 mod service_days_tests;
 #[cfg(test)]
 mod tests;
+pub use day_marks::DayMark;
 pub use deliveries::{
     ClaimOutcome, Claimed, DeliveryRecord, DeliveryStatus, Disposition, Inserted, LeaseToken, NewDelivery, Superseded,
 };

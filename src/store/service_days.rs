@@ -70,7 +70,7 @@ impl ServiceDay {
     }
 }
 
-const COLUMNS: &str = "org, service, day, repository, owner, tier, level, required_level, meets_required, unverified, \
+pub(super) const COLUMNS: &str = "org, service, day, repository, owner, tier, level, required_level, meets_required, unverified, \
                        commit_sha, rules, levels, evaluated_at, not_applicable";
 
 impl Store {
@@ -83,13 +83,16 @@ impl Store {
         let not_applicable = serde_json::to_string(&record.not_applicable)
             .map_err(|e| StoreError::Decode { what: "service_days.not_applicable".into(), reason: e.to_string() })?;
         sqlx::query(&format!(
-            "INSERT INTO service_days ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO service_days ({COLUMNS}, revision)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                     (SELECT COALESCE(MAX(revision), 0) + 1 FROM service_days))
              ON CONFLICT (org, service, day) DO UPDATE SET
                  repository = excluded.repository, owner = excluded.owner, tier = excluded.tier,
                  level = excluded.level, required_level = excluded.required_level,
                  meets_required = excluded.meets_required, unverified = excluded.unverified,
                  commit_sha = excluded.commit_sha, rules = excluded.rules, levels = excluded.levels,
-                 evaluated_at = excluded.evaluated_at, not_applicable = excluded.not_applicable
+                 evaluated_at = excluded.evaluated_at, not_applicable = excluded.not_applicable,
+                 revision = excluded.revision
              WHERE excluded.evaluated_at >= service_days.evaluated_at"
         ))
         .bind(&record.org)
@@ -139,10 +142,13 @@ impl Store {
 
     /// Each service's latest record in `org`, by service name.
     pub async fn latest_service_days(&self, org: &str) -> Result<Vec<ServiceDay>> {
+        let columns = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM service_days s WHERE org = ?
-               AND day = (SELECT MAX(day) FROM service_days t WHERE t.org = s.org AND t.service = s.service)
-             ORDER BY service"
+            "SELECT {columns} FROM service_days s
+               JOIN (SELECT service, MAX(day) AS day FROM service_days WHERE org = ?1 GROUP BY service) m
+                 ON s.service = m.service AND s.day = m.day
+             WHERE s.org = ?1
+             ORDER BY s.service"
         ))
         .bind(org)
         .fetch_all(&self.pool)
@@ -166,7 +172,7 @@ impl Store {
     }
 }
 
-fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
+pub(super) fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Decode {
         what: format!("service_days.{what}"),
         reason: e.to_string(),

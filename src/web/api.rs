@@ -54,12 +54,6 @@ pub(super) fn unavailable(e: impl std::fmt::Display) -> Response {
     error(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable")
 }
 
-/// The organisations `visible` may see, narrowed to `org` when given.
-async fn orgs(state: &WebState, visible: &Visible, org: Option<&str>) -> Result<Vec<String>, Response> {
-    let known = state.store.history_orgs().await.map_err(unavailable)?;
-    Ok(known.into_iter().filter(|o| visible.sees(o) && org.is_none_or(|w| w.eq_ignore_ascii_case(o))).collect())
-}
-
 /// Each visible service's latest record, filtered, by name then organisation; only the services of the current
 /// catalog once the App has published it.
 pub(super) async fn latest_rows(
@@ -68,10 +62,10 @@ pub(super) async fn latest_rows(
     org: Option<&str>,
     filter: &Filter,
 ) -> Result<Vec<ServiceDay>, Response> {
-    let mut records = Vec::new();
-    for org in orgs(state, visible, org).await? {
-        records.extend(state.store.latest_service_days(&org).await.map_err(unavailable)?);
-    }
+    let today = state.clock.now().date_naive();
+    let wanted = |o: &str| visible.sees(o) && org.is_none_or(|w| w.eq_ignore_ascii_case(o));
+    let histories = state.history.histories(today, wanted).await.map_err(unavailable)?;
+    let records: Vec<ServiceDay> = histories.iter().flat_map(|h| h.latest().cloned()).collect();
     let current = super::pages::current_catalog(state).await?.map(|c| c.names());
     Ok(dashboard::latest(&records, current.as_ref(), filter).into_iter().cloned().collect())
 }

@@ -13,6 +13,7 @@ pub mod api;
 pub mod badge;
 pub mod ops;
 pub mod pages;
+pub mod read_model;
 pub mod session;
 pub mod signin;
 pub mod templates;
@@ -29,6 +30,8 @@ pub struct WebState {
     pub sign_in: Option<Arc<signin::SignIn>>,
     /// The linked tools' circuit breaker the App's providers share: the Ops view shows the hosts it left alone.
     pub breaker: Arc<Breaker>,
+    /// The service history as the pages and the API read it.
+    pub history: Arc<read_model::ReadModel>,
 }
 
 /// The web's routes.

@@ -107,7 +107,7 @@ fn row(r: &ServiceDay) -> Row {
 /// The viewer, the loaded records and the filter of a list, or the answer when one of them fails.
 async fn prepare(state: &WebState, headers: &HeaderMap, q: &PageQuery) -> Result<(Viewer, Loaded, Filter), Response> {
     let viewer = viewer(state, headers)?;
-    let loaded = Loaded::read(state, &viewer.visible, 8).await?;
+    let loaded = Loaded::read(state, &viewer.visible).await?;
     let filter = q.filter().map_err(|why| problem(&viewer, loaded.today, StatusCode::BAD_REQUEST, &why))?;
     Ok((viewer, loaded, filter))
 }

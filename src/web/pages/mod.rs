@@ -4,14 +4,16 @@
 
 use super::WebState;
 use super::access::Visible;
+use super::read_model::OrgHistory;
 use super::session::Session;
 use super::templates;
 use crate::dashboard::{self, CatalogView, Filter};
-use crate::store::{ServiceDay, ns};
+use crate::store::{DayMark, ServiceDay, ns};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Serialize;
+use std::sync::Arc;
 
 pub mod chart;
 pub mod lists;
@@ -132,32 +134,30 @@ pub async fn current_catalog(state: &WebState) -> Result<Option<CatalogView>, Re
         .and_then(|entry| serde_json::from_slice(&entry.value).ok()))
 }
 
-/// What the pages read: the visible organisations' records over the trend's days, each service's latest record
-/// (restricted to the current catalog when the App has published one), and the catalog.
+/// What the pages read: the visible organisations' histories (each service's latest record and the marks of the
+/// trend's days), each service's latest record (restricted to the current catalog when the App has published one),
+/// and the catalog.
 pub struct Loaded {
     pub today: NaiveDate,
-    pub days: Vec<ServiceDay>,
+    pub histories: Vec<Arc<OrgHistory>>,
     pub latest: Vec<ServiceDay>,
     pub catalog: Option<CatalogView>,
 }
 
 impl Loaded {
-    pub async fn read(state: &WebState, visible: &Visible, trend_days: i64) -> Result<Loaded, Response> {
+    pub async fn read(state: &WebState, visible: &Visible) -> Result<Loaded, Response> {
         let today = state.clock.now().date_naive();
-        let since = today - chrono::TimeDelta::days(trend_days.max(8) - 1);
         let catalog = current_catalog(state).await?;
-        let mut days = Vec::new();
-        let mut latest = Vec::new();
-        for org in state.store.history_orgs().await.map_err(unavailable)? {
-            if !visible.sees(&org) {
-                continue;
-            }
-            days.extend(state.store.org_days(&org, since).await.map_err(unavailable)?);
-            latest.extend(state.store.latest_service_days(&org).await.map_err(unavailable)?);
-        }
+        let histories = state.history.histories(today, |o| visible.sees(o)).await.map_err(unavailable)?;
+        let all: Vec<ServiceDay> = histories.iter().flat_map(|h| h.latest().cloned()).collect();
         let current = catalog.as_ref().map(CatalogView::names);
-        let latest = dashboard::latest(&latest, current.as_ref(), &Filter::default()).into_iter().cloned().collect();
-        Ok(Loaded { today, days, latest, catalog })
+        let latest = dashboard::latest(&all, current.as_ref(), &Filter::default()).into_iter().cloned().collect();
+        Ok(Loaded { today, histories, latest, catalog })
+    }
+
+    /// The marks of the visible organisations.
+    pub fn marks(&self) -> Vec<&DayMark> {
+        self.histories.iter().flat_map(|h| h.marks()).collect()
     }
 
     /// The policy's levels: the catalog's, else the latest record's.

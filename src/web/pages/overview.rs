@@ -4,6 +4,7 @@ use super::chart::{self, Series};
 use super::query::{PageQuery, filter_params, href, segment};
 use super::{Frame, Loaded, html, problem, viewer};
 use crate::dashboard::{self, Filter, Levels, Move, TREND_DAYS, TierTrend};
+use crate::store::ServiceDay;
 use crate::web::WebState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -146,7 +147,7 @@ pub async fn overview(State(state): State<WebState>, headers: HeaderMap, Query(q
         Ok(v) => v,
         Err(response) => return response,
     };
-    let loaded = match Loaded::read(&state, &viewer.visible, TREND_DAYS).await {
+    let loaded = match Loaded::read(&state, &viewer.visible).await {
         Ok(l) => l,
         Err(response) => return response,
     };
@@ -158,8 +159,12 @@ pub async fn overview(State(state): State<WebState>, headers: HeaderMap, Query(q
     let latest = loaded.filtered(&filter);
     let today = loaded.today;
     let summary = dashboard::overview(&latest, &levels, today);
-    let trend = dashboard::trend(&loaded.days, &filter, today, TREND_DAYS);
-    let movers = dashboard::movers(&loaded.days, &latest, &levels, today);
+    let marks = loaded.marks();
+    let trend = dashboard::trend(&marks, &filter, today, TREND_DAYS);
+    let mut movers = dashboard::movers(&marks, &latest, &levels, today);
+    if let Err(response) = compare(&state, &mut movers, &latest).await {
+        return response;
+    }
     let keep = filter_params(&filter);
     let list = |extra: &[(&str, Option<String>)]| {
         let mut params = keep.clone();
@@ -290,15 +295,23 @@ fn trend_table(trend: &[TierTrend]) -> TrendTable {
     TrendTable { columns, rows }
 }
 
+/// Reads the record each shown move is compared with, for the rules that changed.
+async fn compare(state: &WebState, movers: &mut dashboard::Movers, latest: &[&ServiceDay]) -> Result<(), Response> {
+    for moved in movers.drops.iter_mut().chain(&mut movers.improvements) {
+        let Some(now) = latest.iter().find(|r| r.org == moved.org && r.service == moved.service) else { continue };
+        let days =
+            state.store.service_days(&moved.org, &moved.service, moved.since).await.map_err(super::unavailable)?;
+        if let Some(before) = days.iter().find(|r| r.day == moved.since) {
+            moved.compare(before, now);
+        }
+    }
+    Ok(())
+}
+
 /// Builds the link to the service list narrowed by the given query parameters.
 type ListHref<'a> = dyn Fn(&[(&str, Option<String>)]) -> String + 'a;
 
-fn initiatives(
-    loaded: &Loaded,
-    latest: &[&crate::store::ServiceDay],
-    today: NaiveDate,
-    list: &ListHref,
-) -> Vec<InitiativeView> {
+fn initiatives(loaded: &Loaded, latest: &[&ServiceDay], today: NaiveDate, list: &ListHref) -> Vec<InitiativeView> {
     let Some(catalog) = &loaded.catalog else { return vec![] };
     dashboard::initiatives(latest, &catalog.initiatives, today)
         .into_iter()
@@ -321,7 +334,7 @@ fn initiatives(
 }
 
 /// The visible services' exceptions that end within [`EXPIRING_DAYS`] days, soonest first.
-fn expiring(loaded: &Loaded, latest: &[&crate::store::ServiceDay], today: NaiveDate) -> Vec<ExceptionView> {
+fn expiring(loaded: &Loaded, latest: &[&ServiceDay], today: NaiveDate) -> Vec<ExceptionView> {
     let Some(catalog) = &loaded.catalog else { return vec![] };
     let shown: BTreeSet<&str> = latest.iter().map(|r| r.service.as_str()).collect();
     let until = today + TimeDelta::days(EXPIRING_DAYS);

@@ -100,7 +100,7 @@ pub async fn service(
         Ok(v) => v,
         Err(response) => return response,
     };
-    let loaded = match Loaded::read(&state, &viewer.visible, 8).await {
+    let loaded = match Loaded::read(&state, &viewer.visible).await {
         Ok(l) => l,
         Err(response) => return response,
     };
