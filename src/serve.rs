@@ -120,6 +120,11 @@ impl Running {
     pub async fn cleanup_now(&self) -> anyhow::Result<String> {
         queue_periodic(&self.jobs, self.clock.as_ref(), &CLEANUPS, "requested").await
     }
+
+    /// Queues a look for missed deliveries now, as start-up and the 10-minute schedule do.
+    pub async fn recover_now(&self) -> anyhow::Result<String> {
+        queue_periodic(&self.jobs, self.clock.as_ref(), &RECOVERIES, "requested").await
+    }
 }
 
 /// A job the App queues for itself on a schedule.
@@ -138,6 +143,12 @@ const SWEEPS: Periodic = Periodic {
 };
 
 const CLEANUPS: Periodic = Periodic { what: "cleanup", namespace: ns::CLEANUP, job: |reason| Job::Cleanup { reason } };
+
+const RECOVERIES: Periodic =
+    Periodic { what: "recovery", namespace: ns::RECOVERY, job: |reason| Job::Recover { reason } };
+
+/// How often the App looks for deliveries it missed (SPEC 4); also once at start-up.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// How often expired exception files are proposed for removal.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -174,7 +185,7 @@ async fn prune_if_due(store: &crate::store::Store, clock: &dyn Clock) -> anyhow:
     let before = now - KEEP;
     let deliveries = store.prune_finished(before).await?;
     let mut entries = 0;
-    for namespace in CACHES {
+    for namespace in CACHES.into_iter().chain([ns::RECOVERY]) {
         entries += store.prune_kv(namespace, before).await?;
     }
     let days = store.prune_service_days(now.date_naive() - chrono::TimeDelta::days(crate::store::KEEP_DAYS)).await?;
@@ -286,7 +297,10 @@ pub async fn start(
         WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
     let tick = (config.sweep_interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
-    let plans = vec![(SWEEPS, config.sweep_interval), (CLEANUPS, CLEANUP_INTERVAL)];
+    let plans = vec![(SWEEPS, config.sweep_interval), (CLEANUPS, CLEANUP_INTERVAL), (RECOVERIES, RECOVERY_INTERVAL)];
+    if let Err(e) = queue_periodic(&cache, clock.as_ref(), &RECOVERIES, "start-up").await {
+        tracing::warn!(error = %e, "the look for missed deliveries was not queued");
+    }
     let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

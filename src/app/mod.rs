@@ -7,6 +7,7 @@ pub mod check_run;
 pub mod commands;
 pub mod persist;
 mod publish;
+mod recovery;
 pub mod remote_facts;
 pub mod sweep;
 pub mod tracking;
@@ -56,9 +57,15 @@ pub trait HistoryStore: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = BTreeMap<String, DateTime<Utc>>> + Send + '_>>;
 }
 
+/// The deliveries the App has accepted.
+pub trait DeliveryLedger: Send + Sync {
+    /// Whether a delivery with this id (GitHub's GUID, the `X-GitHub-Delivery` header) was ever accepted.
+    fn delivery_known(&self, guid: &str) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>>;
+}
+
 /// Everything the App keeps between deliveries.
-pub trait AppStore: BlobCache + KvStore + HistoryStore + ResponseCache {}
-impl<T: BlobCache + KvStore + HistoryStore + ResponseCache> AppStore for T {}
+pub trait AppStore: BlobCache + KvStore + HistoryStore + ResponseCache + DeliveryLedger {}
+impl<T: BlobCache + KvStore + HistoryStore + ResponseCache + DeliveryLedger> AppStore for T {}
 
 /// Why handling an event did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

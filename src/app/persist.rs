@@ -72,12 +72,12 @@ impl JobQueue for StoreCache {
             let payload = serde_json::to_vec(&job).map_err(|e| e.to_string())?;
             let repository = match &job {
                 Job::Repository { repository, .. } => Some(repository.full_name.clone()),
-                Job::Sweep { .. } | Job::Cleanup { .. } => None,
+                Job::Sweep { .. } | Job::Cleanup { .. } | Job::Recover { .. } => None,
             };
             let installation_id = match &job {
                 Job::Repository { installation, .. } => Some(*installation),
                 Job::Sweep { installation, .. } => *installation,
-                Job::Cleanup { .. } => None,
+                Job::Cleanup { .. } | Job::Recover { .. } => None,
             };
             let delivery = NewDelivery {
                 delivery_id: id,
@@ -97,6 +97,13 @@ impl JobQueue for StoreCache {
             }
             Ok(())
         })
+    }
+}
+
+impl super::DeliveryLedger for StoreCache {
+    fn delivery_known(&self, guid: &str) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>> {
+        let guid = guid.to_string();
+        Box::pin(async move { self.store.delivery(&guid).await.map(|d| d.is_some()).map_err(|e| e.to_string()) })
     }
 }
 

@@ -37,6 +37,8 @@ pub enum Job {
     Repository { reason: String, installation: u64, repository: JobRepository },
     /// Propose the removal of expired exception files from the catalog (weekly).
     Cleanup { reason: String },
+    /// Ask GitHub to redeliver the deliveries that failed while the App could not take them (SPEC 4).
+    Recover { reason: String },
 }
 
 /// A repository as listed by `GET /installation/repositories`.
@@ -84,6 +86,7 @@ impl Job {
         match self {
             Job::Sweep { .. } => "sweep".into(),
             Job::Cleanup { .. } => "cleanup".into(),
+            Job::Recover { .. } => "recover".into(),
             Job::Repository { repository, .. } => {
                 format!("{}@refs/heads/{}", repository.full_name, repository.default_branch)
             }
@@ -94,6 +97,7 @@ impl Job {
         match self {
             Job::Sweep { .. } => "sweep",
             Job::Cleanup { .. } => "cleanup",
+            Job::Recover { .. } => "recover",
             Job::Repository { .. } => "repository",
         }
     }
@@ -123,6 +127,10 @@ impl App {
             Job::Cleanup { reason } => {
                 let span = tracing::info_span!("cleanup", job = %id, reason = %reason);
                 self.cleanup_expired_exceptions().instrument(span).await
+            }
+            Job::Recover { reason } => {
+                let span = tracing::info_span!("recover_deliveries", job = %id, reason = %reason);
+                self.recover_deliveries().instrument(span).await
             }
             Job::Repository { installation, repository, reason } => {
                 let span =

@@ -181,7 +181,7 @@ impl GitHubApp {
         self
     }
 
-    fn app_api(&self) -> Api {
+    pub(super) fn app_api(&self) -> Api {
         Api {
             client: self.app.clone(),
             base_url: self.base_url.clone(),
@@ -394,7 +394,7 @@ impl Installation {
 }
 
 #[derive(Clone)]
-struct Api {
+pub(super) struct Api {
     client: Octocrab,
     base_url: String,
     observer: Arc<dyn RequestObserver>,
@@ -484,7 +484,7 @@ impl Api {
         rest.starts_with('/').then(|| rest.to_string())
     }
 
-    async fn send<B: Serialize>(
+    pub(super) async fn send<B: Serialize>(
         &self,
         method: Method,
         path: &str,
@@ -611,7 +611,7 @@ fn error_message(body: &[u8]) -> String {
 }
 
 /// The `rel="next"` URL of a `Link` header.
-fn next_link(headers: &HeaderMap) -> Option<String> {
+pub(super) fn next_link(headers: &HeaderMap) -> Option<String> {
     let link = headers.get(http::header::LINK)?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (url, params) = part.split_once(';')?;

@@ -3,6 +3,7 @@
 //! ([`facts`]).
 
 pub mod client;
+pub mod deliveries;
 pub mod events;
 pub mod facts;
 pub mod path;

@@ -74,6 +74,9 @@ pub mod ns {
     pub const CATALOG_MERGE: &str = "catalog_merge";
     /// The last weekly removal of expired exceptions (`last`).
     pub const CLEANUP: &str = "cleanup";
+    /// Missed deliveries: when the last recovery was queued (`last`), the newest listed delivery id (`newest`), and
+    /// each GUID whose redelivery was asked for (`asked/{guid}`).
+    pub const RECOVERY: &str = "recovery";
     /// The last daily pruning of old deliveries and caches (`last`).
     pub const PRUNE: &str = "prune";
     /// The web's state: `session_key`, the key sessions are signed with when `SHIPSHAPE_SESSION_KEY` is not set.

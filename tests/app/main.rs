@@ -21,6 +21,7 @@ mod linked_tools;
 mod odd_names;
 mod ops;
 mod pages;
+mod recovery;
 mod signin;
 mod tracking;
 mod web_api;

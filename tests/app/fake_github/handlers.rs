@@ -44,7 +44,8 @@ pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
                 .or_else(|| catalog::route(w, ctx))
                 .or_else(|| security::route(w, ctx))
                 .or_else(|| statuses::route(w, ctx))
-                .or_else(|| users::route(w, ctx));
+                .or_else(|| users::route(w, ctx))
+                .or_else(|| hooks::route(w, ctx));
         }
     };
     Some(handled.unwrap_or_else(|reply| reply))

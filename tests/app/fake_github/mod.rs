@@ -23,6 +23,7 @@
 mod catalog;
 mod git;
 mod handlers;
+pub(crate) mod hooks;
 mod issues;
 pub mod key;
 pub mod openapi;
@@ -155,6 +156,8 @@ pub(crate) struct World {
     pub(crate) users: HashMap<String, users::User>,
     /// GitHub's web sign-in ([`web`]).
     pub(crate) web: web::Web,
+    /// The App's webhook deliveries ([`hooks`]).
+    pub(crate) hooks: hooks::Hooks,
     /// Keyed by lower-case `(owner, name)`: GitHub's names are case-insensitive.
     repos: BTreeMap<(String, String), Repo>,
     check_runs: BTreeMap<u64, CheckRun>,
@@ -602,6 +605,7 @@ impl World {
             tokens: HashMap::new(),
             users: HashMap::new(),
             web: web::Web::default(),
+            hooks: hooks::Hooks::default(),
             repos: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             comments: BTreeMap::new(),
