@@ -202,6 +202,10 @@ fn serve(args: crate::config::ServeArgs) -> ExitCode {
     };
     match runtime.block_on(crate::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<crate::serve::SettingError>().is_some() => {
+            eprintln!("shipshape: {e:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
         Err(e) => {
             eprintln!("shipshape: {e:#}");
             ExitCode::FAILURE

@@ -5,7 +5,7 @@ use crate::app::sweep::{JOB_EVENT, Job, JobQueue};
 use crate::app::{App, AppConfig, AppError, acts_on};
 use crate::clock::Clock;
 use crate::config::{LogFormat, ServeConfig};
-use crate::github::client::{GitHubApp, RequestObserver};
+use crate::github::client::{GhError, GitHubApp, RequestObserver};
 use crate::github::events;
 use crate::github::throttle::WriteThrottle;
 use crate::server::metrics::Metrics;
@@ -241,7 +241,9 @@ pub async fn start(
     clock: Arc<dyn Clock>,
     workers: WorkerConfig,
 ) -> anyhow::Result<Running> {
-    let store = Store::open(&config.database_url).await.context("cannot open the database")?;
+    let store = Store::open(&config.database_url)
+        .await
+        .map_err(|e| SettingError(format!("SHIPSHAPE_DATABASE_URL: cannot open the database: {e}")))?;
     let metrics = Arc::new(Metrics::new());
     let github = GitHubApp::new(
         &config.github_api_url,
@@ -357,12 +359,45 @@ fn readiness_routes(store: Store) -> axum::Router {
     axum::Router::new().route("/readiness/{owner}/{repo}/{sha}", axum::routing::get(scorecard)).with_state(store)
 }
 
+/// A setting that stops start-up: the message names it (`shipshape serve` exits 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingError(pub String);
+
+/// Asks GitHub who the App is with its token, so that a wrong id or key stops start-up with the setting to fix.
+async fn check_app(config: &ServeConfig) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    let observer = Arc::new(crate::github::client::NoObserver) as Arc<dyn RequestObserver>;
+    let github = GitHubApp::new(&config.github_api_url, config.app_id, config.private_key.pem(), clock, observer)
+        .map_err(|e| SettingError(format!("SHIPSHAPE_PRIVATE_KEY: {e}")))?;
+    match github.identity().await {
+        Ok(app) => {
+            tracing::info!(app = %app.name, id = app.id, "GitHub knows the App");
+            Ok(())
+        }
+        Err(e @ (GhError::Unauthorized { .. } | GhError::NotFound { .. } | GhError::Forbidden { .. })) => {
+            Err(SettingError(format!(
+                "SHIPSHAPE_APP_ID, SHIPSHAPE_PRIVATE_KEY: GitHub refused the App's token for App {}: {e} (is the key \
+                 the one of that App, and not revoked?)",
+                config.app_id
+            ))
+            .into())
+        }
+        Err(e) => Err(SettingError(format!(
+            "SHIPSHAPE_GITHUB_API_URL: cannot ask GitHub at {} who the App is: {e}",
+            config.github_api_url
+        ))
+        .into()),
+    }
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     init_tracing(&config);
+    check_app(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("SHIPSHAPE_LISTEN: cannot listen on {}", config.listen))?;
+        .map_err(|e| SettingError(format!("SHIPSHAPE_LISTEN: cannot listen on {}: {e}", config.listen)))?;
     let running = start(&config, listener, Arc::new(crate::clock::SystemClock), WorkerConfig::default()).await?;
     tracing::info!(addr = %running.addr, "shipshape is listening");
     shutdown_signal().await;
@@ -372,8 +407,14 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 fn init_tracing(config: &ServeConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // octocrab logs every failed request as an error of its own; ours say which request and what happens next, so
+    // its lines are left out unless the filter asks for them.
+    let filter = match config.log_filter.contains("octocrab") {
+        true => config.log_filter.clone(),
+        false => format!("{},octocrab=off", config.log_filter),
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only on a terminal: logs redirected to a file or collector stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);

@@ -6,5 +6,6 @@ pub mod client;
 pub mod deliveries;
 pub mod events;
 pub mod facts;
+pub mod identity;
 pub mod path;
 pub mod throttle;

@@ -152,3 +152,37 @@ fn serve_refuses_a_private_key_path_that_is_not_a_small_regular_file() {
         "shipshape: SHIPSHAPE_PRIVATE_KEY_PATH: cannot read /dev/zero: not a regular file (a device, pipe or socket)"
     );
 }
+
+/// `shipshape serve` against the fake GitHub: the id of another App, or GitHub out of reach, stops it before it listens,
+/// with the settings to look at; the right ones let it start (and it is stopped after 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_asks_github_who_the_app_is_before_it_listens() {
+    let fake = crate::fake_github::FakeGitHub::start().await;
+    let url = fake.url.clone();
+    assert_ne!(fake.app_id(), 7, "the helper's App id is another App's");
+    let (code, stderr) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || serve(&[("SHIPSHAPE_GITHUB_API_URL", url.as_str())])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.starts_with("shipshape: SHIPSHAPE_APP_ID, SHIPSHAPE_PRIVATE_KEY: GitHub refused"), "{stderr}");
+    assert!(!stderr.contains("PRIVATE KEY-----"), "{stderr}");
+    let (code, stderr) =
+        tokio::task::spawn_blocking(|| serve(&[("SHIPSHAPE_GITHUB_API_URL", "http://127.0.0.1:9")])).await.unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.starts_with("shipshape: SHIPSHAPE_GITHUB_API_URL: cannot ask GitHub"), "{stderr}");
+    let app_id = fake.app_id().to_string();
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        serve(&[
+            ("SHIPSHAPE_GITHUB_API_URL", url.as_str()),
+            ("SHIPSHAPE_APP_ID", app_id.as_str()),
+            ("SHIPSHAPE_DATABASE_URL", "sqlite::memory:"),
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, None, "the right id and key: it starts and runs until stopped: {stderr}");
+    assert!(fake.requests().iter().any(|r| r.method == "GET" && r.path == "/app"));
+}

@@ -1,4 +1,4 @@
-//! The App's webhook deliveries as GitHub keeps them: `GET /app/hook/deliveries` (newest first, cursor pages) and
+//! The App itself (`GET /app`) and its webhook deliveries as GitHub keeps them: `GET /app/hook/deliveries` (newest first, cursor pages) and
 //! `POST /app/hook/deliveries/{delivery_id}/attempts`, which sends the delivery again to the App's webhook URL, signed,
 //! with the same GUID, as a new delivery marked as a redelivery.
 
@@ -34,11 +34,22 @@ pub(crate) struct Hooks {
 
 pub(crate) fn route(w: &mut World, ctx: &Ctx<'_>) -> Option<Reply> {
     let handled = match (ctx.method, ctx.template) {
+        ("GET", "/app") => get_app(w, ctx),
         ("GET", "/app/hook/deliveries") => list(w, ctx),
         ("POST", "/app/hook/deliveries/{delivery_id}/attempts") => redeliver(w, ctx),
         _ => return None,
     };
     Some(handled.unwrap_or_else(|reply| reply))
+}
+
+/// `GET /app`: the App the token belongs to.
+fn get_app(w: &mut World, ctx: &Ctx<'_>) -> Handled {
+    require_app(ctx)?;
+    let mut app = Spec::global().example("integration");
+    app["id"] = w.app_id.into();
+    app["slug"] = "shipshape".into();
+    app["name"] = "shipshape".into();
+    Ok(Reply::json(200, app))
 }
 
 fn item(d: &HookDelivery) -> Value {
