@@ -89,17 +89,21 @@ pub struct Running {
     scheduler: tokio::task::JoinHandle<()>,
     jobs: Arc<StoreCache>,
     clock: Arc<dyn Clock>,
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Running {
-    /// Stops accepting requests, lets running deliveries finish (up to `grace`), and returns.
+    /// Drains (SPEC 4): `/readyz` answers 503 at once; the workers take no new delivery and finish theirs for up to
+    /// `grace` (the rest go back to the queue); meanwhile webhooks are still stored and answered 202, so nothing sent
+    /// in that time is lost; then the server stops.
     pub async fn stop(self, grace: Duration) {
+        self.draining.store(true, std::sync::atomic::Ordering::SeqCst);
         self.scheduler.abort();
-        let _ = self.stop.send(());
-        let _ = self.server.await;
         if let Some(workers) = self.workers {
             workers.shutdown(grace).await;
         }
+        let _ = self.stop.send(());
+        let _ = self.server.await;
     }
 
     /// Stops everything at once, as a crash would: nothing is finished or cleaned up.
@@ -295,6 +299,7 @@ pub async fn start(
         clock.clone(),
     )
     .with_limits(config.http_limits.clone());
+    let draining = state.draining();
     let pool = (workers.workers > 0).then(|| {
         WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
@@ -332,7 +337,7 @@ pub async fn start(
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock })
+    Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock, draining })
 }
 
 /// `GET /readiness/{owner}/{repo}/{sha}`: the scorecard of a commit the App evaluated, as JSON (the check run's

@@ -72,6 +72,8 @@ pub struct ServerState {
     /// The bounds of the HTTP edge ([`ServerState::with_limits`]).
     limits: Limits,
     intake: Arc<Intake>,
+    /// Set when the process is shutting down: `/readyz` answers 503 so that the load balancer sends no more.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ServerState {
@@ -85,7 +87,13 @@ impl ServerState {
     ) -> ServerState {
         let limits = Limits::default();
         let intake = Arc::new(Intake::new(&limits));
-        ServerState { store, webhook_secret, parser, notify, metrics, clock, limits, intake }
+        let draining = Arc::default();
+        ServerState { store, webhook_secret, parser, notify, metrics, clock, limits, intake, draining }
+    }
+
+    /// The flag that turns `/readyz` to 503 while the process drains.
+    pub fn draining(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.draining.clone()
     }
 
     /// The same state under other limits than [`Limits::default`].
@@ -318,6 +326,9 @@ async fn healthz() -> Response {
 
 /// Ready when the deliveries table answers a query: the database is reachable and migrated.
 async fn readyz(State(state): State<ServerState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down");
+    }
     match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => text(StatusCode::OK, "ready"),
         Ok(Err(e)) => {

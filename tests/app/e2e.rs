@@ -171,10 +171,29 @@ impl World {
         self.post(event, delivery, Some(&signature), body.to_vec()).await
     }
 
+    /// [`World::send`] to `addr` (a server the world no longer holds, such as one being stopped).
+    pub(crate) async fn send_to(&self, addr: std::net::SocketAddr, event: &str, delivery: &str, body: &[u8]) -> u16 {
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+        self.post_to(addr, event, delivery, Some(&signature), body.to_vec()).await
+    }
+
     async fn post(&self, event: &str, delivery: &str, signature: Option<&str>, body: Vec<u8>) -> u16 {
+        self.post_to(self.running().addr, event, delivery, signature, body).await
+    }
+
+    async fn post_to(
+        &self,
+        addr: std::net::SocketAddr,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: Vec<u8>,
+    ) -> u16 {
         let mut request = self
             .http
-            .post(format!("http://{}/webhook", self.running().addr))
+            .post(format!("http://{addr}/webhook"))
             .header("X-GitHub-Event", event)
             .header("X-GitHub-Delivery", delivery)
             .header("Content-Type", "application/json")

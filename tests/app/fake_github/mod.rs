@@ -158,6 +158,8 @@ pub(crate) struct World {
     pub(crate) web: web::Web,
     /// The App's webhook deliveries ([`hooks`]).
     pub(crate) hooks: hooks::Hooks,
+    /// Requests whose path contains this answer only after the delay ([`FakeGitHub::slow_down`]).
+    slow: Option<(String, std::time::Duration)>,
     /// Keyed by lower-case `(owner, name)`: GitHub's names are case-insensitive.
     repos: BTreeMap<(String, String), Repo>,
     check_runs: BTreeMap<u64, CheckRun>,
@@ -606,6 +608,7 @@ impl World {
             users: HashMap::new(),
             web: web::Web::default(),
             hooks: hooks::Hooks::default(),
+            slow: None,
             repos: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             comments: BTreeMap::new(),
@@ -746,6 +749,11 @@ impl FakeGitHub {
 
     fn world(&self) -> MutexGuard<'_, World> {
         self.inner.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Answers requests whose path contains `part` only after `delay` (a slow GitHub).
+    pub fn slow_down(&self, part: &str, delay: std::time::Duration) {
+        self.world().slow = Some((part.to_string(), delay));
     }
 
     pub fn app_id(&self) -> u64 {
@@ -1229,6 +1237,11 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     };
     if let Some(response) = web::route(&inner, parts.method.as_str(), &parts.uri, &body) {
         return response;
+    }
+    let slow = inner.world.lock().unwrap_or_else(|p| p.into_inner()).slow.clone();
+    if let Some((part, delay)) = slow.filter(|(part, _)| parts.uri.path().contains(part.as_str())) {
+        tracing::debug!(path = %parts.uri.path(), part, "fake GitHub: answering late");
+        tokio::time::sleep(delay).await;
     }
     let reply = dispatch(&inner, parts.method.as_str(), &parts.uri, &parts.headers, &body);
     let mut response = match &reply.body {
