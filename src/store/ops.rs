@@ -35,8 +35,8 @@ impl DeliveryScope<'_> {
     }
 }
 
-/// A delivery whose last attempt failed: failed for good, or waiting to be retried.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A delivery whose last attempt failed: failed for good, or waiting to be retried (as `GET /api/v1/ops` shows it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FailedDelivery {
     pub delivery_id: String,
     pub event: String,
@@ -48,7 +48,8 @@ pub struct FailedDelivery {
     pub received_at: DateTime<Utc>,
     /// When the last attempt failed (`None` for a retry recorded before this was kept).
     pub failed_at: Option<DateTime<Utc>>,
-    /// When it is tried again (retries only).
+    /// When it is tried again (retries only: absent from the JSON of the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 

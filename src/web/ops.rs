@@ -33,46 +33,20 @@ pub struct OpsReport {
     /// How many visible deliveries failed for good in the window (`failed` lists at most 100).
     pub failed_count: u64,
     /// The newest of them first.
-    pub failed: Vec<Failed>,
-    /// Visible deliveries waiting to be retried after a failed attempt, the most recent failure first (at most 100).
-    pub retrying: Vec<Retrying>,
+    pub failed: Vec<FailedDelivery>,
+    /// Visible deliveries waiting to be retried after a failed attempt, the most recent failure first (at most 100),
+    /// each with its `next_attempt_at`.
+    pub retrying: Vec<FailedDelivery>,
     pub tools_down: Vec<ToolDown>,
     pub last_sweep: Option<LastSweep>,
-}
-
-/// A delivery whose last attempt failed.
-#[derive(Clone, Debug, Serialize)]
-pub struct Failed {
-    pub delivery_id: String,
-    pub event: String,
-    pub action: Option<String>,
-    pub repository: Option<String>,
-    pub attempts: u32,
-    pub reason: Option<String>,
-    pub received_at: DateTime<Utc>,
-    pub failed_at: Option<DateTime<Utc>>,
-}
-
-/// A delivery waiting to be retried.
-#[derive(Clone, Debug, Serialize)]
-pub struct Retrying {
-    #[serde(flatten)]
-    pub delivery: Failed,
-    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// The last sweep of every installation and where its repository jobs are.
 #[derive(Clone, Debug, Serialize)]
 pub struct LastSweep {
-    pub id: String,
-    pub reason: String,
-    pub started_at: DateTime<Utc>,
-    /// When every repository job was queued; `null` while the repositories are being listed.
-    pub listed_at: Option<DateTime<Utc>>,
-    /// Repository jobs queued.
-    pub repositories: Option<u64>,
-    /// Repositories left out (archived, forks, issues disabled).
-    pub skipped: Option<u64>,
+    /// As the sweep recorded it (`listed_at`, `repositories` and `skipped` are `null` while it lists).
+    #[serde(flatten)]
+    pub run: SweepRun,
     /// Repository jobs finished without failing, failed, and waiting or running.
     pub finished: u64,
     pub failed: u64,
@@ -81,21 +55,6 @@ pub struct LastSweep {
     pub finished_at: Option<DateTime<Utc>>,
     /// `finished_at` − `started_at`.
     pub duration_seconds: Option<f64>,
-}
-
-impl From<FailedDelivery> for Failed {
-    fn from(d: FailedDelivery) -> Self {
-        Failed {
-            delivery_id: d.delivery_id,
-            event: d.event,
-            action: d.action,
-            repository: d.repository,
-            attempts: d.attempts,
-            reason: d.reason,
-            received_at: d.received_at,
-            failed_at: d.failed_at,
-        }
-    }
 }
 
 impl LastSweep {
@@ -107,12 +66,7 @@ impl LastSweep {
         };
         let duration_seconds = finished_at.map(|end| (end - run.started_at).num_milliseconds() as f64 / 1000.0);
         LastSweep {
-            id: run.id,
-            reason: run.reason,
-            started_at: run.started_at,
-            listed_at: run.listed_at,
-            repositories: run.repositories,
-            skipped: run.skipped,
+            run,
             finished: progress.finished,
             failed: progress.failed,
             pending: progress.pending,
@@ -125,13 +79,13 @@ impl LastSweep {
 /// The report for a caller who sees `visible`, now by the state's clock.
 pub async fn report(state: &WebState, visible: &Visible) -> Result<OpsReport, StoreError> {
     let now = state.clock.now();
-    let orgs: Vec<String> = match visible {
-        Visible::All => Vec::new(),
-        Visible::Orgs(orgs) => orgs.iter().cloned().collect(),
-    };
+    let orgs: Vec<String>;
     let scope = match visible {
         Visible::All => DeliveryScope::Everything,
-        Visible::Orgs(_) => DeliveryScope::Orgs(&orgs),
+        Visible::Orgs(visible) => {
+            orgs = visible.iter().cloned().collect();
+            DeliveryScope::Orgs(&orgs)
+        }
     };
     let failed_since = now - FAILED_WINDOW;
     let failed = state.store.failed_since(scope, failed_since, MAX_LISTED).await?;
@@ -148,14 +102,8 @@ pub async fn report(state: &WebState, visible: &Visible) -> Result<OpsReport, St
         queue_depth: state.store.queue_depth().await?,
         failed_since,
         failed_count: failed.count,
-        failed: failed.newest.into_iter().map(Failed::from).collect(),
-        retrying: retrying
-            .into_iter()
-            .map(|d| {
-                let next_attempt_at = d.next_attempt_at;
-                Retrying { delivery: d.into(), next_attempt_at }
-            })
-            .collect(),
+        failed: failed.newest,
+        retrying,
         tools_down: state.breaker.down(),
         last_sweep,
     })

@@ -1,8 +1,9 @@
 //! `GET /ops`: the Ops view ([`crate::web::ops`]) as a page, every time in UTC (ISO 8601) and every state in words.
 
 use super::{Frame, Viewer, html, unavailable, viewer};
+use crate::store::FailedDelivery;
 use crate::web::WebState;
-use crate::web::ops::{Failed, LastSweep, OpsReport, report};
+use crate::web::ops::{LastSweep, OpsReport, report};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -93,7 +94,7 @@ fn duration_text(seconds: f64) -> String {
     }
 }
 
-fn row(d: Failed, next_attempt_at: Option<DateTime<Utc>>) -> Row {
+fn row(d: FailedDelivery) -> Row {
     Row {
         delivery_id: d.delivery_id,
         event: d.event,
@@ -103,24 +104,25 @@ fn row(d: Failed, next_attempt_at: Option<DateTime<Utc>>) -> Row {
         reason: d.reason.unwrap_or_else(|| "no reason recorded".into()),
         received_at: iso(d.received_at),
         failed_at: d.failed_at.map(iso),
-        next_attempt_at: next_attempt_at.map(iso),
+        next_attempt_at: d.next_attempt_at.map(iso),
     }
 }
 
 fn sweep_view(s: LastSweep) -> SweepView {
-    let state = match (&s.listed_at, &s.finished_at) {
+    let run = s.run;
+    let state = match (&run.listed_at, &s.finished_at) {
         (_, Some(_)) => "finished",
         (None, None) => "listing repositories",
         (Some(_), None) => "running",
     };
     SweepView {
-        id: s.id,
-        reason: s.reason,
+        id: run.id,
+        reason: run.reason,
         state,
-        started_at: iso(s.started_at),
-        listed_at: s.listed_at.map(iso),
-        repositories: s.repositories,
-        skipped: s.skipped,
+        started_at: iso(run.started_at),
+        listed_at: run.listed_at.map(iso),
+        repositories: run.repositories,
+        skipped: run.skipped,
         finished: s.finished,
         failed: s.failed,
         pending: s.pending,
@@ -156,9 +158,9 @@ fn page<'a>(viewer: &'a Viewer, report: OpsReport) -> Page<'a> {
         failed_count: report.failed_count,
         failed_cut: (report.failed.len() as u64) < report.failed_count,
         failed_shown: report.failed.len(),
-        failed: report.failed.into_iter().map(|d| row(d, None)).collect(),
+        failed: report.failed.into_iter().map(row).collect(),
         retrying_count: report.retrying.len(),
-        retrying: report.retrying.into_iter().map(|r| row(r.delivery, r.next_attempt_at)).collect(),
+        retrying: report.retrying.into_iter().map(row).collect(),
         tools_down_count: tools_down.len(),
         tools_down,
         last_sweep: report.last_sweep.map(sweep_view),

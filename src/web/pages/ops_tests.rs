@@ -71,7 +71,7 @@ fn render(report: OpsReport) -> String {
 
 #[test]
 fn the_page_says_what_is_running_and_what_is_left_out() {
-    let failed = |id: &str| Failed {
+    let failed = |id: &str| FailedDelivery {
         delivery_id: id.into(),
         event: "push".into(),
         action: None,
@@ -80,6 +80,7 @@ fn the_page_says_what_is_running_and_what_is_left_out() {
         reason: Some("gave up".into()),
         received_at: at(0),
         failed_at: Some(at(1)),
+        next_attempt_at: None,
     };
     let pending = crate::store::SweepProgress { finished: 1, failed: 0, pending: 2, last_finished_at: None };
     let html = render(OpsReport {
