@@ -153,7 +153,7 @@ pub struct Overview {
 
 /// Each service's latest record among `records` that passes `filter`, and is in `current` when given; by name.
 pub fn latest<'a>(
-    records: &'a [ServiceDay],
+    records: impl IntoIterator<Item = &'a ServiceDay>,
     current: Option<&BTreeSet<String>>,
     filter: &Filter,
 ) -> Vec<&'a ServiceDay> {

@@ -42,17 +42,6 @@ impl Store {
         Ok(row.get("revision"))
     }
 
-    /// The organisations with records written after `revision`, sorted. (Read in revision order and made distinct
-    /// here, so that the revision's index is the one used.)
-    pub async fn service_day_orgs_written_after(&self, revision: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT org FROM service_days WHERE revision > ? ORDER BY revision")
-            .bind(revision)
-            .fetch_all(&self.pool)
-            .await?;
-        let orgs: std::collections::BTreeSet<String> = rows.iter().map(|r| r.get("org")).collect();
-        Ok(orgs.into_iter().collect())
-    }
-
     /// `org`'s marks from `since` on, by service then day.
     pub async fn day_marks(&self, org: &str, since: NaiveDate) -> Result<Vec<DayMark>> {
         let rows = sqlx::query(

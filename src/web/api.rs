@@ -3,7 +3,7 @@
 
 use super::WebState;
 use super::access::{Refusal, Visible};
-use crate::dashboard::{self, Filter, ServiceRow};
+use crate::dashboard::{Filter, ServiceRow};
 use crate::engine::Status;
 use crate::store::{KEEP_DAYS, ServiceDay, ns};
 use axum::extract::{Path, Query, State};
@@ -65,9 +65,8 @@ pub(super) async fn latest_rows(
     let today = state.clock.now().date_naive();
     let wanted = |o: &str| visible.sees(o) && org.is_none_or(|w| w.eq_ignore_ascii_case(o));
     let histories = state.history.histories(today, wanted).await.map_err(unavailable)?;
-    let records: Vec<ServiceDay> = histories.iter().flat_map(|h| h.latest().cloned()).collect();
-    let current = super::pages::current_catalog(state).await?.map(|c| c.names());
-    Ok(dashboard::latest(&records, current.as_ref(), filter).into_iter().cloned().collect())
+    let catalog = super::pages::current_catalog(state).await?;
+    Ok(super::pages::current_latest(&histories, catalog.as_ref(), filter))
 }
 
 fn filter_of(q: &ListQuery) -> Filter {

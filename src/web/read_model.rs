@@ -5,7 +5,7 @@
 use crate::dashboard::{STALE_AFTER_DAYS, TREND_DAYS};
 use crate::store::{self, DayMark, ServiceDay, Store};
 use chrono::{NaiveDate, TimeDelta};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -17,8 +17,6 @@ const BATCH: usize = 5_000;
 /// One organisation's history as the pages read it.
 #[derive(Clone, Debug, Default)]
 pub struct OrgHistory {
-    /// The revision read up to.
-    revision: i64,
     /// The first day with marks.
     since: Option<NaiveDate>,
     /// By service and day.
@@ -59,9 +57,10 @@ pub struct ReadModel {
 
 #[derive(Debug, Default)]
 struct Cache {
-    /// The revision the organisations' list was read at.
-    listed_at: Option<i64>,
-    names: Vec<String>,
+    /// The revision everything here is current to; `None` before the first read.
+    revision: Option<i64>,
+    /// The organisations with records.
+    names: BTreeSet<String>,
     histories: HashMap<String, Arc<OrgHistory>>,
 }
 
@@ -77,30 +76,22 @@ impl ReadModel {
         today: NaiveDate,
         wanted: impl Fn(&str) -> bool,
     ) -> store::Result<Vec<Arc<OrgHistory>>> {
-        // Read before the records, so a write that lands meanwhile is read again next time rather than missed.
+        // Read before the records, so a write that lands meanwhile is read again next time rather than missed
+        // (applying a record twice changes nothing).
         let revision = self.store.service_days_revision().await?;
         let since = today - TimeDelta::days(MARK_DAYS - 1);
         let mut cache = self.orgs.lock().await;
-        match cache.listed_at {
-            None => cache.names = self.store.history_orgs().await?,
-            Some(listed) if listed < revision => {
-                let mut names = cache.names.clone();
-                names.extend(self.store.service_day_orgs_written_after(listed).await?);
-                names.sort();
-                names.dedup();
-                cache.names = names;
-            }
+        match cache.revision {
+            None => cache.names = self.store.history_orgs().await?.into_iter().collect(),
+            Some(read) if read < revision => self.catch_up(&mut cache, read).await?,
             Some(_) => {}
         }
-        cache.listed_at = Some(revision);
+        cache.revision = Some(revision);
         let names: Vec<String> = cache.names.iter().filter(|o| wanted(o)).cloned().collect();
         let mut out = Vec::with_capacity(names.len());
         for org in names {
             let history = match cache.histories.remove(&org) {
                 Some(mut held) if held.since.is_some_and(|s| s <= since) => {
-                    if held.revision < revision {
-                        self.catch_up(&org, Arc::make_mut(&mut held), revision).await?;
-                    }
                     let history = Arc::make_mut(&mut held);
                     if history.since != Some(since) {
                         history.marks.retain(|_, m| m.day >= since);
@@ -108,7 +99,7 @@ impl ReadModel {
                     }
                     held
                 }
-                _ => Arc::new(self.load(&org, since, revision).await?),
+                _ => Arc::new(self.load(&org, since).await?),
             };
             cache.histories.insert(org, history.clone());
             out.push(history);
@@ -116,29 +107,30 @@ impl ReadModel {
         Ok(out)
     }
 
-    async fn load(&self, org: &str, since: NaiveDate, revision: i64) -> store::Result<OrgHistory> {
+    async fn load(&self, org: &str, since: NaiveDate) -> store::Result<OrgHistory> {
         let marks = self.store.day_marks(org, since).await?;
         let latest = self.store.latest_service_days(org).await?;
         Ok(OrgHistory {
-            revision,
             since: Some(since),
             marks: marks.into_iter().map(|m| ((m.service.clone(), m.day), m)).collect(),
             latest: latest.into_iter().map(|r| (r.service.clone(), r)).collect(),
         })
     }
 
-    async fn catch_up(&self, org: &str, history: &mut OrgHistory, revision: i64) -> store::Result<()> {
+    /// Reads the records written after `read` once, for every organisation: new organisations join the list, and
+    /// the histories held take their records.
+    async fn catch_up(&self, cache: &mut Cache, mut read: i64) -> store::Result<()> {
         loop {
-            let written = self.store.service_days_written_after(history.revision, BATCH).await?;
+            let written = self.store.service_days_written_after(read, BATCH).await?;
             let done = written.len() < BATCH;
             for (at, record) in written {
-                history.revision = history.revision.max(at);
-                if record.org == org {
-                    history.apply(record);
+                read = read.max(at);
+                cache.names.insert(record.org.clone());
+                if let Some(held) = cache.histories.get_mut(&record.org) {
+                    Arc::make_mut(held).apply(record);
                 }
             }
             if done {
-                history.revision = history.revision.max(revision);
                 return Ok(());
             }
         }

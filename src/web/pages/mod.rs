@@ -134,6 +134,20 @@ pub async fn current_catalog(state: &WebState) -> Result<Option<CatalogView>, Re
         .and_then(|entry| serde_json::from_slice(&entry.value).ok()))
 }
 
+/// Each service's latest record among `histories` that passes `filter`, of the services of `catalog` when there is
+/// one; by name.
+pub fn current_latest(
+    histories: &[Arc<OrgHistory>],
+    catalog: Option<&CatalogView>,
+    filter: &Filter,
+) -> Vec<ServiceDay> {
+    let current = catalog.map(CatalogView::names);
+    dashboard::latest(histories.iter().flat_map(|h| h.latest()), current.as_ref(), filter)
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
 /// What the pages read: the visible organisations' histories (each service's latest record and the marks of the
 /// trend's days), each service's latest record (restricted to the current catalog when the App has published one),
 /// and the catalog.
@@ -149,9 +163,7 @@ impl Loaded {
         let today = state.clock.now().date_naive();
         let catalog = current_catalog(state).await?;
         let histories = state.history.histories(today, |o| visible.sees(o)).await.map_err(unavailable)?;
-        let all: Vec<ServiceDay> = histories.iter().flat_map(|h| h.latest().cloned()).collect();
-        let current = catalog.as_ref().map(CatalogView::names);
-        let latest = dashboard::latest(&all, current.as_ref(), &Filter::default()).into_iter().cloned().collect();
+        let latest = current_latest(&histories, catalog.as_ref(), &Filter::default());
         Ok(Loaded { today, histories, latest, catalog })
     }
 
