@@ -137,15 +137,6 @@ fn catalog_view(policy: &Policy, services: usize) -> CatalogView {
             (service_name(i), entry)
         })
         .collect();
-    let rules = policy
-        .rules
-        .iter()
-        .map(|r| {
-            let entry =
-                RuleEntry { title: r.title.clone(), level: r.level.clone(), description: r.description.clone() };
-            (r.id.clone(), entry)
-        })
-        .collect();
     let exceptions = (0..services / 20)
         .map(|i| ExceptionEntry {
             service: service_name(i * 20),
@@ -171,7 +162,7 @@ fn catalog_view(policy: &Policy, services: usize) -> CatalogView {
         services: entries,
         exceptions,
         initiatives,
-        rules,
+        rules: RuleEntry::of(policy),
         levels: policy.levels.clone(),
     }
 }

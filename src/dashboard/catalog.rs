@@ -71,6 +71,18 @@ pub struct RuleEntry {
     pub description: String,
 }
 
+impl RuleEntry {
+    /// The policy's rules by id.
+    pub fn of(policy: &Policy) -> BTreeMap<String, RuleEntry> {
+        let entry = |r: &crate::policy::Rule| RuleEntry {
+            title: r.title.clone(),
+            level: r.level.clone(),
+            description: r.description.clone(),
+        };
+        policy.rules.iter().map(|r| (r.id.clone(), entry(r))).collect()
+    }
+}
+
 impl CatalogView {
     /// The view of `catalog` and `policy` at `sha` of `repository` (default branch `branch`).
     pub fn new(
@@ -117,15 +129,6 @@ impl CatalogView {
                 rules: i.rules.clone(),
             })
             .collect();
-        let rules = policy
-            .rules
-            .iter()
-            .map(|r| {
-                let entry =
-                    RuleEntry { title: r.title.clone(), level: r.level.clone(), description: r.description.clone() };
-                (r.id.clone(), entry)
-            })
-            .collect();
         CatalogView {
             repository: repository.to_string(),
             html_url,
@@ -134,7 +137,7 @@ impl CatalogView {
             services,
             exceptions,
             initiatives,
-            rules,
+            rules: RuleEntry::of(policy),
             levels: policy.levels.clone(),
         }
     }

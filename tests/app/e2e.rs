@@ -2,9 +2,7 @@
 //! against the fake GitHub, which checks every request against GitHub's OpenAPI description.
 
 use crate::fake_github::{AuthKind, DependabotState, FakeGitHub};
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use shipshape::clock::SystemClock;
 use shipshape::config::ServeConfig;
 use shipshape::serve::{self, Running};
@@ -165,17 +163,12 @@ impl World {
 
     /// Posts a webhook signed with the secret; returns the status.
     pub(crate) async fn send(&self, event: &str, delivery: &str, body: &[u8]) -> u16 {
-        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        mac.update(body);
-        let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
-        self.post(event, delivery, Some(&signature), body.to_vec()).await
+        self.send_to(self.running().addr, event, delivery, body).await
     }
 
     /// [`World::send`] to `addr` (a server the world no longer holds, such as one being stopped).
     pub(crate) async fn send_to(&self, addr: std::net::SocketAddr, event: &str, delivery: &str, body: &[u8]) -> u16 {
-        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        mac.update(body);
-        let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+        let signature = crate::fake_github::hooks::signature(SECRET, body);
         self.post_to(addr, event, delivery, Some(&signature), body.to_vec()).await
     }
 
@@ -263,10 +256,6 @@ pub(crate) fn point_at_repo(repo: &mut Value) {
     repo["owner"]["login"] = OWNER.into();
     repo["default_branch"] = "main".into();
     repo["archived"] = false.into();
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A pull request whose head removes CODEOWNERS (a bronze rule every tier requires) from a base that has it.

@@ -90,14 +90,12 @@ fn redeliver(w: &mut World, ctx: &Ctx<'_>) -> Handled {
     w.hooks.deliveries.push(again.clone());
     if let Some((url, secret)) = w.hooks.target.clone() {
         tokio::spawn(async move {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-            mac.update(&again.payload);
-            let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            let signature = signature(&secret, &again.payload);
             let sent = reqwest::Client::new()
                 .post(url)
                 .header("X-GitHub-Event", &again.event)
                 .header("X-GitHub-Delivery", &again.guid)
-                .header("X-Hub-Signature-256", format!("sha256={signature}"))
+                .header("X-Hub-Signature-256", signature)
                 .header("Content-Type", "application/json")
                 .body(again.payload.clone())
                 .send()
@@ -110,6 +108,14 @@ fn redeliver(w: &mut World, ctx: &Ctx<'_>) -> Handled {
         });
     }
     Ok(Reply::json(202, json!({})))
+}
+
+/// GitHub's `X-Hub-Signature-256` of `body` with `secret`: `sha256=` and the HMAC-SHA256 in hex.
+pub(crate) fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
 }
 
 impl FakeGitHub {
