@@ -46,7 +46,7 @@ impl Store {
     pub async fn day_marks(&self, org: &str, since: NaiveDate) -> Result<Vec<DayMark>> {
         let rows = sqlx::query(
             "SELECT service, day, tier, owner, level, meets_required FROM service_days
-             WHERE org = ? AND day >= ? ORDER BY service, day",
+             WHERE org = $1 AND day >= $2 ORDER BY service, day",
         )
         .bind(org)
         .bind(since.to_string())
@@ -75,7 +75,7 @@ impl Store {
     /// each with its revision. (Read by revision alone, so that the revision's index is the one used.)
     pub async fn service_days_written_after(&self, revision: i64, limit: usize) -> Result<Vec<(i64, ServiceDay)>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS}, revision FROM service_days WHERE revision > ? ORDER BY revision LIMIT ?"
+            "SELECT {COLUMNS}, revision FROM service_days WHERE revision > $1 ORDER BY revision LIMIT $2"
         ))
         .bind(revision)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -4,7 +4,7 @@
 use super::{Result, Store, StoreError, from_millis, millis, to_u32, to_u64};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -204,7 +204,7 @@ impl Store {
     }
 
     pub async fn delivery_status(&self, delivery_id: &str) -> Result<Option<DeliveryStatus>> {
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM deliveries WHERE delivery_id = ?")
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM deliveries WHERE delivery_id = $1")
             .bind(delivery_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -213,7 +213,7 @@ impl Store {
 
     /// A stored delivery, without its payload.
     pub async fn delivery(&self, delivery_id: &str) -> Result<Option<DeliveryRecord>> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE delivery_id = ?");
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE delivery_id = $1");
         let row = sqlx::query(&sql).bind(delivery_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(record_from_row).transpose()
     }
@@ -234,7 +234,7 @@ impl Store {
         loop {
             let deleted = sqlx::query(
                 "DELETE FROM deliveries WHERE delivery_id IN (
-                     SELECT delivery_id FROM deliveries WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)",
+                     SELECT delivery_id FROM deliveries WHERE finished_at IS NOT NULL AND finished_at < $1 LIMIT $2)",
             )
             .bind(millis(before))
             .bind(CHUNK as i64)
@@ -249,7 +249,7 @@ impl Store {
     }
 }
 
-pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed> {
+pub(super) fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
     Ok(Claimed {
         delivery_id: row.try_get("delivery_id")?,
         event: row.try_get("event")?,
@@ -267,7 +267,7 @@ pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed> {
     })
 }
 
-fn record_from_row(row: &SqliteRow) -> Result<DeliveryRecord> {
+fn record_from_row(row: &AnyRow) -> Result<DeliveryRecord> {
     let optional_time = |column: &str| -> Result<Option<DateTime<Utc>>> {
         row.try_get::<Option<i64>, _>(column)?.map(from_millis).transpose()
     };

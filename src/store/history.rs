@@ -22,7 +22,7 @@ pub struct EvaluationRecord {
 const EVALUATION_COLUMNS: &str =
     "id, repository, service, git_ref, commit_sha, tier, level, meets_required, evaluated_at";
 
-fn evaluation(row: &sqlx::sqlite::SqliteRow) -> Result<EvaluationRecord> {
+fn evaluation(row: &sqlx::any::AnyRow) -> Result<EvaluationRecord> {
     Ok(EvaluationRecord {
         id: row.get("id"),
         repository: row.get("repository"),
@@ -39,11 +39,11 @@ fn evaluation(row: &sqlx::sqlite::SqliteRow) -> Result<EvaluationRecord> {
 impl Store {
     /// Records `card` as evaluated for `git_ref` at `now`; returns its id.
     pub async fn record_evaluation(&self, card: &Scorecard, git_ref: &str, now: DateTime<Utc>) -> Result<i64> {
-        let mut tx = self.writes.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO evaluations (repository, service, git_ref, commit_sha, tier, level, required_level,
                  meets_required, evaluated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&card.repository)
         .bind(&card.service)
@@ -52,13 +52,13 @@ impl Store {
         .bind(i64::from(card.tier))
         .bind(&card.level)
         .bind(&card.required_level)
-        .bind(card.meets_required)
+        .bind(i64::from(card.meets_required))
         .bind(millis(now))
         .fetch_one(&mut *tx)
         .await?
         .get(0);
         for rule in &card.rules {
-            sqlx::query("INSERT INTO evaluation_rules (evaluation_id, rule_id, status) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO evaluation_rules (evaluation_id, rule_id, status) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(&rule.id)
                 .bind(rule.status.as_str())
@@ -72,7 +72,7 @@ impl Store {
     /// The evaluations of a repository's ref, newest first.
     pub async fn evaluations(&self, repository: &str, git_ref: &str) -> Result<Vec<EvaluationRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = ? AND git_ref = ?
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = $1 AND git_ref = $2
              ORDER BY evaluated_at DESC, id DESC"
         ))
         .bind(repository)
@@ -85,8 +85,8 @@ impl Store {
     /// The latest `limit` evaluations of a repository, of every ref, newest first.
     pub async fn recent_evaluations(&self, repository: &str, limit: u32) -> Result<Vec<EvaluationRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = ?
-             ORDER BY evaluated_at DESC, id DESC LIMIT ?"
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE repository = $1
+             ORDER BY evaluated_at DESC, id DESC LIMIT $2"
         ))
         .bind(repository)
         .bind(i64::from(limit))
@@ -98,7 +98,7 @@ impl Store {
     /// Deletes the evaluations (and their rule statuses) made before `before`; returns how many. A rule failing
     /// for longer than that is then taken to have started failing at its oldest kept evaluation.
     pub async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM evaluations WHERE evaluated_at < ?")
+        let done = sqlx::query("DELETE FROM evaluations WHERE evaluated_at < $1")
             .bind(millis(before))
             .execute(&self.writes)
             .await?;
@@ -116,7 +116,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.rule_id, e.evaluated_at, r.status FROM evaluations e
              JOIN evaluation_rules r ON r.evaluation_id = e.id
-             WHERE e.repository = ? AND e.git_ref = ?
+             WHERE e.repository = $1 AND e.git_ref = $2
              ORDER BY r.rule_id, e.evaluated_at DESC, e.id DESC",
         )
         .bind(repository)
@@ -157,8 +157,8 @@ mod tests {
 
     #[tokio::test]
     async fn evaluations_are_kept_and_first_failures_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
+        let db = crate::store::test_database::TestDatabase::new().await;
+        let store = Store::open(&db.url).await.unwrap();
         let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap();
         let main = "refs/heads/main";
         store.record_evaluation(&card("a", Status::Fail), main, day(1)).await.unwrap();

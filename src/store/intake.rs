@@ -2,8 +2,9 @@
 //! places each queued delivery in its key's line (see [`super::queue`]).
 
 use super::deliveries::{Disposition, Inserted, NewDelivery};
-use super::{Result, Store, StoreError, millis, to_i64};
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use super::{Dialect, Result, Store, StoreError, begin_write, millis, to_i64};
+use sqlx::Row;
+use sqlx::{AnyConnection, AnyPool};
 
 /// A delivery waiting for the writer, and where to send its outcome.
 pub(super) type PendingInsert = (NewDelivery, tokio::sync::oneshot::Sender<Result<Inserted>>);
@@ -23,7 +24,11 @@ impl Store {
 /// The delivery writer: takes whatever is waiting (up to [`MAX_BATCH`]), inserts it in one transaction, commits,
 /// then answers each caller. When a batch fails, its deliveries are retried one transaction each, so that one
 /// delivery the database refuses fails alone.
-pub(super) async fn write_deliveries(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<PendingInsert>) {
+pub(super) async fn write_deliveries(
+    pool: AnyPool,
+    dialect: Dialect,
+    mut queue: tokio::sync::mpsc::Receiver<PendingInsert>,
+) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -33,14 +38,14 @@ pub(super) async fn write_deliveries(pool: SqlitePool, mut queue: tokio::sync::m
             }
         }
         let deliveries: Vec<&NewDelivery> = batch.iter().map(|(d, _)| d).collect();
-        let outcomes = match insert_batch(&pool, &deliveries).await {
+        let outcomes = match insert_batch(&pool, dialect, &deliveries).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             Err(e) if batch.len() == 1 => vec![Err(e)],
             Err(e) => {
                 tracing::warn!(error = %e, deliveries = batch.len(), "cannot store a batch of deliveries: one at a time");
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for d in &deliveries {
-                    outcomes.push(insert_batch(&pool, &[d]).await.map(|mut o| o.remove(0)));
+                    outcomes.push(insert_batch(&pool, dialect, &[d]).await.map(|mut o| o.remove(0)));
                 }
                 outcomes
             }
@@ -51,9 +56,9 @@ pub(super) async fn write_deliveries(pool: SqlitePool, mut queue: tokio::sync::m
     }
 }
 
-async fn insert_batch(pool: &SqlitePool, batch: &[&NewDelivery]) -> Result<Vec<Inserted>> {
-    // IMMEDIATE: the inserts read the key's line before writing; no other process may write in between.
-    let mut tx: Transaction<'_, Sqlite> = pool.begin_with("BEGIN IMMEDIATE").await?;
+async fn insert_batch(pool: &AnyPool, dialect: Dialect, batch: &[&NewDelivery]) -> Result<Vec<Inserted>> {
+    // The inserts read the key's line before writing; no other process may write in between.
+    let mut tx = begin_write(pool, dialect).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for d in batch {
         outcomes.push(insert_one(&mut tx, d).await?);
@@ -62,7 +67,7 @@ async fn insert_batch(pool: &SqlitePool, batch: &[&NewDelivery]) -> Result<Vec<I
     Ok(outcomes)
 }
 
-async fn insert_one(tx: &mut SqliteConnection, d: &NewDelivery) -> Result<Inserted> {
+async fn insert_one(tx: &mut AnyConnection, d: &NewDelivery) -> Result<Inserted> {
     let received = millis(d.received_at);
     let (status, finished_at, last_error) = match &d.disposition {
         Disposition::Queue => ("queued", None, None),
@@ -76,15 +81,15 @@ async fn insert_one(tx: &mut SqliteConnection, d: &NewDelivery) -> Result<Insert
     // usual case in a burst for one pull request), else at the front, where `elect_next` puts any younger front
     // (this one was stored out of order) behind it.
     let in_line = status == "queued" && d.serial_key.is_some();
-    let behind: Option<bool> = sqlx::query_scalar(
+    let behind: Option<i64> = sqlx::query_scalar(
         "INSERT INTO deliveries (delivery_id, event, action, installation_id, repository, serial_key, head_sha,
              payload, received_at, status, attempts, next_attempt_at, last_error, finished_at, behind,
              head_generation)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?9, ?11, ?12,
-             ?13 AND EXISTS (
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $9, $11, $12,
+             CASE WHEN $13 = 1 AND EXISTS (
                  SELECT 1 FROM deliveries
-                 WHERE serial_key = ?6 AND status = 'queued' AND attempts = 0 AND received_at <= ?9),
-             ?14)
+                 WHERE serial_key = $6 AND status = 'queued' AND attempts = 0 AND received_at <= $9) THEN 1 ELSE 0 END,
+             $14)
          ON CONFLICT (delivery_id) DO NOTHING
          RETURNING behind",
     )
@@ -100,11 +105,11 @@ async fn insert_one(tx: &mut SqliteConnection, d: &NewDelivery) -> Result<Insert
     .bind(status)
     .bind(last_error)
     .bind(finished_at)
-    .bind(in_line)
+    .bind(i64::from(in_line))
     .bind(generation.as_ref().map(|g| g.number))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(behind) = behind else { return Ok(Inserted::Duplicate) };
+    let Some(behind) = behind.map(|b| b != 0) else { return Ok(Inserted::Duplicate) };
     if let (Some(key), Some(generation)) = (&d.serial_key, generation) {
         renumber_later(tx, key, generation).await?;
     }
@@ -128,7 +133,7 @@ struct Generation {
 /// Head generations number the head changes of a key's deliveries in arrival order: a delivery gets its
 /// predecessor's number, plus one when its head SHA differs. A queued delivery is stale when a newer one of its key
 /// has a higher number (see [`super::queue`]).
-async fn head_generation(tx: &mut SqliteConnection, key: &str, sha: &str, received: i64) -> Result<Generation> {
+async fn head_generation(tx: &mut AnyConnection, key: &str, sha: &str, received: i64) -> Result<Generation> {
     let mut later = Vec::new();
     let mut number = 0;
     // Newest first, down to the predecessor: the newest itself unless this one was stored out of order, so one
@@ -137,8 +142,8 @@ async fn head_generation(tx: &mut SqliteConnection, key: &str, sha: &str, receiv
     'pages: loop {
         let rows = sqlx::query(
             "SELECT rowid, received_at, head_sha, head_generation FROM deliveries
-             WHERE serial_key = ? AND head_generation IS NOT NULL
-             ORDER BY head_generation DESC, received_at DESC, rowid DESC LIMIT ? OFFSET ?",
+             WHERE serial_key = $1 AND head_generation IS NOT NULL
+             ORDER BY head_generation DESC, received_at DESC, rowid DESC LIMIT $2 OFFSET $3",
         )
         .bind(key)
         .bind(limit)
@@ -164,12 +169,12 @@ async fn head_generation(tx: &mut SqliteConnection, key: &str, sha: &str, receiv
 }
 
 /// Renumbers the deliveries received after one stored out of order.
-async fn renumber_later(tx: &mut SqliteConnection, key: &str, generation: Generation) -> Result<()> {
+async fn renumber_later(tx: &mut AnyConnection, key: &str, generation: Generation) -> Result<()> {
     let (mut number, mut head) = (generation.number, generation.head_sha);
     for (rowid, their_head, theirs) in generation.later {
         number += i64::from(their_head != head);
         if number != theirs {
-            sqlx::query("UPDATE deliveries SET head_generation = ? WHERE rowid = ? AND serial_key = ?")
+            sqlx::query("UPDATE deliveries SET head_generation = $1 WHERE rowid = $2 AND serial_key = $3")
                 .bind(number)
                 .bind(rowid)
                 .bind(key)

@@ -13,12 +13,12 @@ pub struct KvEntry {
 
 impl Store {
     pub async fn get_blob(&self, sha: &str) -> Result<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar("SELECT content FROM blobs WHERE sha = ?").bind(sha).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT content FROM blobs WHERE sha = $1").bind(sha).fetch_optional(&self.pool).await?)
     }
 
     /// Stores a blob by its SHA. Content-addressed: an existing entry is left as it is.
     pub async fn put_blob(&self, sha: &str, content: &[u8]) -> Result<()> {
-        sqlx::query("INSERT INTO blobs (sha, content) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING")
+        sqlx::query("INSERT INTO blobs (sha, content) VALUES ($1, $2) ON CONFLICT (sha) DO NOTHING")
             .bind(sha)
             .bind(content)
             .execute(&self.writes)
@@ -27,7 +27,7 @@ impl Store {
     }
 
     pub async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<KvEntry>> {
-        let row = sqlx::query("SELECT value, updated_at FROM kv WHERE namespace = ? AND key = ?")
+        let row = sqlx::query("SELECT value, updated_at FROM kv WHERE namespace = $1 AND key = $2")
             .bind(namespace)
             .bind(key)
             .fetch_optional(&self.pool)
@@ -41,7 +41,7 @@ impl Store {
     /// Sets (inserts or replaces) an entry.
     pub async fn kv_put(&self, namespace: &str, key: &str, value: &[u8], now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(namespace)
@@ -57,7 +57,7 @@ impl Store {
     /// value of the one that wrote first.
     pub async fn kv_get_or_put(&self, namespace: &str, key: &str, value: &[u8], now: DateTime<Utc>) -> Result<Vec<u8>> {
         sqlx::query(
-            "INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (namespace, key) DO NOTHING",
         )
         .bind(namespace)
@@ -66,7 +66,7 @@ impl Store {
         .bind(millis(now))
         .execute(&self.writes)
         .await?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM kv WHERE namespace = ? AND key = ?")
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
             .bind(namespace)
             .bind(key)
             .fetch_one(&self.writes)
@@ -76,7 +76,7 @@ impl Store {
 
     /// Deletes the entries of `namespace` last written before `before`; returns how many.
     pub async fn prune_kv(&self, namespace: &str, before: DateTime<Utc>) -> Result<u64> {
-        let result = sqlx::query("DELETE FROM kv WHERE namespace = ? AND updated_at < ?")
+        let result = sqlx::query("DELETE FROM kv WHERE namespace = $1 AND updated_at < $2")
             .bind(namespace)
             .bind(millis(before))
             .execute(&self.writes)
@@ -86,7 +86,7 @@ impl Store {
 
     /// Deletes an entry; returns whether there was one.
     pub async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool> {
-        let result = sqlx::query("DELETE FROM kv WHERE namespace = ? AND key = ?")
+        let result = sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
             .bind(namespace)
             .bind(key)
             .execute(&self.writes)

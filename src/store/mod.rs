@@ -12,16 +12,20 @@
 //! Every method that depends on the time takes `now`, so the caller's clock (and the tests') decides.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Any, Transaction};
+use sqlx::{AnyPool, any::AnyPoolOptions};
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 mod day_marks;
 mod deliveries;
 mod history;
+mod instances;
+#[cfg(test)]
+mod instances_tests;
 mod intake;
 mod kv;
+mod open;
 mod ops;
 #[cfg(test)]
 mod ops_tests;
@@ -32,14 +36,19 @@ mod service_days;
 #[cfg(test)]
 mod service_days_tests;
 #[cfg(test)]
+#[path = "../../tests/common/test_database.rs"]
+pub(crate) mod test_database;
+#[cfg(test)]
 mod tests;
 pub use day_marks::DayMark;
 pub use deliveries::{
     ClaimOutcome, Claimed, DeliveryRecord, DeliveryStatus, Disposition, Inserted, LeaseToken, NewDelivery, Superseded,
 };
 pub use history::EvaluationRecord;
+pub use instances::PERIODIC;
 pub use kv::KvEntry;
 pub use ops::{DeliveryScope, FailedDelivery, FailedWindow, SWEEP_RUN_KEY, SweepProgress, SweepRun};
+pub use queue::INSTANCE_DEAD_AFTER;
 pub use service_days::{KEEP_DAYS, ServiceDay};
 
 /// Well-known namespaces of the key/value cache.
@@ -89,7 +98,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL (only sqlite:// is supported)")]
+    #[error("unsupported database URL (sqlite:// or postgres://)")]
     UnsupportedUrl,
     /// The lease is no longer held by this worker and attempt: it expired and another worker claimed the delivery,
     /// or the delivery was finished. Nothing was changed.
@@ -120,13 +129,44 @@ impl Default for StoreOptions {
     }
 }
 
+/// Which database the store runs on: the SQL the two share is written once (numbered `$N` placeholders, which
+/// SQLite accepts too); where they differ, the dialect picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// One process on one file.
+    Sqlite,
+    /// Any number of replicas on one database.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of `database_url`, or [`StoreError::UnsupportedUrl`].
+    pub fn of(database_url: &str) -> Result<Dialect> {
+        let url = database_url.trim_start().to_ascii_lowercase();
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
+/// The PostgreSQL advisory lock every write transaction that reads before it writes takes (claims, delivery
+/// inserts, history records): replicas then write the queue one at a time, as SQLite's one writer does, so the two
+/// backends share one set of semantics. Each such transaction lasts milliseconds.
+const WRITE_LOCK: i64 = 0x5348_4950_5348_4150; // "SHIPSHAP"
+
 /// The database. Cheap to clone (connection pools and a handle on the delivery writer).
 #[derive(Clone)]
 pub struct Store {
-    /// Connections for reads (`query_only`). For an in-memory database, the same one connection as `writes`.
-    pool: SqlitePool,
-    /// The one connection every write goes through.
-    writes: SqlitePool,
+    /// Connections for reads (SQLite: `query_only`; for an in-memory database the same one connection as `writes`;
+    /// PostgreSQL: the one pool).
+    pool: AnyPool,
+    /// SQLite: the one connection every write goes through. PostgreSQL: the same pool as `pool`.
+    writes: AnyPool,
+    dialect: Dialect,
     /// Deliveries are inserted by one writer task that commits everything waiting in one transaction (group commit):
     /// each webhook still gets its 202 only after its row is durable, but concurrent webhooks share one fsync.
     writer: tokio::sync::mpsc::Sender<intake::PendingInsert>,
@@ -134,7 +174,10 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("read_connections", &self.pool.size()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .field("read_connections", &self.pool.size())
+            .finish_non_exhaustive()
     }
 }
 
@@ -169,52 +212,57 @@ fn to_u32(v: i64, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Decode { what: what.into(), reason: format!("{v} is out of range") })
 }
 
+/// Begins a write transaction that may read before it writes: SQLite's `BEGIN IMMEDIATE` (the write lock first,
+/// waiting up to the busy timeout), PostgreSQL's [`WRITE_LOCK`].
+pub(super) async fn begin_write(pool: &AnyPool, dialect: Dialect) -> Result<Transaction<'static, Any>> {
+    match dialect {
+        Dialect::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Dialect::Postgres => {
+            let mut tx = pool.begin().await?;
+            // The function returns `void`, which no driver decodes: select a constant beside it.
+            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+            Ok(tx)
+        }
+    }
+}
+
 impl Store {
     /// [`Store::open_with`] the default options.
     pub async fn open(database_url: &str) -> Result<Store> {
         Store::open_with(database_url, &StoreOptions::default()).await
     }
 
-    /// Opens (creating if missing) the database at `database_url` (`sqlite://PATH`, `sqlite:PATH` or
-    /// `sqlite::memory:`) and brings its schema up to date.
-    ///
-    /// Journal: WAL, so readers (readiness probes, metrics) never block the writer. `synchronous=FULL`: a commit
-    /// is fsynced before it returns. GitHub does not redeliver a webhook we acknowledged, so a delivery answered
-    /// 202 must survive a power loss or kernel crash, not only a process crash (which is all `NORMAL` guarantees
-    /// in WAL mode). The cost, one fsync per commit, is shared by the deliveries of a burst (group commit).
+    /// Opens the database at `database_url` and brings its schema up to date: `sqlite://PATH`, `sqlite:PATH` or
+    /// `sqlite::memory:` (created when missing), or `postgres://…` (an existing database; migrations hold
+    /// PostgreSQL's migration lock, so replicas starting together migrate one at a time).
     pub async fn open_with(database_url: &str, options: &StoreOptions) -> Result<Store> {
-        if !database_url.trim_start().to_ascii_lowercase().starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl);
-        }
-        let connect = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.write_timeout)
-            .foreign_keys(true);
-        // One connection that never closes. For an in-memory database it is also the only one: the database lives
-        // as long as its last connection, and shared-cache connections fail with SQLITE_LOCKED instead of waiting.
-        let writes = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(options.write_timeout)
-            .connect_with(connect.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&writes).await?;
-        let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
-        let pool = if in_memory {
-            writes.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(options.read_connections.max(1))
-                .connect_with(connect.pragma("query_only", "ON"))
-                .await?
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of(database_url)?;
+        let (pool, writes) = match dialect {
+            Dialect::Sqlite => open::open_sqlite(database_url, options).await?,
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(options.read_connections.max(1) + 2)
+                    .acquire_timeout(options.write_timeout)
+                    .connect(database_url)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                (pool.clone(), pool)
+            }
         };
         let (writer, queue) = tokio::sync::mpsc::channel(4 * intake::MAX_BATCH);
-        tokio::spawn(intake::write_deliveries(writes.clone(), queue));
-        Ok(Store { pool, writes, writer })
+        tokio::spawn(intake::write_deliveries(writes.clone(), dialect, queue));
+        Ok(Store { pool, writes, dialect, writer })
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// [`begin_write`] on this store.
+    pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        begin_write(&self.writes, self.dialect).await
     }
 
     /// Closes every connection (the WAL is checkpointed when the last one closes).

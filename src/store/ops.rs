@@ -5,7 +5,7 @@ use super::{Result, Store, from_millis, millis, to_u32};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 /// The key of the last sweep of every installation ([`SweepRun`]) in [`super::ns::SWEEP`].
 pub const SWEEP_RUN_KEY: &str = "last_run";
@@ -21,18 +21,24 @@ pub enum DeliveryScope<'a> {
 
 impl DeliveryScope<'_> {
     /// The SQL condition and the values its placeholders take, in order.
-    fn condition(&self) -> (String, Vec<String>) {
+    /// The condition, with its placeholders numbered from `first`, and the values to bind to them: an
+    /// organisation's repositories are `org/…`, compared as values (`%`, `_` and `\` escaped), without case.
+    fn condition(&self, first: usize) -> (String, Vec<String>) {
         match self {
             DeliveryScope::Everything => ("1 = 1".into(), Vec::new()),
             DeliveryScope::Orgs([]) => ("0 = 1".into(), Vec::new()),
             DeliveryScope::Orgs(orgs) => {
-                let placeholders = vec!["?"; orgs.len()].join(", ");
-                let owner = "lower(substr(repository, 1, instr(repository, '/') - 1))";
-                let orgs = orgs.iter().map(|o| o.to_ascii_lowercase()).collect();
-                (format!("repository IS NOT NULL AND instr(repository, '/') > 1 AND {owner} IN ({placeholders})"), orgs)
+                let tests: Vec<String> =
+                    (first..first + orgs.len()).map(|n| format!("lower(repository) LIKE ${n} ESCAPE '\\'")).collect();
+                let patterns = orgs.iter().map(|o| format!("{}/%", like_escaped(&o.to_ascii_lowercase()))).collect();
+                (format!("repository IS NOT NULL AND ({})", tests.join(" OR ")), patterns)
             }
         }
     }
+}
+
+fn like_escaped(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// A delivery whose last attempt failed: failed for good, or waiting to be retried (as `GET /api/v1/ops` shows it).
@@ -91,7 +97,7 @@ pub struct SweepProgress {
 const COLUMNS: &str =
     "delivery_id, event, action, repository, attempts, last_error, received_at, failed_at, next_attempt_at";
 
-fn failed_from_row(row: &SqliteRow, retrying: bool) -> Result<FailedDelivery> {
+fn failed_from_row(row: &AnyRow, retrying: bool) -> Result<FailedDelivery> {
     let failed_at: Option<i64> = row.try_get("failed_at")?;
     Ok(FailedDelivery {
         delivery_id: row.try_get("delivery_id")?,
@@ -119,16 +125,18 @@ impl Store {
         since: DateTime<Utc>,
         limit: u32,
     ) -> Result<FailedWindow> {
-        let (condition, orgs) = scope.condition();
-        let filter = format!("status = 'failed' AND failed_at >= ? AND {condition}");
+        let (condition, orgs) = scope.condition(2);
+        let filter = format!("status = 'failed' AND failed_at >= $1 AND {condition}");
+        let limit_at = orgs.len() + 2;
         let count_sql = format!("SELECT COUNT(*) FROM deliveries WHERE {filter}");
         let mut counting = sqlx::query_scalar::<_, i64>(&count_sql).bind(millis(since));
         for org in &orgs {
             counting = counting.bind(org);
         }
         let total = counting.fetch_one(&self.pool).await?;
-        let list_sql =
-            format!("SELECT {COLUMNS} FROM deliveries WHERE {filter} ORDER BY failed_at DESC, rowid DESC LIMIT ?");
+        let list_sql = format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE {filter} ORDER BY failed_at DESC, rowid DESC LIMIT ${limit_at}"
+        );
         let mut listing = sqlx::query(&list_sql).bind(millis(since));
         for org in &orgs {
             listing = listing.bind(org);
@@ -141,11 +149,12 @@ impl Store {
     /// The deliveries of `scope` waiting to be retried after a failed attempt, the most recent failure first (those
     /// whose failure time was not recorded last), at most `limit`.
     pub async fn retrying(&self, scope: DeliveryScope<'_>, limit: u32) -> Result<Vec<FailedDelivery>> {
-        let (condition, orgs) = scope.condition();
+        let (condition, orgs) = scope.condition(1);
+        let limit_at = orgs.len() + 1;
         let sql = format!(
             "SELECT {COLUMNS} FROM deliveries
              WHERE status = 'queued' AND attempts > 0 AND last_error IS NOT NULL AND {condition}
-             ORDER BY failed_at IS NULL, failed_at DESC, rowid DESC LIMIT ?"
+             ORDER BY failed_at IS NULL, failed_at DESC, rowid DESC LIMIT ${limit_at}"
         );
         let mut query = sqlx::query(&sql);
         for org in &orgs {
@@ -160,11 +169,11 @@ impl Store {
     pub async fn sweep_progress(&self, sweep_id: &str) -> Result<SweepProgress> {
         // `{id}/…` are the ids from `{id}/` up to `{id}0` ('0' follows '/'): a range of the primary key.
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(status IN ('done', 'ignored', 'superseded')), 0) AS finished,
-                    COALESCE(SUM(status = 'failed'), 0) AS failed,
-                    COALESCE(SUM(status IN ('queued', 'processing')), 0) AS pending,
+            "SELECT COUNT(CASE WHEN status IN ('done', 'ignored', 'superseded') THEN 1 END) AS finished,
+                    COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed,
+                    COUNT(CASE WHEN status IN ('queued', 'processing') THEN 1 END) AS pending,
                     MAX(finished_at) AS last_finished_at
-             FROM deliveries WHERE delivery_id >= ? AND delivery_id < ?",
+             FROM deliveries WHERE delivery_id >= $1 AND delivery_id < $2",
         )
         .bind(format!("{sweep_id}/"))
         .bind(format!("{sweep_id}0"))

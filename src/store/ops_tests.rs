@@ -143,7 +143,7 @@ async fn deliveries_that_failed_before_the_migration_failed_when_they_finished()
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("migrations");
     std::fs::create_dir(&old).unwrap();
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
     for entry in std::fs::read_dir(&all).unwrap() {
         let name = entry.unwrap().file_name();
         if name.to_string_lossy().as_ref() < "20261210000000" {

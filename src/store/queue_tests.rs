@@ -1,10 +1,12 @@
 //! The queue under depth: query plans, one candidate per key, head generations, writes through one connection, and
 //! the migration of existing rows.
 
-use super::queue::{CANDIDATE_SQL, GENERATION_START_SQL, LINE_FRONT_SQL, NEWEST_GENERATION_SQL, SUPERSEDE_SQL};
-use super::tests::{LEASE, at, claim_id, delivery, insert, keyed, status, test_db};
+use super::queue::{GENERATION_START_SQL, LINE_FRONT_SQL, NEWEST_GENERATION_SQL, SUPERSEDE_SQL, candidate_sql};
+use super::tests::{LEASE, at, claim_id, delivery, insert, keyed, sqlite_db, status, test_db};
 use super::*;
 use sqlx::Row;
+use sqlx::sqlite::SqlitePoolOptions;
+use std::str::FromStr;
 use std::sync::Arc;
 
 /// `EXPLAIN QUERY PLAN` as (id, parent, detail).
@@ -23,8 +25,8 @@ fn full_scans(plan: &[(i64, i64, String)]) -> Vec<String> {
 
 #[tokio::test]
 async fn claim_queries_use_indexes_and_never_sort_the_queue() {
-    let db = test_db().await;
-    let candidate = plan(&db.store, CANDIDATE_SQL).await;
+    let db = sqlite_db().await;
+    let candidate = plan(&db.store, candidate_sql(Dialect::Sqlite)).await;
     let text = candidate.iter().map(|(_, _, d)| d.as_str()).collect::<Vec<_>>().join("\n");
     assert!(full_scans(&candidate).is_empty(), "{text}");
     // The queued candidates are walked in arrival order along their index, not collected and sorted: nothing
@@ -61,7 +63,7 @@ async fn claim_queries_use_indexes_and_never_sort_the_queue() {
 
 /// The never-attempted queued deliveries of `key` at the front of its line.
 async fn fronts(store: &Store, key: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT delivery_id FROM deliveries WHERE serial_key = ? AND status = 'queued' AND behind = 0")
+    sqlx::query_scalar("SELECT delivery_id FROM deliveries WHERE serial_key = $1 AND status = 'queued' AND behind = 0")
         .bind(key)
         .fetch_all(&store.pool)
         .await
@@ -203,7 +205,7 @@ async fn a_claim_that_sets_many_keys_aside_returns_and_the_next_one_goes_on() {
 
 #[tokio::test]
 async fn reads_cannot_write_and_writes_go_through_one_connection() {
-    let db = test_db().await;
+    let db = sqlite_db().await;
     let refused = sqlx::query("DELETE FROM kv").execute(&db.store.pool).await;
     assert!(refused.is_err(), "the read pool is query_only");
     assert_eq!(db.store.writes.options().get_max_connections(), 1);
@@ -234,7 +236,7 @@ async fn existing_deliveries_are_lined_up_and_numbered_by_the_migration() {
     let old = dir.path().join("migrations");
     std::fs::create_dir(&old).unwrap();
     for file in ["20250101000000_initial.sql", "20261122000000_history.sql"] {
-        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(file);
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite").join(file);
         std::fs::copy(from, old.join(file)).unwrap();
     }
     let url = format!("sqlite://{}", dir.path().join("old.db").display());
@@ -273,7 +275,7 @@ async fn existing_deliveries_are_lined_up_and_numbered_by_the_migration() {
             .await
             .unwrap()
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0))
             .collect();
     let expected = [("a", 0, false), ("b", 1, false), ("c", 1, true), ("d", 2, true), ("e", 2, true)];
     assert_eq!(numbered, expected.map(|(id, g, b)| (id.to_owned(), g, b)));

@@ -5,7 +5,7 @@ use super::{Result, Store, StoreError, from_millis, millis};
 use crate::engine::{Scorecard, Status};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How long day records are kept.
@@ -84,7 +84,7 @@ impl Store {
             .map_err(|e| StoreError::Decode { what: "service_days.not_applicable".into(), reason: e.to_string() })?;
         sqlx::query(&format!(
             "INSERT INTO service_days ({COLUMNS}, revision)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
                      (SELECT COALESCE(MAX(revision), 0) + 1 FROM service_days))
              ON CONFLICT (org, service, day) DO UPDATE SET
                  repository = excluded.repository, owner = excluded.owner, tier = excluded.tier,
@@ -103,7 +103,7 @@ impl Store {
         .bind(i64::from(record.tier))
         .bind(&record.level)
         .bind(&record.required_level)
-        .bind(record.meets_required)
+        .bind(i64::from(record.meets_required))
         .bind(i64::from(record.unverified))
         .bind(&record.commit)
         .bind(rules)
@@ -118,7 +118,7 @@ impl Store {
     /// One service's records from `since` on, oldest first.
     pub async fn service_days(&self, org: &str, service: &str, since: NaiveDate) -> Result<Vec<ServiceDay>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM service_days WHERE org = ? AND service = ? AND day >= ? ORDER BY day"
+            "SELECT {COLUMNS} FROM service_days WHERE org = $1 AND service = $2 AND day >= $3 ORDER BY day"
         ))
         .bind(org)
         .bind(service)
@@ -131,7 +131,7 @@ impl Store {
     /// Every record of an organisation from `since` on, by day then service.
     pub async fn org_days(&self, org: &str, since: NaiveDate) -> Result<Vec<ServiceDay>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM service_days WHERE org = ? AND day >= ? ORDER BY day, service"
+            "SELECT {COLUMNS} FROM service_days WHERE org = $1 AND day >= $2 ORDER BY day, service"
         ))
         .bind(org)
         .bind(since.to_string())
@@ -145,9 +145,9 @@ impl Store {
         let columns = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(&format!(
             "SELECT {columns} FROM service_days s
-               JOIN (SELECT service, MAX(day) AS day FROM service_days WHERE org = ?1 GROUP BY service) m
+               JOIN (SELECT service, MAX(day) AS day FROM service_days WHERE org = $1 GROUP BY service) m
                  ON s.service = m.service AND s.day = m.day
-             WHERE s.org = ?1
+             WHERE s.org = $1
              ORDER BY s.service"
         ))
         .bind(org)
@@ -164,7 +164,7 @@ impl Store {
 
     /// Deletes the records of days before `before`; returns how many.
     pub async fn prune_service_days(&self, before: NaiveDate) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM service_days WHERE day < ?")
+        let done = sqlx::query("DELETE FROM service_days WHERE day < $1")
             .bind(before.to_string())
             .execute(&self.writes)
             .await?;
@@ -172,7 +172,7 @@ impl Store {
     }
 }
 
-pub(super) fn service_day(row: &SqliteRow) -> Result<ServiceDay> {
+pub(super) fn service_day(row: &AnyRow) -> Result<ServiceDay> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Decode {
         what: format!("service_days.{what}"),
         reason: e.to_string(),

@@ -22,10 +22,10 @@ fn date(day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
 }
 
-async fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("d.db").display())).await.unwrap();
-    (dir, store)
+async fn store() -> (crate::store::test_database::TestDatabase, Store) {
+    let db = crate::store::test_database::TestDatabase::new().await;
+    let store = Store::open(&db.url).await.unwrap();
+    (db, store)
 }
 
 async fn record(store: &Store, card: &Scorecard, now: DateTime<Utc>) {

@@ -1,4 +1,5 @@
 use super::*;
+pub(crate) use crate::store::test_database::TestDatabase;
 use chrono::TimeZone;
 use std::collections::HashSet;
 
@@ -13,16 +14,25 @@ pub(super) fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 pub(super) struct TestDb {
-    pub(super) _dir: tempfile::TempDir,
+    pub(super) _db: TestDatabase,
     pub(super) url: String,
     pub(super) store: Store,
 }
 
+/// A store on this run's backend (see [`TestDatabase`]): the suite every backend passes.
 pub(super) async fn test_db() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("shipshape.db").display());
+    open_test_db(TestDatabase::new().await).await
+}
+
+/// A SQLite store whatever the run's backend, for tests of SQLite itself.
+pub(super) async fn sqlite_db() -> TestDb {
+    open_test_db(TestDatabase::sqlite()).await
+}
+
+async fn open_test_db(db: TestDatabase) -> TestDb {
+    let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
-    TestDb { _dir: dir, url, store }
+    TestDb { _db: db, url, store }
 }
 
 pub(super) fn delivery(id: &str, received: i64) -> NewDelivery {
@@ -394,12 +404,12 @@ async fn opening_in_memory_and_refusing_other_databases() {
     store.ping().await.unwrap();
     insert(&store, delivery("d1", 0)).await;
     assert_eq!(claim_id(&store, "w1", at(1)).await.as_deref(), Some("d1"));
-    assert!(matches!(Store::open("postgres://localhost/x").await, Err(StoreError::UnsupportedUrl)));
+    assert!(matches!(Store::open("mysql://localhost/x").await, Err(StoreError::UnsupportedUrl)));
 }
 
 #[tokio::test]
 async fn the_database_uses_wal_and_full_sync() {
-    let db = test_db().await;
+    let db = sqlite_db().await;
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&db.store.pool).await.unwrap();
     assert_eq!(mode, "wal");
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&db.store.pool).await.unwrap();
