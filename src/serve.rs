@@ -12,6 +12,7 @@ use crate::server::metrics::Metrics;
 use crate::server::{self, DeliveryMeta, EventParser, ServerState};
 use crate::store::ns;
 use crate::store::{Claimed, Store};
+use crate::worker::instance::{BEAT_EVERY, Instance};
 use crate::worker::{HandleError, HandleFuture, Handler, WorkerConfig, WorkerPool};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -90,6 +91,7 @@ pub struct Running {
     jobs: Arc<StoreCache>,
     clock: Arc<dyn Clock>,
     draining: Arc<std::sync::atomic::AtomicBool>,
+    instance: Instance,
 }
 
 impl Running {
@@ -102,12 +104,14 @@ impl Running {
         if let Some(workers) = self.workers {
             workers.shutdown(grace).await;
         }
+        self.instance.stop().await;
         let _ = self.stop.send(());
         let _ = self.server.await;
     }
 
     /// Stops everything at once, as a crash would: nothing is finished or cleaned up.
     pub fn kill(self) {
+        self.instance.kill();
         self.scheduler.abort();
         self.server.abort();
         drop(self.workers);
@@ -201,10 +205,21 @@ async fn prune_if_due(store: &crate::store::Store, clock: &dyn Clock) -> anyhow:
 
 /// Queues each periodic job whenever its interval has passed since it was last queued (by the injected clock),
 /// checking every `tick`, and prunes the store daily. The first job comes one interval after the first start: a new
-/// installation is scored by its `installation` event, not by a sweep at boot.
-async fn schedule(jobs: Arc<StoreCache>, clock: Arc<dyn Clock>, plans: Vec<(Periodic, Duration)>, tick: Duration) {
+/// installation is scored by its `installation` event, not by a sweep at boot. Only while this replica leads (one
+/// replica at a time schedules them).
+async fn schedule(
+    jobs: Arc<StoreCache>,
+    clock: Arc<dyn Clock>,
+    plans: Vec<(Periodic, Duration)>,
+    tick: Duration,
+    leading: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut announced = vec![false; plans.len()];
     loop {
+        if !leading.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(tick.min(BEAT_EVERY)).await;
+            continue;
+        }
         if let Err(e) = prune_if_due(&jobs.store, clock.as_ref()).await {
             tracing::warn!(error = %e, "store not pruned");
         }
@@ -300,15 +315,22 @@ pub async fn start(
     )
     .with_limits(config.http_limits.clone());
     let draining = state.draining();
+    let instance = Instance::start(store.clone(), clock.clone())
+        .await
+        .map_err(|e| SettingError(format!("SHIPSHAPE_DATABASE_URL: cannot register this instance: {e}")))?;
+    let workers = WorkerConfig { instance: Some(instance.id().to_owned()), ..workers };
     let pool = (workers.workers > 0).then(|| {
         WorkerPool::spawn(store.clone(), Arc::new(AppHandler { app }), notify, metrics.clone(), clock.clone(), workers)
     });
     let tick = (config.sweep_interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
     let plans = vec![(SWEEPS, config.sweep_interval), (CLEANUPS, CLEANUP_INTERVAL), (RECOVERIES, RECOVERY_INTERVAL)];
-    if let Err(e) = queue_periodic(&cache, clock.as_ref(), &RECOVERIES, "start-up").await {
+    // One replica looks for missed deliveries at start-up: the leader (a replica joining a running one does not).
+    if instance.is_leader()
+        && let Err(e) = queue_periodic(&cache, clock.as_ref(), &RECOVERIES, "start-up").await
+    {
         tracing::warn!(error = %e, "the look for missed deliveries was not queued");
     }
-    let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick));
+    let scheduler = tokio::spawn(schedule(cache.clone(), clock.clone(), plans, tick, instance.leadership()));
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let sign_in = match &config.sign_in {
@@ -337,7 +359,7 @@ pub async fn start(
     let server = tokio::spawn(server::serve(listener, state, scorecards, async move {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock, draining })
+    Ok(Running { addr, store, metrics, stop, server, workers: pool, scheduler, jobs: cache, clock, draining, instance })
 }
 
 /// `GET /readiness/{owner}/{repo}/{sha}`: the scorecard of a commit the App evaluated, as JSON (the check run's

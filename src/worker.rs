@@ -14,13 +14,14 @@
 //! Outcomes: a write that records an outcome and fails (the database busy or briefly unavailable) is retried with
 //! backoff while the lease lasts, so a finished delivery is not left `processing` to be redone after its lease.
 
+pub mod instance;
+
 use crate::clock::Clock;
 use crate::server::metrics::{Metrics, Outcome};
 use crate::store::{Claimed, LeaseToken, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -107,6 +108,9 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// Delay before attempt `n + 1` after attempt `n` failed transiently: `backoff[n - 1]`, the last repeating.
     pub backoff: Vec<Duration>,
+    /// The registered [`instance::Instance`] the workers belong to: their leases then also end when it stops
+    /// beating. `None`: leases end only when they expire.
+    pub instance: Option<String>,
 }
 
 impl Default for WorkerConfig {
@@ -118,6 +122,7 @@ impl Default for WorkerConfig {
             poll_interval: Duration::from_secs(5),
             max_attempts: 8,
             backoff: DEFAULT_BACKOFF.to_vec(),
+            instance: None,
         }
     }
 }
@@ -153,12 +158,6 @@ pub struct WorkerPool {
     tasks: JoinSet<()>,
 }
 
-/// A random id for this process's workers (containers all run as pid 1), so leases and logs tell processes apart.
-fn instance_id() -> String {
-    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-    format!("{:x}-{:08x}", std::process::id(), random as u32)
-}
-
 impl WorkerPool {
     /// Starts `config.workers` workers. `notify` is the one the webhook handler nudges when it stores a delivery.
     pub fn spawn(
@@ -176,7 +175,7 @@ impl WorkerPool {
         let shared =
             Arc::new(Shared { store, handler, notify, metrics, clock, config, in_flight: Mutex::new(HashMap::new()) });
         let (shutdown, _) = watch::channel(false);
-        let instance = instance_id();
+        let instance = shared.config.instance.clone().unwrap_or_else(instance::instance_id);
         let mut tasks = JoinSet::new();
         for index in 0..workers {
             let worker_id = format!("{instance}-{index}");
@@ -230,7 +229,8 @@ async fn run_worker(shared: Arc<Shared>, index: usize, worker_id: String, mut sh
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        match shared.store.claim_reporting(&worker_id, shared.clock.now(), shared.config.lease).await {
+        let instance = shared.config.instance.as_deref();
+        match shared.store.claim_for(instance, &worker_id, shared.clock.now(), shared.config.lease).await {
             Ok(outcome) => {
                 for s in &outcome.superseded {
                     shared.metrics.delivery_processed(&s.event, Outcome::Superseded);

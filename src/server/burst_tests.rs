@@ -55,8 +55,8 @@ async fn post_all(state: &ServerState, number: fn(usize) -> usize) -> Vec<(Strin
 }
 
 async fn burst(number: fn(usize) -> usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("burst.db").display())).await.unwrap();
+    let dir = crate::store::test_database::TestDatabase::new().await;
+    let store = Store::open(&dir.url).await.unwrap();
     let (notify, metrics) = (Arc::new(Notify::new()), Arc::new(Metrics::new()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = ServerState::new(

@@ -18,7 +18,7 @@ mod hostile;
 pub(super) const SECRET: &str = "It's a Secret to Everybody";
 
 struct Harness {
-    _dir: tempfile::TempDir,
+    _dir: crate::store::test_database::TestDatabase,
     state: ServerState,
 }
 
@@ -46,8 +46,8 @@ pub(super) fn test_parser() -> EventParser {
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let dir = crate::store::test_database::TestDatabase::new().await;
+    let store = Store::open(&dir.url).await.unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()));
     let state = ServerState::new(
         store,

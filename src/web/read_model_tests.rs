@@ -36,8 +36,8 @@ async fn fresh(store: &Store, today: NaiveDate) -> Vec<(Vec<DayMark>, Vec<Servic
 
 #[tokio::test]
 async fn the_model_reads_only_what_was_written_since_and_ends_where_a_fresh_load_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("r.db").display())).await.unwrap();
+    let dir = crate::store::test_database::TestDatabase::new().await;
+    let store = Store::open(&dir.url).await.unwrap();
     let today = at(20, 0).date_naive();
     let model = ReadModel::new(store.clone());
     assert!(model.histories(today, |_| true).await.unwrap().is_empty(), "no records, no organisations");

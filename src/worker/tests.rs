@@ -12,7 +12,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 struct Harness {
-    _dir: tempfile::TempDir,
+    _dir: crate::store::test_database::TestDatabase,
     url: String,
     store: Store,
     clock: Arc<ManualClock>,
@@ -21,8 +21,8 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let dir = crate::store::test_database::TestDatabase::new().await;
+    let url = dir.url.clone();
     let store = Store::open(&url).await.unwrap();
     Harness {
         _dir: dir,

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 pub(crate) const INSTALLATION: u64 = 31;
 #[path = "../common/fixtures.rs"]
 mod fixtures;
+#[path = "../common/test_database.rs"]
+pub(crate) mod test_database;
 pub use fixtures::fixtures_dir;
+pub(crate) use test_database::TestDatabase;
 
 pub(crate) const OWNER: &str = "acme";
 pub(crate) const REPO: &str = "payments";
@@ -61,7 +64,8 @@ pub(crate) fn with(files: &[(String, String)], path: &str, content: &str) -> Vec
 
 pub(crate) struct World {
     pub(crate) fake: FakeGitHub,
-    pub(crate) db: tempfile::TempDir,
+    /// The App's database, on the run's backend (`SHIPSHAPE_TEST_BACKEND`).
+    pub(crate) db: TestDatabase,
     pub(crate) running: Option<Running>,
     http: reqwest::Client,
     deliveries: AtomicU64,
@@ -78,6 +82,7 @@ fn worker_config(workers: usize) -> WorkerConfig {
         renew_every: Duration::from_secs(1),
         poll_interval: Duration::from_millis(50),
         max_attempts: 5,
+        instance: None,
         backoff: vec![Duration::from_millis(100), Duration::from_millis(200)],
     }
 }
@@ -101,7 +106,7 @@ impl World {
 
         World {
             fake,
-            db: tempfile::tempdir().unwrap(),
+            db: TestDatabase::new().await,
             running: None,
             http: reqwest::Client::new(),
             deliveries: AtomicU64::new(1),
@@ -119,7 +124,7 @@ impl World {
             ("SHIPSHAPE_CATALOG_REPO", format!("{OWNER}/catalog")),
             ("SHIPSHAPE_GITHUB_API_URL", self.fake.url.clone()),
             ("SHIPSHAPE_GITHUB_WEB_URL", self.fake.url.clone()),
-            ("SHIPSHAPE_DATABASE_URL", format!("sqlite://{}", self.db.path().join("shipshape.db").display())),
+            ("SHIPSHAPE_DATABASE_URL", self.db.url.clone()),
             ("SHIPSHAPE_LISTEN", "127.0.0.1:0".to_string()),
         ]);
         if let Some(url) = &self.public_url {

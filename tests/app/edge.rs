@@ -108,8 +108,8 @@ async fn readyz_is_503_when_the_deliveries_table_is_missing() {
     let addr = world.running().addr;
     assert_eq!(get(addr, "/readyz").await.0, 200);
 
-    let path = world.db.path().join("shipshape.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&world.db.url).await.unwrap();
     sqlx::query("DROP TABLE deliveries").execute(&pool).await.unwrap();
     pool.close().await;
 

@@ -260,7 +260,7 @@ async fn a_wiped_database_finds_the_same_issues_again() {
 
     // The database is lost: a new, empty one.
     h.world.running.take().unwrap().stop(Duration::from_secs(5)).await;
-    h.world.db = tempfile::tempdir().unwrap();
+    h.world.db = crate::e2e::TestDatabase::new().await;
     h.start().await;
     h.sweep_on(1).await;
     assert_eq!(h.issues().len(), issues_before, "no duplicate: {:#?}", h.issues());

@@ -14,7 +14,7 @@ const MIB: usize = 1024 * 1024;
 struct Live {
     addr: SocketAddr,
     state: ServerState,
-    dir: tempfile::TempDir,
+    dir: crate::store::test_database::TestDatabase,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -371,8 +371,7 @@ async fn a_body_that_stalls_or_trickles_is_cut_at_the_body_timeout() {
 async fn readyz_is_503_when_the_deliveries_table_is_missing() {
     let server = live(fast()).await;
     assert_eq!(get(server.addr, "/readyz").await.0, 200);
-    let path = server.dir.path().join("s.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&server.dir.url).await.unwrap();
     sqlx::query("DROP TABLE deliveries").execute(&pool).await.unwrap();
     pool.close().await;
 
