@@ -424,7 +424,8 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Only SQLite is implemented. The URL itself is never echoed (other schemes carry passwords).
+/// SQLite (one process) or PostgreSQL (any number of replicas). The URL itself is never echoed (it may carry a
+/// password).
 fn parse_database_url(value: &str) -> Result<String, ConfigError> {
     let value = value.trim();
     let scheme = value.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
@@ -439,13 +440,19 @@ fn parse_database_url(value: &str) -> Result<String, ConfigError> {
                 Ok(value.to_owned())
             }
         }
-        Some("postgres" | "postgresql") => {
-            Err(ConfigError::new(DATABASE_URL, "PostgreSQL is not supported yet; use sqlite://PATH"))
+        Some(scheme @ ("postgres" | "postgresql")) => {
+            let rest = value[scheme.len()..].strip_prefix("://").unwrap_or("");
+            if rest.is_empty() || rest.starts_with('?') {
+                Err(ConfigError::new(DATABASE_URL, "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"))
+            } else {
+                Ok(value.to_owned())
+            }
         }
-        Some(other) if value[other.len()..].starts_with("://") => {
-            Err(ConfigError::new(DATABASE_URL, format!("unsupported database {other:?}; use sqlite://PATH")))
-        }
-        _ => Err(ConfigError::new(DATABASE_URL, "expected a URL like sqlite://PATH")),
+        Some(other) if value[other.len()..].starts_with("://") => Err(ConfigError::new(
+            DATABASE_URL,
+            format!("unsupported database {other:?}; use sqlite://PATH or postgres://HOST/DATABASE"),
+        )),
+        _ => Err(ConfigError::new(DATABASE_URL, "expected a URL like sqlite://PATH or postgres://HOST/DATABASE")),
     }
 }
 

@@ -317,25 +317,32 @@ fn url_errors() {
 
 #[test]
 fn database_url_errors() {
-    let line = error_with(DATABASE_URL, Some("postgres://shipshape:pa55word@db.internal/shipshape"));
-    assert_eq!(line, "SHIPSHAPE_DATABASE_URL: PostgreSQL is not supported yet; use sqlite://PATH");
     assert_eq!(
-        error_with(DATABASE_URL, Some("postgresql://localhost/x")),
-        "SHIPSHAPE_DATABASE_URL: PostgreSQL is not supported yet; use sqlite://PATH"
+        error_with(DATABASE_URL, Some("postgres://")),
+        "SHIPSHAPE_DATABASE_URL: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     );
+    let line = error_with(DATABASE_URL, Some("mysql://root:pa55word@localhost/x"));
     assert_eq!(
-        error_with(DATABASE_URL, Some("mysql://root:pa55word@localhost/x")),
-        r#"SHIPSHAPE_DATABASE_URL: unsupported database "mysql"; use sqlite://PATH"#
+        line,
+        r#"SHIPSHAPE_DATABASE_URL: unsupported database "mysql"; use sqlite://PATH or postgres://HOST/DATABASE"#
     );
+    assert!(!line.contains("pa55word"));
     assert_eq!(
         error_with(DATABASE_URL, Some("sqlite://")),
         "SHIPSHAPE_DATABASE_URL: expected sqlite://PATH, the path is missing"
     );
     assert_eq!(
         error_with(DATABASE_URL, Some("shipshape.db")),
-        "SHIPSHAPE_DATABASE_URL: expected a URL like sqlite://PATH"
+        "SHIPSHAPE_DATABASE_URL: expected a URL like sqlite://PATH or postgres://HOST/DATABASE"
     );
-    for good in ["sqlite://x.db", "sqlite:x.db", "sqlite::memory:", "sqlite:///tmp/a.db?mode=rwc"] {
+    for good in [
+        "sqlite://x.db",
+        "sqlite:x.db",
+        "sqlite::memory:",
+        "sqlite:///tmp/a.db?mode=rwc",
+        "postgres://shipshape:pa55word@db.internal/shipshape",
+        "postgresql://localhost:5433/x?sslmode=require",
+    ] {
         let mut vars = base();
         vars.insert(DATABASE_URL, good.into());
         assert_eq!(load(&vars).unwrap().database_url, good);
