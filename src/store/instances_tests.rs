@@ -38,6 +38,22 @@ async fn the_leases_of_an_instance_that_stopped_beating_are_taken_over() {
 }
 
 #[tokio::test]
+async fn an_instance_never_takes_over_its_own_leases_when_its_beat_lags_the_clock() {
+    let db = test_db().await;
+    let s = &db.store;
+    s.register_instance("a", "host-a", 1, at(0)).await.unwrap();
+    insert(s, keyed("d1", 0, "acme/api#1", None)).await;
+    insert(s, keyed("d2", 1, "acme/api#1", None)).await;
+    s.claim_for(Some("a"), "a-0", at(1), LONG_LEASE).await.unwrap().claimed.unwrap();
+    // The clock stepped a minute ahead before a's next beat: a is running (it claims), so its lease holds and the
+    // key's next delivery waits; another instance, by the same clock, takes the lease over.
+    assert!(s.claim_for(Some("a"), "a-1", at(61), LONG_LEASE).await.unwrap().claimed.is_none());
+    s.register_instance("b", "host-b", 2, at(61)).await.unwrap();
+    let over = s.claim_for(Some("b"), "b-0", at(61), LONG_LEASE).await.unwrap().claimed.unwrap();
+    assert_eq!((over.delivery_id.as_str(), over.attempt), ("d1", 2));
+}
+
+#[tokio::test]
 async fn a_lease_without_an_instance_ends_only_when_it_expires() {
     let db = test_db().await;
     let s = &db.store;

@@ -19,9 +19,10 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use std::time::Duration;
 
-/// A lease that still holds its delivery: not expired, and its instance (when it names one) beat since `$2`.
+/// A lease that still holds its delivery: not expired, and its instance (when it names one) is the claimer's (`$3`)
+/// or beat since `$2`.
 const LIVE: &str = "{o}.status = 'processing' AND {o}.lease_until > $1
-    AND ({o}.lease_instance IS NULL OR EXISTS (
+    AND ({o}.lease_instance IS NULL OR {o}.lease_instance = $3 OR EXISTS (
         SELECT 1 FROM instances AS i WHERE i.id = {o}.lease_instance AND i.beat_at > $2))";
 
 /// The oldest claimable delivery: a due candidate in a key's line, or a delivery whose lease is dead (expired, or
@@ -122,9 +123,16 @@ struct Candidate {
     attempts: i64,
 }
 
-async fn candidate(tx: &mut AnyConnection, dialect: Dialect, now: i64) -> Result<Option<Candidate>> {
+/// The claiming instance's own leases stay live until they expire, whatever its last beat says: it is running, and
+/// its beat may lag the clock (a clock step, a stalled beat task).
+async fn candidate(
+    tx: &mut AnyConnection,
+    dialect: Dialect,
+    instance: Option<&str>,
+    now: i64,
+) -> Result<Option<Candidate>> {
     let beat_since = now.saturating_sub(duration_millis(INSTANCE_DEAD_AFTER));
-    let query = sqlx::query(candidate_sql(dialect)).bind(now).bind(beat_since);
+    let query = sqlx::query(candidate_sql(dialect)).bind(now).bind(beat_since).bind(instance.map(str::to_owned));
     let Some(row) = query.fetch_optional(&mut *tx).await? else { return Ok(None) };
     Ok(Some(Candidate {
         delivery_id: row.try_get("delivery_id")?,
@@ -222,7 +230,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut outcome = ClaimOutcome::default();
         for _ in 0..MAX_KEYS_SET_ASIDE {
-            let Some(c) = candidate(&mut tx, self.dialect, now_ms).await? else { break };
+            let Some(c) = candidate(&mut tx, self.dialect, instance, now_ms).await? else { break };
             if let (Some(newer), Some(key)) = (newer_generation(&mut tx, &c).await?, &c.serial_key) {
                 let set_aside = supersede(&mut tx, key, newer, now_ms).await?;
                 // Never empty (the candidate is stale); if it were, claiming the candidate beats spinning on it.
