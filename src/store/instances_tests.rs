@@ -113,3 +113,30 @@ async fn concurrent_leaders_race_and_one_wins() {
     }
     assert_eq!(winners, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_one_at_a_time() {
+    let db = crate::store::test_database::TestDatabase::new().await;
+    let opening: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { Store::open(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opening {
+        stores.push(open.await.unwrap().expect("every replica opens the store"));
+    }
+    for (n, s) in stores.iter().enumerate() {
+        s.register_instance(&format!("r{n}"), "host", 1, at(0)).await.unwrap();
+    }
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&stores[0].pool).await.unwrap();
+    let files = std::fs::read_dir(match stores[0].dialect() {
+        Dialect::Sqlite => "migrations/sqlite",
+        Dialect::Postgres => "migrations/postgres",
+    })
+    .unwrap()
+    .count();
+    assert_eq!(applied as usize, files, "each migration applied once");
+}

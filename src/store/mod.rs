@@ -98,6 +98,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot lock {path} while migrating: {source}")]
+    MigrationLock { path: String, source: std::io::Error },
     #[error("unsupported database URL (sqlite:// or postgres://)")]
     UnsupportedUrl,
     /// The lease is no longer held by this worker and attempt: it expired and another worker claimed the delivery,

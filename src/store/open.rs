@@ -1,6 +1,6 @@
 //! Opening SQLite through the `Any` driver: the URL names the file; the pragmas are set on every new connection.
 
-use super::{Result, StoreOptions};
+use super::{Result, StoreError, StoreOptions};
 use sqlx::Executor;
 use sqlx::{AnyPool, any::AnyPoolOptions};
 
@@ -14,6 +14,34 @@ fn sqlite_url(database_url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// The file a SQLite URL names (`sqlite://PATH?…` or `sqlite:PATH`), or `None` for an in-memory database.
+fn sqlite_path(database_url: &str) -> Option<std::path::PathBuf> {
+    let url = database_url.trim();
+    if in_memory(url) {
+        return None;
+    }
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest).split('?').next()?;
+    (!path.is_empty()).then(|| path.into())
+}
+
+/// Holds `PATH-migrate.lock` beside the database (as SQLite keeps `PATH-wal` and `PATH-shm`) while the schema is
+/// brought up to date, so that processes opening one new database together migrate one at a time: sqlx's migration
+/// lock is PostgreSQL's advisory lock and does nothing on SQLite. An advisory `flock`, released when the file closes
+/// (a crash included); the database file itself is never opened here, since closing a descriptor of it would drop
+/// SQLite's own locks in this process.
+async fn migration_lock(path: &std::path::Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-migrate.lock");
+    let failed =
+        |source| StoreError::MigrationLock { path: std::path::PathBuf::from(&name).display().to_string(), source };
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&name).map_err(failed)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| failed(std::io::Error::other(e.to_string())))?
+        .map_err(failed)
 }
 
 fn in_memory(database_url: &str) -> bool {
@@ -63,7 +91,12 @@ pub(super) async fn open_sqlite(database_url: &str, options: &StoreOptions) -> R
         .acquire_timeout(options.write_timeout)
         .connect(&url)
         .await?;
+    let lock = match sqlite_path(&url) {
+        Some(path) => Some(migration_lock(&path).await?),
+        None => None,
+    };
     sqlx::migrate!("./migrations/sqlite").run(&writes).await?;
+    drop(lock);
     let pool = if file {
         pool_options(pragmas(options, true, true))
             .max_connections(options.read_connections.max(1))

@@ -22,6 +22,7 @@ mod odd_names;
 mod ops;
 mod pages;
 mod recovery;
+mod replicas;
 mod shutdown;
 mod signin;
 mod tracking;
